@@ -1,0 +1,1 @@
+"""The accounts bounded context: accounts that hold money in one currency."""

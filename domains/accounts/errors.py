@@ -1,0 +1,53 @@
+"""Errors of the accounts context; each carries a stable code for the API boundary."""
+
+from __future__ import annotations
+
+
+class AccountError(Exception):
+    """A command the accounts context refuses; `code` is stable and machine-readable."""
+
+    code = "account-error"
+
+
+class InvalidAmount(AccountError):
+    code = "invalid-amount"
+
+
+class UnsupportedCurrency(AccountError):
+    code = "unsupported-currency"
+
+
+class InvalidOwner(AccountError):
+    code = "invalid-owner"
+
+
+class CurrencyMismatch(AccountError):
+    code = "currency-mismatch"
+
+
+class InsufficientFunds(AccountError):
+    code = "insufficient-funds"
+
+
+class BalanceLimitExceeded(AccountError):
+    code = "balance-limit-exceeded"
+
+
+class AccountFrozen(AccountError):
+    code = "account-frozen"
+
+
+class AccountNotFrozen(AccountError):
+    code = "account-not-frozen"
+
+
+class AccountClosed(AccountError):
+    code = "account-closed"
+
+
+class BalanceNotZero(AccountError):
+    code = "balance-not-zero"
+
+
+class AccountNotFound(AccountError):
+    code = "account-not-found"

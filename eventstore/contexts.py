@@ -1,0 +1,70 @@
+"""The bounded contexts whose events are stored: schema, role, table, stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventstore.settings import DatabaseSettings
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where one context's events live and where they are published."""
+
+    name: str
+
+    @property
+    def schema(self) -> str:
+        return self.name
+
+    @property
+    def role(self) -> str:
+        return f"paystream_{self.name}"
+
+    @property
+    def events_table(self) -> str:
+        return f"{self.name}_events"
+
+    @property
+    def stream(self) -> str:
+        return self.name.upper()
+
+    @property
+    def subject_prefix(self) -> str:
+        return f"paystream.{self.name}"
+
+    def subject(self, event_type: str) -> str:
+        """The NATS subject of one event type, e.g. paystream.accounts.MoneyDeposited.v1."""
+        return f"{self.subject_prefix}.{event_type}"
+
+    def msg_id(self, position: int) -> str:
+        """The JetStream de-duplication id of the event at `position`."""
+        return f"{self.name}:{position}"
+
+
+ACCOUNTS = Context("accounts")
+CONTEXTS = {context.name: context for context in (ACCOUNTS,)}
+
+
+def application_env(
+    context: Context, settings: DatabaseSettings, *, create_table: bool = False, pool_size: int = 5
+) -> dict[str, str]:
+    """The eventsourcing environment of a context's application, as its own role."""
+    params = settings.role_params(context.role)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "eventstore.recorder:PaystreamRecorder",
+        "MAPPER_TOPIC": "eventstore.mapper:MetadataMapper",
+        "TRANSCODER_TOPIC": "eventstore.transcoder:default_transcoder",
+        "POSTGRES_DBNAME": params.get("dbname", "paystream"),
+        "POSTGRES_HOST": params.get("host", "127.0.0.1"),
+        "POSTGRES_PORT": params.get("port", "5432"),
+        "POSTGRES_USER": params.get("user", context.role),
+        "POSTGRES_PASSWORD": params.get("password", ""),
+        "POSTGRES_SCHEMA": context.schema,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "CREATE_TABLE": "y" if create_table else "n",
+    }

@@ -1,0 +1,64 @@
+"""Idempotency keys: recorded in the same transaction as the events they produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+from psycopg.sql import SQL, Composed, Identifier
+
+TABLE = "idempotency_keys"
+
+
+def create_table_statement(schema: str) -> Composed:
+    """DDL of a context's idempotency table."""
+    return SQL(
+        "CREATE TABLE IF NOT EXISTS {}.{} ("
+        " key text PRIMARY KEY,"
+        " request_fingerprint text NOT NULL,"
+        " aggregate_id uuid NOT NULL,"
+        " aggregate_version bigint NOT NULL,"
+        " position bigint NOT NULL,"
+        " recorded_at timestamptz NOT NULL DEFAULT now())"
+    ).format(Identifier(schema), Identifier(TABLE))
+
+
+def insert_statement(schema: str) -> Composed:
+    return SQL(
+        "INSERT INTO {}.{} (key, request_fingerprint, aggregate_id, aggregate_version, position)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING key"
+    ).format(Identifier(schema), Identifier(TABLE))
+
+
+@dataclass(frozen=True)
+class IdempotentOutcome:
+    """What a command with this key did the first time."""
+
+    key: str
+    request_fingerprint: str
+    aggregate_id: UUID
+    aggregate_version: int
+    position: int
+    recorded_at: datetime
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another command with the same key committed first; nothing of this one was stored."""
+
+
+def find_outcome(conn: Connection[Any], schema: str, key: str) -> IdempotentOutcome | None:
+    """The first outcome recorded under `key`, if any."""
+    row = conn.execute(
+        SQL(
+            "SELECT key, request_fingerprint, aggregate_id, aggregate_version, position,"
+            " recorded_at FROM {}.{} WHERE key = %s"
+        ).format(Identifier(schema), Identifier(TABLE)),
+        (key,),
+    ).fetchone()
+    if row is None:
+        return None
+    values = list(row.values()) if isinstance(row, dict) else list(row)
+    return IdempotentOutcome(*values)

@@ -1,0 +1,145 @@
+"""The relay: publishes every stored event of one context to JetStream, in order, once.
+
+It wakes on LISTEN/NOTIFY, always catches up by reading the table, and resumes
+from the last message of its stream (the stream is its own checkpoint). Each
+message carries `Nats-Msg-Id: <context>:<position>` and, pipelined, the id of
+the message before it as `Nats-Expected-Last-Msg-Id`: the server refuses a
+message whose predecessor is missing, so a failed publish can never leave a hole.
+A PostgreSQL advisory lock lets only one relay per context publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from dataclasses import dataclass
+
+import nats
+from nats.js import JetStreamContext
+from psycopg import AsyncConnection
+from psycopg.sql import SQL, Identifier
+
+from eventstore.contexts import Context
+from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
+from eventstore.reader import read_events
+from eventstore.stopping import pause
+from eventstore.streams import ensure_stream
+
+log = logging.getLogger("paystream.relay")
+
+BATCH_SIZE = 500
+IDLE_WAKE_SECONDS = 1.0
+LOCK_RETRY_SECONDS = 1.0
+
+
+def advisory_lock_key(context: Context) -> int:
+    """A stable 32-bit key per context for pg_advisory_lock."""
+    return zlib.crc32(f"paystream-relay:{context.name}".encode())
+
+
+async def last_published_position(js: JetStreamContext, context: Context) -> int:
+    """The position in the header of the stream's last message (0 for an empty stream)."""
+    info = await js.stream_info(context.stream)
+    if not info.state.last_seq:
+        return 0
+    message = await js.get_msg(context.stream, seq=info.state.last_seq)
+    return int((message.headers or {})[H_POSITION])
+
+
+@dataclass
+class RelayStatus:
+    """What the relay has done, for /readyz and status."""
+
+    holds_lock: bool = False
+    published_position: int = 0
+    published_count: int = 0
+
+
+class Relay:
+    """One context's relay."""
+
+    def __init__(self, context: Context, conninfo: str, nats_url: str) -> None:
+        self.context = context
+        self.conninfo = conninfo
+        self.nats_url = nats_url
+        self.status = RelayStatus()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set."""
+        listen = await AsyncConnection.connect(self.conninfo, autocommit=True)
+        reader = await AsyncConnection.connect(self.conninfo, autocommit=True)
+        nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
+        try:
+            if not await self._acquire_lock(listen, stop):
+                return
+            channel = Identifier(self.context.events_table.replace(".", "_"))
+            await listen.execute(SQL("LISTEN {}").format(channel))
+            js = nc.jetstream()
+            await ensure_stream(js, self.context)
+            await self._publish_until(stop, listen, reader, js)
+        finally:
+            await nc.close()
+            await reader.close()
+            await listen.close()
+
+    async def _acquire_lock(self, conn: AsyncConnection[object], stop: asyncio.Event) -> bool:
+        key = advisory_lock_key(self.context)
+        while not stop.is_set():
+            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = await cursor.fetchone()
+            if row and row[0]:  # type: ignore[index]
+                self.status.holds_lock = True
+                log.info("relay %s holds the publishing lock", self.context.name)
+                return True
+            await pause(stop, LOCK_RETRY_SECONDS)
+        return False
+
+    async def _publish_until(
+        self,
+        stop: asyncio.Event,
+        listen: AsyncConnection[object],
+        reader: AsyncConnection[object],
+        js: JetStreamContext,
+    ) -> None:
+        position = await last_published_position(js, self.context)
+        self.status.published_position = position
+        while not stop.is_set():
+            batch = await read_events(reader, self.context, position, limit=BATCH_SIZE)
+            if batch:
+                position = await self._publish(js, batch, position)
+                continue
+            async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
+                pass
+
+    async def _publish(
+        self, js: JetStreamContext, batch: list[EventEnvelope], position: int
+    ) -> int:
+        """Publish a batch pipelined; on any failure resume from the stream's last message."""
+        futures = []
+        previous = position
+        for envelope in batch:
+            headers = envelope.headers(self.context)
+            if previous:
+                headers[H_EXPECTED_LAST_MSG_ID] = self.context.msg_id(previous)
+            futures.append(
+                await js.publish_async(
+                    self.context.subject(envelope.event_type), envelope.body, headers=headers
+                )
+            )
+            previous = envelope.position
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            log.warning(
+                "relay %s: %d publishes failed (%s); resyncing",
+                self.context.name,
+                len(failures),
+                failures[0],
+            )
+            resumed = await last_published_position(js, self.context)
+            self.status.published_position = resumed
+            return resumed
+        self.status.published_position = batch[-1].position
+        self.status.published_count += len(batch)
+        return batch[-1].position

@@ -1,0 +1,46 @@
+"""Connection settings for PostgreSQL and NATS, read from the environment."""
+
+from __future__ import annotations
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where PostgreSQL is; DATABASE_URL is an administrator's URL used for set-up."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str = ""
+    paystream_db_role_password: SecretStr | None = None
+
+    def admin_conninfo(self) -> str:
+        """The administrator's connection string (set-up only)."""
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set; run `paystream up` or set it")
+        return self.database_url
+
+    def role_conninfo(self, role: str) -> str:
+        """The connection string a service uses: same server, its own role."""
+        password = self.paystream_db_role_password
+        extra = {"password": password.get_secret_value()} if password else {}
+        return make_conninfo(self.admin_conninfo(), user=role, **extra)
+
+    def role_params(self, role: str) -> dict[str, str]:
+        """The role's connection as separate parameters (for the eventsourcing library)."""
+        params = conninfo_to_dict(self.role_conninfo(role))
+        return {key: str(value) for key, value in params.items() if value is not None}
+
+
+class NatsSettings(BaseSettings):
+    """Where NATS JetStream is."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    nats_url: str = ""
+
+    def url(self) -> str:
+        if not self.nats_url:
+            raise RuntimeError("NATS_URL is not set; run `paystream up` or set it")
+        return self.nats_url

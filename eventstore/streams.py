@@ -1,0 +1,31 @@
+"""JetStream streams: one per context, file storage, de-duplication by message id."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from eventstore.contexts import Context
+
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+def stream_config(context: Context) -> StreamConfig:
+    return StreamConfig(
+        name=context.stream,
+        subjects=[f"{context.subject_prefix}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, context: Context) -> None:
+    """Create the context's stream, or bring an existing one to the expected config."""
+    config = stream_config(context)
+    try:
+        await js.stream_info(context.stream)
+    except NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)

@@ -1,0 +1,79 @@
+"""Account summary read model: one row per account with balance, status and version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncCursor
+from psycopg.sql import SQL, Identifier
+
+from eventstore.contexts import ACCOUNTS
+from eventstore.envelope import EventEnvelope
+from projections.projection import Projection, handles
+
+
+class AccountSummaryProjection(Projection):
+    """Balance, currency, status, version and last change of every account."""
+
+    name = "account_summary"
+    version = 1
+    sources = (ACCOUNTS,)
+    tables = (
+        "CREATE TABLE IF NOT EXISTS {schema}.accounts ("
+        " account_id uuid PRIMARY KEY,"
+        " owner text NOT NULL,"
+        " currency char(3) NOT NULL,"
+        " balance bigint NOT NULL,"
+        " status text NOT NULL,"
+        " version bigint NOT NULL,"
+        " updated_at timestamptz NOT NULL)",
+    )
+
+    @handles("AccountOpened.v1")
+    async def account_opened(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        state = event.state()
+        await cursor.execute(
+            SQL(
+                "INSERT INTO {}.accounts"
+                " (account_id, owner, currency, balance, status, version, updated_at)"
+                " VALUES (%s, %s, %s, 0, 'open', %s, %s)"
+            ).format(Identifier(self.schema())),
+            (
+                event.aggregate_id,
+                state["owner"],
+                state["currency"],
+                event.aggregate_version,
+                state["timestamp"],
+            ),
+        )
+
+    @handles("MoneyDeposited.v1")
+    async def money_deposited(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "balance = balance + %s", event.state()["amount"])
+
+    @handles("MoneyWithdrawn.v1")
+    async def money_withdrawn(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "balance = balance - %s", event.state()["amount"])
+
+    @handles("AccountFrozen.v1")
+    async def account_frozen(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "status = %s", "frozen")
+
+    @handles("AccountUnfrozen.v1")
+    async def account_unfrozen(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "status = %s", "open")
+
+    @handles("AccountClosed.v1")
+    async def account_closed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "status = %s", "closed")
+
+    async def _change(
+        self, cursor: AsyncCursor[Any], event: EventEnvelope, assignment: str, value: object
+    ) -> None:
+        await cursor.execute(
+            SQL(
+                "UPDATE {}.accounts SET " + assignment + ", version = %s, updated_at = %s"
+                " WHERE account_id = %s"
+            ).format(Identifier(self.schema())),
+            (value, event.aggregate_version, event.state()["timestamp"], event.aggregate_id),
+        )

@@ -1,0 +1,117 @@
+"""The `paystream` command line: up, serve, status, provision, bench."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+bench_app = typer.Typer(
+    no_args_is_help=True, help="Benchmarks (figures belong here, not in tests)."
+)
+app.add_typer(bench_app, name="bench")
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[Path, typer.Option(help="Where embedded data and logs live.")]
+DEFAULT_DATA_DIR = Path(".paystream")
+
+
+class CliError(Exception):
+    """A failure reported as one line on stderr with a non-zero exit."""
+
+
+@app.command()
+def up(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Start PostgreSQL, NATS and every service; Ctrl-C stops them all."""
+    from scripts.up import run_up
+
+    run_up(data_dir, console)
+
+
+@app.command()
+def serve(
+    service: Annotated[
+        str, typer.Argument(help="accounts-api, accounts-query-api, relay, projector")
+    ],
+    target: Annotated[
+        str | None, typer.Argument(help="context (relay) or projection (projector)")
+    ] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    host: str = "127.0.0.1",
+) -> None:
+    """Run one service in the foreground (what compose.yaml calls)."""
+    from scripts import serve as runners
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if service == "accounts-api":
+        runners.serve_accounts_api(host, port)
+    elif service == "accounts-query-api":
+        runners.serve_accounts_query_api(host, port)
+    elif service in ("relay", "projector"):
+        if not target:
+            raise CliError(f"`serve {service}` needs a target, e.g. `serve relay accounts`")
+        try:
+            if service == "relay":
+                runners.serve_relay(target, host, port)
+            else:
+                runners.serve_projector(target, host, port)
+        except (KeyError, ValueError) as error:
+            raise CliError(str(error).strip("'\"")) from None
+    else:
+        raise CliError(
+            f"unknown service {service!r};"
+            " known: accounts-api, accounts-query-api, relay, projector"
+        )
+
+
+@app.command()
+def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Show which services answer /readyz."""
+    from scripts.status import run_status
+
+    raise typer.Exit(run_status(data_dir, console))
+
+
+@app.command()
+def provision() -> None:
+    """Create roles, schemas, tables and streams on DATABASE_URL and NATS_URL (idempotent)."""
+    from eventstore.settings import DatabaseSettings, NatsSettings
+    from scripts.provision import provision as run_provision
+
+    run_provision(DatabaseSettings(), NatsSettings().url())
+    console.print("provisioned")
+
+
+@bench_app.command("commands")
+def bench_commands(
+    clients: Annotated[int, typer.Option(min=1, max=512)] = 32,
+    seconds: Annotated[float, typer.Option(min=1, max=600)] = 15.0,
+    command_url: str = "http://127.0.0.1:8001",
+    query_url: str = "http://127.0.0.1:8002",
+) -> None:
+    """Commands per second at N clients, and command-to-query visibility latency."""
+    from scripts.bench import run_command_bench
+
+    run_command_bench(command_url, query_url, clients, seconds, console)
+
+
+def main() -> None:
+    """Entry point: one-line errors, non-zero exit codes, no tracebacks for known failures."""
+    try:
+        app()
+    except CliError as error:
+        err_console.print(f"error: {error}", highlight=False)
+        sys.exit(2)
+    except (RuntimeError, TimeoutError, OSError) as error:
+        err_console.print(f"error: {error}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

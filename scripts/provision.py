@@ -1,0 +1,79 @@
+"""Create, idempotently, everything the services need: database, roles, schemas, grants,
+tables and JetStream streams. Runs as the database administrator."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from domains.accounts.application import AccountsService
+from eventstore import roles
+from eventstore.contexts import ACCOUNTS, CONTEXTS, Context, application_env
+from eventstore.settings import DatabaseSettings
+from eventstore.streams import ensure_stream
+from projections.projection import Projection
+from projections.registry import PROJECTIONS
+from projections.runtime import create_tables
+
+APPLICATIONS = {ACCOUNTS.name: AccountsService}
+
+# Each query API reads some read models, with a role that can only SELECT them.
+QUERY_ROLES: dict[str, tuple[str, ...]] = {"paystream_accounts_query": ("account_summary",)}
+
+
+def provision(db: DatabaseSettings, nats_url: str) -> None:
+    """Bring the database and the streams to the state every service expects."""
+    admin = db.admin_conninfo()
+    roles.ensure_database(admin)
+    password = db.paystream_db_role_password
+    secret = password.get_secret_value() if password else None
+    with psycopg.connect(admin, autocommit=True) as conn:
+        roles.lock_down_public(conn, str(conninfo_to_dict(admin).get("dbname", "paystream")))
+        for context in CONTEXTS.values():
+            roles.ensure_role(conn, context.role, secret)
+            roles.ensure_owned_schema(conn, context.schema, context.role)
+        for projection in PROJECTIONS.values():
+            roles.ensure_role(conn, projection.role(), secret)
+            roles.ensure_owned_schema(conn, projection.schema(), projection.role())
+        for role in QUERY_ROLES:
+            roles.ensure_role(conn, role, secret)
+    for context in CONTEXTS.values():
+        _create_context_tables(context, db)
+    for projection in PROJECTIONS.values():
+        _create_projection_tables(projection, db)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for projection in PROJECTIONS.values():
+            for source in projection.sources:
+                roles.grant_event_reading(conn, source, projection.role())
+        for role, names in QUERY_ROLES.items():
+            for name in names:
+                projection = PROJECTIONS[name]
+                roles.grant_schema_reading(conn, projection.schema(), projection.role(), role)
+    asyncio.run(_ensure_streams(nats_url))
+
+
+def _create_context_tables(context: Context, db: DatabaseSettings) -> None:
+    application = APPLICATIONS[context.name](env=application_env(context, db, create_table=True))
+    application.close()
+
+
+def _create_projection_tables(projection: type[Projection], db: DatabaseSettings) -> None:
+    async def create() -> None:
+        conninfo = db.role_conninfo(projection.role())
+        async with await psycopg.AsyncConnection.connect(conninfo) as conn:
+            await create_tables(conn, projection)
+
+    asyncio.run(create())
+
+
+async def _ensure_streams(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for context in CONTEXTS.values():
+            await ensure_stream(js, context)
+    finally:
+        await nc.close()

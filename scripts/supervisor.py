@@ -1,0 +1,83 @@
+"""Start services as child processes, wait for /readyz, stop them cleanly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from scripts.embedded import stop_process
+from scripts.services import ServiceSpec
+
+
+@dataclass
+class ServiceProcess:
+    """One service running as `python -m scripts.cli serve ...`."""
+
+    spec: ServiceSpec
+    port: int
+    env: dict[str, str]
+    log_dir: Path
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{self.spec.name}.log").open("ab")
+        command = [sys.executable, "-m", "scripts.cli", *self.spec.command(self.port)]
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
+
+    def is_ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until /readyz answers 200; fail with the log's tail if the process dies."""
+        deadline = time.monotonic() + timeout
+        while not self.is_ready():
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.spec.name} exited ({self.process.returncode}):\n{self.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.spec.name} not ready after {timeout:.0f}s:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.log_dir / f"{self.spec.name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (crash tests)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def service_env(database_url: str, nats_url: str) -> dict[str, str]:
+    """The environment every service process starts with."""
+    return {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url}

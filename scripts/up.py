@@ -1,0 +1,127 @@
+"""`paystream up`: the whole system on this machine, stopped cleanly by Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from eventstore.settings import DatabaseSettings
+from scripts.embedded import EmbeddedNats, EmbeddedPostgres
+from scripts.provision import provision
+from scripts.services import SERVICES
+from scripts.supervisor import ServiceProcess, service_env
+
+DEFAULT_PG_PORT = 54329
+DEFAULT_NATS_PORT = 54222
+MAX_RESTARTS = 5
+
+
+def layout_file(data_dir: Path) -> Path:
+    """Where `up` records the URLs of the services it started (read by `status`)."""
+    return data_dir / "services.json"
+
+
+def run_up(data_dir: Path, console: Console) -> None:
+    """Start infrastructure (unless external), provision, start services, wait for Ctrl-C."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    infrastructure: list[EmbeddedPostgres | EmbeddedNats] = []
+    services: list[ServiceProcess] = []
+    try:
+        database_url, nats_url = _infrastructure(data_dir, console, infrastructure)
+        with console.status("Creating database roles, schemas, tables and streams..."):
+            provision(DatabaseSettings(database_url=database_url), nats_url)
+        env = service_env(database_url, nats_url)
+        services = [ServiceProcess(spec, spec.port, env, data_dir / "logs") for spec in SERVICES]
+        _start_services(services, console, stop)
+        if stop.is_set():
+            return
+        _print_urls(services, console, database_url, nats_url)
+        layout_file(data_dir).write_text(
+            json.dumps({s.spec.name: s.url for s in services}, indent=2)
+        )
+        _supervise(services, console, stop)
+    finally:
+        console.print("Stopping...")
+        for service in reversed(services):
+            service.stop()
+        for server in reversed(infrastructure):
+            server.stop()
+        layout_file(data_dir).unlink(missing_ok=True)
+        console.print("Stopped; no process left behind.")
+
+
+def _infrastructure(
+    data_dir: Path, console: Console, started: list[EmbeddedPostgres | EmbeddedNats]
+) -> tuple[str, str]:
+    database_url = os.environ.get("DATABASE_URL", "")
+    nats_url = os.environ.get("NATS_URL", "")
+    if not database_url:
+        port = int(os.environ.get("PAYSTREAM_PG_PORT", DEFAULT_PG_PORT))
+        postgres = EmbeddedPostgres(data_dir / "postgres", port)
+        started.append(postgres)
+        with console.status(f"Starting PostgreSQL on 127.0.0.1:{port}..."):
+            database_url = postgres.start()
+    if not nats_url:
+        port = int(os.environ.get("PAYSTREAM_NATS_PORT", DEFAULT_NATS_PORT))
+        nats_server = EmbeddedNats(data_dir / "nats", port)
+        started.append(nats_server)
+        with console.status(f"Starting NATS JetStream on 127.0.0.1:{port}..."):
+            nats_url = nats_server.start()
+    return database_url, nats_url
+
+
+def _start_services(
+    services: list[ServiceProcess], console: Console, stop: threading.Event
+) -> None:
+    for service in services:
+        service.start()
+    for service in services:
+        with console.status(f"Waiting for {service.spec.name} to be ready..."):
+            service.wait_ready()
+        console.print(f"[green]ready[/green] {service.spec.name}")
+        if stop.is_set():
+            return
+
+
+def _print_urls(
+    services: list[ServiceProcess], console: Console, database_url: str, nats_url: str
+) -> None:
+    table = Table(title="Paystream is up")
+    table.add_column("service")
+    table.add_column("URL")
+    for service in services:
+        table.add_row(service.spec.name, service.url)
+    table.add_row("postgres", database_url)
+    table.add_row("nats", nats_url)
+    console.print(table)
+    console.print("Press Ctrl-C to stop everything.")
+
+
+def _supervise(services: list[ServiceProcess], console: Console, stop: threading.Event) -> None:
+    """Restart a service that dies (a few times), until Ctrl-C or SIGTERM."""
+    restarts = dict.fromkeys((s.spec.name for s in services), 0)
+    while not stop.wait(0.5):
+        for service in services:
+            if not service.exited():
+                continue
+            restarts[service.spec.name] += 1
+            if restarts[service.spec.name] > MAX_RESTARTS:
+                console.print(f"[red]{service.spec.name} keeps failing; stopping.[/red]")
+                console.print(service.log_tail())
+                return
+            console.print(f"[yellow]{service.spec.name} exited; restarting[/yellow]")
+            service.start()

@@ -1,0 +1,147 @@
+"""The accounts application service on the in-memory store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID, uuid4
+
+import pytest
+
+from domains.accounts.aggregates import CLOSED, FROZEN, OPEN
+from domains.accounts.application import AccountSnapshot, AccountsService
+from domains.accounts.errors import (
+    AccountError,
+    AccountFrozen,
+    AccountNotFound,
+    InsufficientFunds,
+    InvalidAmount,
+    UnsupportedCurrency,
+)
+
+Command = Callable[[AccountsService, UUID], AccountSnapshot]
+
+
+@pytest.fixture
+def service() -> AccountsService:
+    """A fresh service on the in-memory (POPO) store."""
+    return AccountsService(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+@pytest.fixture
+def account_id(service: AccountsService) -> UUID:
+    """An open EUR account holding 100 (events at positions 1 and 2)."""
+    account_id = service.open_account("Alice", "EUR").account_id
+    service.deposit(account_id, 100)
+    return account_id
+
+
+def test_when_opened_then_snapshot_of_new_account(service: AccountsService) -> None:
+    snapshot = service.open_account("Alice", "EUR")
+
+    assert isinstance(snapshot.account_id, UUID)
+    assert (snapshot.owner, snapshot.currency) == ("Alice", "EUR")
+    assert (snapshot.balance, snapshot.status) == (0, OPEN)
+    assert (snapshot.version, snapshot.position) == (1, 1)
+
+
+def test_given_account_when_each_command_then_snapshot_after_it(
+    service: AccountsService, account_id: UUID
+) -> None:
+    snapshots = [
+        service.deposit(account_id, 20),
+        service.withdraw(account_id, 50),
+        service.freeze_account(account_id),
+        service.unfreeze_account(account_id),
+        service.withdraw(account_id, 70),
+        service.close_account(account_id),
+    ]
+
+    assert [(s.balance, s.status, s.version, s.position) for s in snapshots] == [
+        (120, OPEN, 3, 3),
+        (70, OPEN, 4, 4),
+        (70, FROZEN, 5, 5),
+        (70, OPEN, 6, 6),
+        (0, OPEN, 7, 7),
+        (0, CLOSED, 8, 8),
+    ]
+    assert {s.account_id for s in snapshots} == {account_id}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda s, i: s.deposit(i, 1),
+        lambda s, i: s.withdraw(i, 1),
+        AccountsService.freeze_account,
+        AccountsService.unfreeze_account,
+        AccountsService.close_account,
+    ],
+)
+def test_given_unknown_id_when_commanded_then_not_found(
+    service: AccountsService, command: Command
+) -> None:
+    with pytest.raises(AccountNotFound):
+        command(service, uuid4())
+
+
+def test_given_unknown_id_when_read_then_not_found(service: AccountsService) -> None:
+    with pytest.raises(AccountNotFound):
+        service.get_account(uuid4())
+
+
+def test_given_history_when_read_at_version_then_state_as_it_was(
+    service: AccountsService, account_id: UUID
+) -> None:
+    service.withdraw(account_id, 40)
+    service.freeze_account(account_id)
+
+    states = [service.get_account(account_id, version=v) for v in (1, 2, 3, 4)]
+
+    assert [(a.version, a.balance, a.status) for a in states] == [
+        (1, 0, OPEN),
+        (2, 100, OPEN),
+        (3, 60, OPEN),
+        (4, 60, FROZEN),
+    ]
+    assert service.get_account(account_id).version == 4
+
+
+def assert_refused_without_event(
+    service: AccountsService, account_id: UUID, command: Command, error: type[AccountError]
+) -> None:
+    """Runs `command`, expects `error`, and checks the store gained no event."""
+    before = service.recorder.max_notification_id()
+    with pytest.raises(error):
+        command(service, account_id)
+    assert service.recorder.max_notification_id() == before
+    assert len(list(service.notification_log.select(1, 10))) == before
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        (lambda s, i: s.withdraw(i, 101), InsufficientFunds),
+        (lambda s, i: s.deposit(i, 0), InvalidAmount),
+        (lambda s, i: s.deposit(i, 1.5), InvalidAmount),
+    ],
+)
+def test_given_account_when_command_refused_then_no_event_stored(
+    service: AccountsService, account_id: UUID, command: Command, error: type[AccountError]
+) -> None:
+    assert_refused_without_event(service, account_id, command, error)
+    assert service.get_account(account_id).balance == 100
+
+
+def test_given_frozen_account_when_frozen_again_then_no_event_stored(
+    service: AccountsService, account_id: UUID
+) -> None:
+    service.freeze_account(account_id)
+
+    assert_refused_without_event(service, account_id, AccountsService.freeze_account, AccountFrozen)
+
+
+def test_when_open_refused_then_no_event_stored(service: AccountsService) -> None:
+    with pytest.raises(UnsupportedCurrency):
+        service.open_account("Alice", "eur")
+
+    assert service.recorder.max_notification_id() is None
