@@ -38,11 +38,15 @@ class ServiceProcess:
             command, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
         )
 
-    def is_ready(self) -> bool:
+    def answers(self, path: str) -> bool:
+        """Whether GET `path` answers 200 right now."""
         try:
-            return httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200
+            return httpx.get(f"{self.url}{path}", timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def is_ready(self) -> bool:
+        return self.answers("/readyz")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until /readyz answers 200; fail with the log's tail if the process dies."""

@@ -1,0 +1,45 @@
+"""Fixtures: real PostgreSQL and nats-server started from the wheels, never mocked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from scripts.provision import provision
+from tests.stack import Stack, database_url_for
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """One PostgreSQL server for the session; each test module gets its own database."""
+    server = EmbeddedPostgres(
+        tmp_path_factory.mktemp("postgres"),
+        free_port(),
+        settings={"fsync": "off", "full_page_writes": "off"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    postgres_server: EmbeddedPostgres,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Stack]:
+    """A provisioned database and a fresh nats-server for one test module."""
+    work_dir: Path = tmp_path_factory.mktemp("stack")
+    nats_server = EmbeddedNats(work_dir / "nats", free_port())
+    nats_server.start()
+    database_url = database_url_for(postgres_server.admin_url, request.module.__name__)
+    provision_stack = Stack(database_url, nats_server, work_dir)
+    provision(provision_stack.db, nats_server.url)
+    try:
+        yield provision_stack
+    finally:
+        provision_stack.stop_all()
+        nats_server.stop()

@@ -1,0 +1,87 @@
+"""The relay publishes every stored event exactly once, in order, whatever happens to it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import pytest
+
+from eventstore.contexts import ACCOUNTS
+from tests.stack import Stack, wait_until
+from tests.workload import BackgroundWriter, accounts_service
+
+pytestmark = pytest.mark.integration
+
+
+def stored_events(stack: Stack) -> list[tuple[int, bytes]]:
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT notification_id, state FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+            " ORDER BY notification_id"
+        ).fetchall()
+    return [(int(position), bytes(state)) for position, state in rows]
+
+
+def published_events(stack: Stack) -> list[tuple[int, bytes]]:
+    async def read() -> list[tuple[int, bytes]]:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info(ACCOUNTS.stream)
+            messages = []
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                message = await js.get_msg(ACCOUNTS.stream, seq=seq)
+                position = int((message.headers or {})["Paystream-Position"])
+                messages.append((position, message.data or b""))
+            return messages
+        finally:
+            await nc.close()
+
+    return asyncio.run(read())
+
+
+def stream_length(stack: Stack) -> int:
+    async def count() -> int:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            return int((await nc.jetstream().stream_info(ACCOUNTS.stream)).state.messages)
+        finally:
+            await nc.close()
+
+    return asyncio.run(count())
+
+
+def test_relay_publishes_every_event_once_in_order_across_kill_9(stack: Stack) -> None:
+    service = accounts_service(stack)
+    writer = BackgroundWriter(service, accounts=20, movements=1500)
+    relay = stack.start("relay-accounts")
+    writer.start()
+    wait_until(lambda: stream_length(stack) >= 300, 60, "the relay to publish 300 events")
+    relay.kill()
+    stack.start("relay-accounts")
+    writer.finish()
+    expected = stored_events(stack)
+    wait_until(lambda: stream_length(stack) >= len(expected), 60, "the relay to catch up")
+
+    published = published_events(stack)
+
+    assert [position for position, _ in published] == [position for position, _ in expected]
+    assert published == expected
+
+
+def test_a_second_relay_waits_for_the_lock_and_takes_over(stack: Stack) -> None:
+    first = stack.start("relay-accounts")
+    second = stack.start("relay-accounts", wait=False)
+    wait_until(lambda: second.answers("/healthz"), 30, "the second relay to start")
+
+    assert first.is_ready() and not second.is_ready(), "only one relay holds the lock"
+
+    first.kill()
+    wait_until(second.is_ready, 30, "the standby relay to take the lock")
+    service = accounts_service(stack)
+    service.open_account("late", "EUR")
+    expected = stored_events(stack)
+    wait_until(lambda: stream_length(stack) >= len(expected), 30, "the standby to publish")
+
+    assert published_events(stack) == expected

@@ -1,0 +1,114 @@
+"""A real PostgreSQL and a real nats-server for tests, from the same wheels as `up`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+import psycopg
+from nats.js.errors import NotFoundError
+from psycopg.conninfo import make_conninfo
+
+from eventstore.contexts import Context
+from eventstore.settings import DatabaseSettings
+from scripts.embedded import EmbeddedNats, free_port
+from scripts.services import SERVICES
+from scripts.supervisor import ServiceProcess, service_env
+
+SPECS = {spec.name: spec for spec in SERVICES}
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `check` until it holds; fail naming `what` past the deadline (never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Stack:
+    """One isolated system: its own database on the shared server, its own NATS server."""
+
+    database_url: str
+    nats: EmbeddedNats
+    work_dir: Path
+    processes: list[ServiceProcess] = field(default_factory=list)
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats.url
+
+    @property
+    def db(self) -> DatabaseSettings:
+        return DatabaseSettings(database_url=self.database_url)
+
+    def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
+        """Start one service (by its name in scripts/services.py), by default until ready."""
+        process = ServiceProcess(
+            SPECS[name],
+            free_port(),
+            service_env(self.database_url, self.nats_url),
+            self.work_dir / "logs",
+        )
+        process.start()
+        self.processes.append(process)
+        if wait:
+            process.wait_ready()
+        return process
+
+    def admin(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.database_url, autocommit=True)
+
+    def max_position(self, context: Context) -> int:
+        with self.admin() as conn:
+            row = conn.execute(
+                "SELECT COALESCE(MAX(notification_id), 0)"
+                f" FROM {context.schema}.{context.events_table}"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def event_count(self, context: Context) -> int:
+        with self.admin() as conn:
+            row = conn.execute(
+                f"SELECT COUNT(*) FROM {context.schema}.{context.events_table}"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def stream_positions(self, context: Context) -> list[int]:
+        """Every position header in the context's stream, in stream order."""
+        return asyncio.run(_stream_positions(self.nats_url, context))
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+
+def database_url_for(server_url: str, name: str) -> str:
+    dbname = "t_" + re.sub(r"[^a-z0-9_]", "_", name.lower())[-50:]
+    return make_conninfo(server_url, dbname=dbname)
+
+
+async def _stream_positions(nats_url: str, context: Context) -> list[int]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(context.stream)
+        positions = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                message = await js.get_msg(context.stream, seq=seq)
+            except NotFoundError:
+                continue  # deleted from the stream
+            positions.append(int((message.headers or {})["Paystream-Position"]))
+        return positions
+    finally:
+        await nc.close()

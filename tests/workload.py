@@ -1,0 +1,95 @@
+"""Writing events straight through the accounts application, and checking read models
+against a fold of the event store."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+from uuid import UUID
+
+from domains.accounts.application import AccountsService
+from domains.accounts.errors import AccountError
+from eventstore.contexts import ACCOUNTS, application_env
+from projections.account_summary import AccountSummaryProjection
+from tests.stack import Stack
+
+
+def accounts_service(stack: Stack) -> AccountsService:
+    return AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=2))
+
+
+def write_events(
+    service: AccountsService, accounts: int, movements: int, seed: int = 7
+) -> list[UUID]:
+    """Open `accounts` accounts, then make `movements` random deposits and withdrawals."""
+    rng = random.Random(seed)
+    ids = [service.open_account(f"owner-{i}", "EUR").account_id for i in range(accounts)]
+    for _ in range(movements):
+        account_id = rng.choice(ids)
+        try:
+            if rng.random() < 0.6:
+                service.deposit(account_id, rng.randint(1, 10_000))
+            else:
+                service.withdraw(account_id, rng.randint(1, 5_000))
+        except AccountError:
+            pass  # overdrafts are refused and store nothing
+    return ids
+
+
+class BackgroundWriter(threading.Thread):
+    """Keeps writing events while a test kills and restarts a worker."""
+
+    def __init__(self, service: AccountsService, accounts: int, movements: int) -> None:
+        super().__init__(daemon=True)
+        self.service = service
+        self.accounts = accounts
+        self.movements = movements
+        self.ids: list[UUID] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.ids = write_events(self.service, self.accounts, self.movements)
+        except BaseException as error:
+            self.error = error
+
+    def finish(self) -> list[UUID]:
+        self.join(timeout=300)
+        assert self.error is None, self.error
+        return self.ids
+
+
+def summary_rows(stack: Stack) -> dict[UUID, dict[str, Any]]:
+    schema = AccountSummaryProjection.schema()
+    with stack.admin() as conn:
+        cursor = conn.execute(
+            f"SELECT account_id, owner, currency, balance, status, version FROM {schema}.accounts"
+        )
+        columns = [c.name for c in cursor.description or []]
+        return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+
+
+def folded_rows(service: AccountsService, ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    """What the summary must say: each account folded from its events."""
+    rows = {}
+    for account_id in ids:
+        account = service.get_account(account_id)
+        rows[account_id] = {
+            "account_id": account_id,
+            "owner": account.owner,
+            "currency": account.currency,
+            "balance": account.balance,
+            "status": account.status,
+            "version": account.version,
+        }
+    return rows
+
+
+def tracked_position(stack: Stack) -> int:
+    schema = AccountSummaryProjection.schema()
+    with stack.admin() as conn:
+        row = conn.execute(
+            f"SELECT position FROM {schema}.tracking WHERE source = %s", (ACCOUNTS.name,)
+        ).fetchone()
+    return int(row[0]) if row else 0
