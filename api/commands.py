@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import uuid4
 
-import orjson
 from fastapi import Request
 
 from api.problems import Problem
@@ -37,9 +37,15 @@ def idempotency_key(request: Request) -> str | None:
 
 
 def fingerprint(command: str, target: str, body: dict[str, Any]) -> str:
-    """A digest of what was asked, to tell a retry from a different request with the same key."""
-    canonical = orjson.dumps([command, target, body], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    """A digest of what was asked, to tell a retry from a different request with the same key.
+
+    Stdlib json, not orjson: a body may hold integers beyond 64 bits that the domain
+    has yet to refuse (orjson raises on them).
+    """
+    canonical = json.dumps(
+        [command, target, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def metadata_for(request: Request, key: str | None, request_fingerprint: str) -> CommandMetadata:

@@ -54,7 +54,10 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    parts = [str(part) for part in error.get("loc", ())]
+    if parts[:1] == ["body"] and len(parts) > 1:
+        parts = parts[1:]  # "amount", not "body.amount"; a missing body stays "body"
+    location = ".".join(parts)
     message = str(error.get("msg", "invalid"))
     if error.get("type") == "extra_forbidden":
         message = "unknown field"
@@ -84,8 +87,15 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     return problem_response(problem, request.url.path)
 
 
+async def _on_unexpected_error(request: Request, error: Exception) -> Response:
+    """A bug still answers problem+json; the server logs the traceback (it re-raises)."""
+    problem = Problem(500, "internal-error", "an unexpected error occurred; it has been logged")
+    return problem_response(problem, request.url.path)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error of `app` leaves as problem+json."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

@@ -1,0 +1,43 @@
+"""The README's curl session runs as written against the services."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+DEFAULT_PORTS = {
+    "8001": "accounts-api",
+    "8002": "accounts-query-api",
+    "8101": "relay-accounts",
+    "8102": "projector-account-summary",
+}
+
+
+def readme_session() -> str:
+    """The README's "Try it" block: the one that sets API=."""
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
+    return next(block for block in blocks if block.startswith("API="))
+
+
+@pytest.mark.e2e
+def test_the_readme_curl_session_works_as_written(services: dict[str, str]) -> None:
+    script = readme_session()
+    for port, name in DEFAULT_PORTS.items():
+        script = script.replace(f"http://127.0.0.1:{port}", services[name])
+
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    output = result.stdout
+    assert '"balance":7500,"status":"open","version":3' in output
+    assert "idempotent-replayed: true" in output
+    assert "/problems/insufficient-funds" in output
+    assert "/problems/validation-error" in output
+    assert "/problems/account-frozen" in output
+    assert '"status":"closed","version":7' in output
