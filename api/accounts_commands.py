@@ -17,7 +17,8 @@ from api.consistency import HEADER as TOKEN_HEADER
 from api.health import install_health
 from api.problems import Problem, install_problem_handlers
 from domains.accounts.application import AccountSnapshot, AccountsService
-from domains.accounts.errors import AccountError, AccountNotFound
+from domains.accounts.errors import AccountNotFound
+from domains.errors import DomainError
 from eventstore.contexts import ACCOUNTS
 from eventstore.idempotency import IdempotentOutcome
 
@@ -81,7 +82,7 @@ def domain_errors() -> Iterator[None]:
         yield
     except AccountNotFound as error:
         raise Problem(404, error.code, str(error)) from None
-    except AccountError as error:
+    except DomainError as error:
         status = 409 if error.code in _CONFLICT_CODES else 422
         raise Problem(status, error.code, str(error)) from None
     except IntegrityError:

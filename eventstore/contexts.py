@@ -43,7 +43,8 @@ class Context:
 
 
 ACCOUNTS = Context("accounts")
-CONTEXTS = {context.name: context for context in (ACCOUNTS,)}
+PAYMENTS = Context("payments")
+CONTEXTS = {context.name: context for context in (ACCOUNTS, PAYMENTS)}
 
 
 def application_env(

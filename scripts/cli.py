@@ -37,7 +37,7 @@ def up(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 @app.command()
 def serve(
     service: Annotated[
-        str, typer.Argument(help="accounts-api, accounts-query-api, relay, projector")
+        str, typer.Argument(help="accounts-api, payments-api, query-api, relay, projector, saga")
     ],
     target: Annotated[
         str | None, typer.Argument(help="context (relay) or projection (projector)")
@@ -51,14 +51,14 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if service == "accounts-api":
         runners.serve_accounts_api(host, port)
-    elif service == "accounts-query-api":
-        runners.serve_accounts_query_api(host, port)
-    elif service in ("relay", "projector"):
+    elif service in ("relay", "projector", "query-api"):
         if not target:
             raise CliError(f"`serve {service}` needs a target, e.g. `serve relay accounts`")
         try:
             if service == "relay":
                 runners.serve_relay(target, host, port)
+            elif service == "query-api":
+                runners.serve_query_api(target, host, port)
             else:
                 runners.serve_projector(target, host, port)
         except (KeyError, ValueError) as error:
@@ -66,7 +66,7 @@ def serve(
     else:
         raise CliError(
             f"unknown service {service!r};"
-            " known: accounts-api, accounts-query-api, relay, projector"
+            " known: accounts-api, payments-api, query-api, relay, projector, saga"
         )
 
 

@@ -9,19 +9,22 @@ import nats
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from api.query_registry import QUERY_APIS
 from domains.accounts.application import AccountsService
+from domains.payments.application import PaymentsService
+from domains.service import CommandService
 from eventstore import roles
-from eventstore.contexts import ACCOUNTS, CONTEXTS, Context, application_env
+from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
 from eventstore.settings import DatabaseSettings
 from eventstore.streams import ensure_stream
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
 from projections.runtime import create_tables
 
-APPLICATIONS = {ACCOUNTS.name: AccountsService}
-
-# Each query API reads some read models, with a role that can only SELECT them.
-QUERY_ROLES: dict[str, tuple[str, ...]] = {"paystream_accounts_query": ("account_summary",)}
+APPLICATIONS: dict[str, type[CommandService]] = {
+    ACCOUNTS.name: AccountsService,
+    PAYMENTS.name: PaymentsService,
+}
 
 
 def provision(db: DatabaseSettings, nats_url: str) -> None:
@@ -38,8 +41,8 @@ def provision(db: DatabaseSettings, nats_url: str) -> None:
         for projection in PROJECTIONS.values():
             roles.ensure_role(conn, projection.role(), secret)
             roles.ensure_owned_schema(conn, projection.schema(), projection.role())
-        for role in QUERY_ROLES:
-            roles.ensure_role(conn, role, secret)
+        for api in QUERY_APIS.values():
+            roles.ensure_role(conn, api.role, secret)
     for context in CONTEXTS.values():
         _create_context_tables(context, db)
     for projection in PROJECTIONS.values():
@@ -48,10 +51,9 @@ def provision(db: DatabaseSettings, nats_url: str) -> None:
         for projection in PROJECTIONS.values():
             for source in projection.sources:
                 roles.grant_event_reading(conn, source, projection.role())
-        for role, names in QUERY_ROLES.items():
-            for name in names:
-                projection = PROJECTIONS[name]
-                roles.grant_schema_reading(conn, projection.schema(), projection.role(), role)
+        for api in QUERY_APIS.values():
+            for projection in api.projections:
+                roles.grant_schema_reading(conn, projection.schema(), projection.role(), api.role)
     asyncio.run(_ensure_streams(nats_url))
 
 

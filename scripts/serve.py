@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 
 import uvicorn
 
-from api import accounts_commands, accounts_query
+from api import accounts_commands
 from api.health import serve_http, worker_app
+from api.query_app import create_query_app
+from api.query_registry import get_query_api
 from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS, CONTEXTS, application_env
 from eventstore.relay import Relay
@@ -31,9 +33,10 @@ def serve_accounts_api(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def serve_accounts_query_api(host: str, port: int) -> None:
-    conninfo = DatabaseSettings().role_conninfo(accounts_query.ROLE)
-    uvicorn.run(accounts_query.create_app(conninfo), host=host, port=port, log_level="warning")
+def serve_query_api(name: str, host: str, port: int) -> None:
+    api = get_query_api(name)
+    app = create_query_app(api, DatabaseSettings().role_conninfo(api.role))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def serve_relay(context_name: str, host: str, port: int) -> None:

@@ -24,7 +24,7 @@ class ServiceSpec:
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("accounts-api", ("accounts-api",), 8001, "command-api"),
-    ServiceSpec("accounts-query-api", ("accounts-query-api",), 8002, "query-api"),
+    ServiceSpec("accounts-query-api", ("query-api", "account-summary"), 8002, "query-api"),
     ServiceSpec("relay-accounts", ("relay", "accounts"), 8101, "worker"),
     ServiceSpec("projector-account-summary", ("projector", "account_summary"), 8102, "worker"),
 )

@@ -4,46 +4,27 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate, event
 
-from domains.accounts.currencies import ISO_4217_CODES
 from domains.accounts.errors import (
     AccountClosed,
     AccountFrozen,
     AccountNotFrozen,
     BalanceLimitExceeded,
     BalanceNotZero,
+    CurrencyMismatch,
     InsufficientFunds,
-    InvalidAmount,
     InvalidOwner,
-    UnsupportedCurrency,
+    InvalidPaymentStep,
 )
+from domains.accounts.movements import PaymentMovement
+from domains.money import MAX_AMOUNT, MAX_BALANCE, check_amount, check_currency
 
-# One movement may not exceed a trillion major units of a two-decimal currency;
-# a balance must stay inside a signed 64-bit column of every read model.
-MAX_AMOUNT = 10**14
-MAX_BALANCE = 10**18
+__all__ = ["MAX_AMOUNT", "MAX_BALANCE", "Account"]
+
 MAX_OWNER_LENGTH = 200
 
 OPEN = "open"
 FROZEN = "frozen"
 CLOSED = "closed"
-
-
-def check_amount(amount: object) -> int:
-    """An amount is a positive whole number of minor units, never a float or a bool."""
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidAmount("amount must be a whole number of minor units")
-    if amount <= 0:
-        raise InvalidAmount("amount must be greater than zero")
-    if amount > MAX_AMOUNT:
-        raise InvalidAmount(f"amount must not exceed {MAX_AMOUNT} minor units")
-    return amount
-
-
-def check_currency(currency: object) -> str:
-    """A currency is an ISO 4217 code in circulation, in capitals."""
-    if not isinstance(currency, str) or currency not in ISO_4217_CODES:
-        raise UnsupportedCurrency(f"currency {currency!r} is not an ISO 4217 code")
-    return currency
 
 
 def check_owner(owner: object) -> str:
@@ -87,12 +68,40 @@ class Account(Aggregate):
     class Closed(Aggregate.Event):
         TOPIC = "AccountClosed.v1"
 
+    class Debited(Aggregate.Event):
+        """Money left for a payment."""
+
+        TOPIC = "AccountDebited.v1"
+        amount: int
+        payment_id: str
+        counterparty: str
+        reference: str
+
+    class Credited(Aggregate.Event):
+        """Money arrived from a payment."""
+
+        TOPIC = "AccountCredited.v1"
+        amount: int
+        payment_id: str
+        counterparty: str
+        reference: str
+
+    class DebitRefunded(Aggregate.Event):
+        """A payment's debit came back because the payment failed."""
+
+        TOPIC = "AccountDebitRefunded.v1"
+        amount: int
+        payment_id: str
+        counterparty: str
+        reference: str
+
     @event(Opened)
     def __init__(self, owner: str, currency: str) -> None:
         self.owner = owner
         self.currency = currency
         self.balance = 0
         self.status = OPEN
+        self.debited_payments: frozenset[str] = frozenset()
 
     @classmethod
     def open(cls, owner: object, currency: object) -> Account:
@@ -136,6 +145,36 @@ class Account(Aggregate):
             raise BalanceNotZero(f"balance is {self.balance}; it must be zero to close")
         self._closed()
 
+    def debit(self, movement: PaymentMovement) -> None:
+        """Money leaves for a payment: same rules as a withdrawal, in this currency."""
+        self.check_can_move_money()
+        self.check_same_currency(movement.currency)
+        if movement.amount > self.balance:
+            raise InsufficientFunds(
+                f"balance {self.balance} is less than the amount {movement.amount}"
+            )
+        self._debited(*movement.event_args())
+
+    def credit(self, movement: PaymentMovement) -> None:
+        """Money arrives from a payment: refused on frozen, closed or other-currency accounts."""
+        self.check_can_move_money()
+        self.check_same_currency(movement.currency)
+        if self.balance + movement.amount > MAX_BALANCE:
+            raise BalanceLimitExceeded(f"balance would exceed {MAX_BALANCE} minor units")
+        self._credited(*movement.event_args())
+
+    def refund_debit(self, movement: PaymentMovement) -> None:
+        """A failed payment's debit comes back. Always accepted, even when frozen or closed:
+        the money left this account and must not disappear."""
+        self.check_same_currency(movement.currency)
+        if movement.payment_id not in self.debited_payments:
+            raise InvalidPaymentStep(f"payment {movement.payment_id} never debited this account")
+        self._debit_refunded(*movement.event_args())
+
+    def check_same_currency(self, currency: str) -> None:
+        if currency != self.currency:
+            raise CurrencyMismatch(f"account holds {self.currency}, not {currency}")
+
     def check_not_closed(self) -> None:
         if self.status == CLOSED:
             raise AccountClosed("account is closed")
@@ -164,3 +203,19 @@ class Account(Aggregate):
     @event(Closed)
     def _closed(self) -> None:
         self.status = CLOSED
+
+    @event(Debited)
+    def _debited(self, amount: int, payment_id: str, counterparty: str, reference: str) -> None:
+        self.balance -= amount
+        self.debited_payments = self.debited_payments | {payment_id}
+
+    @event(Credited)
+    def _credited(self, amount: int, payment_id: str, counterparty: str, reference: str) -> None:
+        self.balance += amount
+
+    @event(DebitRefunded)
+    def _debit_refunded(
+        self, amount: int, payment_id: str, counterparty: str, reference: str
+    ) -> None:
+        self.balance += amount
+        self.debited_payments = self.debited_payments - {payment_id}

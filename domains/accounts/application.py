@@ -6,15 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.application import AggregateNotFoundError
 
 from domains.accounts.aggregates import Account
 from domains.accounts.errors import AccountNotFound
-
-# Optimistic concurrency: a command that lost a race on the aggregate version is
-# re-run on the fresh state this many times before the conflict is reported.
-MAX_CONFLICT_RETRIES = 5
+from domains.accounts.movements import PaymentMovement
+from domains.service import CommandService
 
 
 @dataclass(frozen=True)
@@ -42,15 +39,14 @@ class AccountSnapshot:
         )
 
 
-class AccountsService(Application[UUID]):
+class AccountsService(CommandService):
     """Commands of the accounts context."""
 
     name = "accounts"
 
     def open_account(self, owner: object, currency: object) -> AccountSnapshot:
         account = Account.open(owner, currency)
-        recordings = self.save(account)
-        return AccountSnapshot.of(account, _last_position(recordings))
+        return AccountSnapshot.of(account, self.record(account))
 
     def deposit(self, account_id: UUID, amount: object) -> AccountSnapshot:
         return self._change(account_id, lambda account: account.deposit(amount))
@@ -67,6 +63,15 @@ class AccountsService(Application[UUID]):
     def close_account(self, account_id: UUID) -> AccountSnapshot:
         return self._change(account_id, Account.close)
 
+    def debit(self, account_id: UUID, movement: PaymentMovement) -> AccountSnapshot:
+        return self._change(account_id, lambda account: account.debit(movement))
+
+    def credit(self, account_id: UUID, movement: PaymentMovement) -> AccountSnapshot:
+        return self._change(account_id, lambda account: account.credit(movement))
+
+    def refund_debit(self, account_id: UUID, movement: PaymentMovement) -> AccountSnapshot:
+        return self._change(account_id, lambda account: account.refund_debit(movement))
+
     def get_account(self, account_id: UUID, version: int | None = None) -> Account:
         """The account now, or as it was at `version`."""
         try:
@@ -76,19 +81,5 @@ class AccountsService(Application[UUID]):
         return account
 
     def _change(self, account_id: UUID, action: Callable[[Account], None]) -> AccountSnapshot:
-        for attempt in range(MAX_CONFLICT_RETRIES + 1):
-            account = self.get_account(account_id)
-            action(account)
-            try:
-                recordings = self.save(account)
-            except IntegrityError:
-                if attempt == MAX_CONFLICT_RETRIES:
-                    raise
-                continue
-            return AccountSnapshot.of(account, _last_position(recordings))
-        raise AssertionError("unreachable")
-
-
-def _last_position(recordings: list[Recording[UUID]]) -> int | None:
-    """The log position of the last recorded event: the command's consistency point."""
-    return max((r.notification.id for r in recordings), default=None)
+        account, position = self.change(account_id, self.get_account, action)
+        return AccountSnapshot.of(account, position)

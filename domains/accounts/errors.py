@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from domains.errors import DomainError
+from domains.money import InvalidAmount, UnsupportedCurrency
 
-class AccountError(Exception):
-    """A command the accounts context refuses; `code` is stable and machine-readable."""
+__all__ = ["InvalidAmount", "UnsupportedCurrency"]
+
+
+class AccountError(DomainError):
+    """A command the accounts context refuses."""
 
     code = "account-error"
-
-
-class InvalidAmount(AccountError):
-    code = "invalid-amount"
-
-
-class UnsupportedCurrency(AccountError):
-    code = "unsupported-currency"
 
 
 class InvalidOwner(AccountError):
@@ -51,3 +48,7 @@ class BalanceNotZero(AccountError):
 
 class AccountNotFound(AccountError):
     code = "account-not-found"
+
+
+class InvalidPaymentStep(AccountError):
+    code = "invalid-payment-step"

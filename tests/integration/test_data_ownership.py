@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from api.accounts_query import ROLE as QUERY_ROLE
+from api.accounts_query import ACCOUNT_SUMMARY_API
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
 from tests.stack import Stack
@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 EVENTS = f"{ACCOUNTS.schema}.{ACCOUNTS.events_table}"
 SUMMARY = f"{AccountSummaryProjection.schema()}.accounts"
 PROJECTOR_ROLE = AccountSummaryProjection.role()
+QUERY_ROLE = ACCOUNT_SUMMARY_API.role
 
 REFUSED = [
     (QUERY_ROLE, f"SELECT * FROM {EVENTS}"),

@@ -10,7 +10,6 @@ from eventsourcing.utils import get_topic
 from domains.accounts.aggregates import CLOSED, FROZEN, MAX_AMOUNT, MAX_BALANCE, OPEN, Account
 from domains.accounts.errors import (
     AccountClosed,
-    AccountError,
     AccountFrozen,
     AccountNotFrozen,
     BalanceLimitExceeded,
@@ -20,6 +19,7 @@ from domains.accounts.errors import (
     InvalidOwner,
     UnsupportedCurrency,
 )
+from domains.errors import DomainError
 
 BAD_AMOUNTS = [0, -1, 1.5, 10.0, True, "5", MAX_AMOUNT + 1]
 
@@ -53,7 +53,7 @@ def closed() -> Account:
 Command = Callable[[Account], None]
 
 
-def assert_refused(account: Account, command: Command, error: type[AccountError]) -> None:
+def assert_refused(account: Account, command: Command, error: type[DomainError]) -> None:
     """Runs `command` on `account`, expects `error`, and checks that nothing changed."""
     version, balance, status = account.version, account.balance, account.status
     with pytest.raises(error):
@@ -136,7 +136,7 @@ def test_given_open_account_when_frozen_then_frozen_event(account: Account) -> N
     ],
 )
 def test_given_frozen_account_when_commanded_then_refused(
-    frozen: Account, command: Command, error: type[AccountError]
+    frozen: Account, command: Command, error: type[DomainError]
 ) -> None:
     assert_refused(frozen, command, error)
 

@@ -1,0 +1,122 @@
+"""What every query API shares: a read-only pool, consistency-token waits, health.
+
+A query API reads one or more read models (projections) with a role that may only
+SELECT their schemas. Given X-Consistency-Token `<context>:<position>`, a request
+waits until every read model it serves that follows that context has reached the
+position (bounded; then 503 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.responses import ORJSONResponse
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import AsyncConnectionPool
+
+from api.consistency import HEADER as TOKEN_HEADER
+from api.consistency import ConsistencyToken
+from api.health import install_health
+from api.problems import Problem, install_problem_handlers
+from projections.projection import TRACKING_TABLE, Projection
+
+POLL_SECONDS = 0.005
+DEFAULT_CONSISTENCY_WAIT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class QueryApi:
+    """A query API: its service name, its database role, the read models it serves."""
+
+    name: str
+    role: str
+    projections: tuple[type[Projection], ...]
+    router: APIRouter
+    title: str
+
+
+def get_pool(request: Request) -> AsyncConnectionPool:
+    pool: AsyncConnectionPool = request.app.state.pool
+    return pool
+
+
+Pool = Annotated[AsyncConnectionPool, Depends(get_pool)]
+
+
+async def projected_position(
+    pool: AsyncConnectionPool, projection: type[Projection], source: str
+) -> int:
+    """How far `projection` has applied `source`'s log."""
+    query = SQL("SELECT position FROM {}.{} WHERE source = %s").format(
+        Identifier(projection.schema()), Identifier(TRACKING_TABLE)
+    )
+    async with pool.connection() as conn:
+        row = await (await conn.execute(query, (source,))).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def consistent(
+    request: Request,
+    pool: Pool,
+    token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
+) -> None:
+    """Dependency: return once the read models have reached the token, or answer 503."""
+    if token is None:
+        return
+    parsed = ConsistencyToken.parse(token)
+    api: QueryApi = request.app.state.query_api
+    followers = [p for p in api.projections if parsed.context in {s.name for s in p.sources}]
+    if not followers:
+        sources = sorted({s.name for p in api.projections for s in p.sources})
+        raise Problem(
+            400,
+            "unknown-consistency-context",
+            f"this API follows {sources}, not {parsed.context!r}",
+        )
+    deadline = time.monotonic() + request.app.state.consistency_wait
+    for projection in followers:
+        while await projected_position(pool, projection, parsed.context) < parsed.position:
+            if time.monotonic() >= deadline:
+                raise Problem(
+                    503,
+                    "consistency-timeout",
+                    f"the read model has not reached {parsed} yet; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            await asyncio.sleep(POLL_SECONDS)
+
+
+Consistent = Annotated[None, Depends(consistent)]
+
+
+def create_query_app(
+    api: QueryApi, conninfo: str, consistency_wait: float = DEFAULT_CONSISTENCY_WAIT_SECONDS
+) -> FastAPI:
+    """A read-only FastAPI app serving `api.router` from its read models."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = AsyncConnectionPool(conninfo, min_size=2, max_size=20, open=False)
+        await app.state.pool.open()
+        yield
+        await app.state.pool.close()
+
+    app = FastAPI(title=api.title, default_response_class=ORJSONResponse, lifespan=lifespan)
+    app.state.query_api = api
+    app.state.consistency_wait = consistency_wait
+    install_problem_handlers(app)
+    app.include_router(api.router)
+
+    async def ready() -> bool:
+        for projection in api.projections:
+            await projected_position(app.state.pool, projection, projection.sources[0].name)
+        return True
+
+    install_health(app, ready)
+    return app

@@ -1,0 +1,52 @@
+"""A payment's step on one account, checked before it reaches the account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domains.accounts.errors import InvalidPaymentStep
+from domains.money import check_amount, check_currency
+
+MAX_REFERENCE_LENGTH = 140
+MAX_ID_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class PaymentMovement:
+    """One step of a payment on one account: how much, which payment, with whom."""
+
+    amount: int
+    currency: str
+    payment_id: str
+    counterparty: str
+    reference: str
+
+    @classmethod
+    def of(
+        cls,
+        amount: object,
+        currency: object,
+        payment_id: object,
+        counterparty: object,
+        reference: object,
+    ) -> PaymentMovement:
+        """Check every part of a movement before it reaches an account."""
+        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH:
+            raise InvalidPaymentStep(f"reference must be at most {MAX_REFERENCE_LENGTH} characters")
+        return cls(
+            check_amount(amount),
+            check_currency(currency),
+            _check_id("payment_id", payment_id),
+            _check_id("counterparty", counterparty),
+            reference,
+        )
+
+    def event_args(self) -> tuple[int, str, str, str]:
+        """What the account's payment events record: amount, payment, counterparty, reference."""
+        return self.amount, self.payment_id, self.counterparty, self.reference
+
+
+def _check_id(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_LENGTH:
+        raise InvalidPaymentStep(f"{name} must be a non-empty string of at most {MAX_ID_LENGTH}")
+    return value

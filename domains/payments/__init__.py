@@ -1,0 +1,1 @@
+"""The payments bounded context: transfers between accounts, driven by a saga."""

@@ -1,0 +1,185 @@
+"""The Payment aggregate: one transfer between two accounts, and its saga's progress.
+
+requested -> debited -> credited -> completed
+requested -> failed                              (the debit was refused)
+debited -> credit_refused -> refunded -> failed  (the credit was refused)
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domains.money import check_amount, check_currency
+from domains.payments.errors import InvalidPaymentRequest, InvalidTransition, SameAccount
+
+REQUESTED = "requested"
+DEBITED = "debited"
+CREDITED = "credited"
+CREDIT_REFUSED = "credit_refused"
+REFUNDED = "refunded"
+COMPLETED = "completed"
+FAILED = "failed"
+TERMINAL = frozenset({COMPLETED, FAILED})
+MAX_REFERENCE_LENGTH = 140
+
+
+def check_account_id(name: str, value: object) -> str:
+    """Account ids are UUIDs, kept in their canonical text form."""
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        raise InvalidPaymentRequest(f"{name} must be an account id (a UUID)") from None
+
+
+class Payment(Aggregate):
+    """A transfer of `amount` minor units from `source` to `destination`."""
+
+    TOPIC = "payments.Payment"
+
+    class Created(Aggregate.Created):
+        """Required by explicit topics; payments are always created by Requested."""
+
+        TOPIC = "PaymentCreated.v0"
+
+    class Requested(Aggregate.Created):
+        TOPIC = "PaymentRequested.v1"
+        source: str
+        destination: str
+        amount: int
+        currency: str
+        reference: str
+
+    class SourceDebited(Aggregate.Event):
+        TOPIC = "PaymentSourceDebited.v1"
+
+    class DestinationCredited(Aggregate.Event):
+        TOPIC = "PaymentDestinationCredited.v1"
+
+    class CreditRefused(Aggregate.Event):
+        TOPIC = "PaymentCreditRefused.v1"
+        reason: str
+
+    class SourceRefunded(Aggregate.Event):
+        TOPIC = "PaymentSourceRefunded.v1"
+
+    class Completed(Aggregate.Event):
+        TOPIC = "PaymentCompleted.v1"
+        source: str
+        destination: str
+        amount: int
+        currency: str
+
+    class Failed(Aggregate.Event):
+        TOPIC = "PaymentFailed.v1"
+        reason: str
+        refunded: bool
+        source: str
+        destination: str
+        amount: int
+        currency: str
+
+    @event(Requested)
+    def __init__(
+        self, source: str, destination: str, amount: int, currency: str, reference: str
+    ) -> None:
+        self.source = source
+        self.destination = destination
+        self.amount = amount
+        self.currency = currency
+        self.reference = reference
+        self.status = REQUESTED
+        self.failure_reason: str | None = None
+
+    @classmethod
+    def request(
+        cls,
+        source: object,
+        destination: object,
+        amount: object,
+        currency: object,
+        reference: object,
+    ) -> Payment:
+        """Check the request and start the payment."""
+        source_id = check_account_id("source", source)
+        destination_id = check_account_id("destination", destination)
+        if source_id == destination_id:
+            raise SameAccount("source and destination must be different accounts")
+        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH:
+            raise InvalidPaymentRequest(
+                f"reference must be text of at most {MAX_REFERENCE_LENGTH} characters"
+            )
+        return cls(
+            source_id, destination_id, check_amount(amount), check_currency(currency), reference
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL
+
+    def record_debit(self) -> None:
+        self._expect(REQUESTED)
+        self._source_debited()
+
+    def record_debit_refused(self, reason: str) -> None:
+        self._expect(REQUESTED)
+        self._fail(reason, refunded=False)
+
+    def record_credit(self) -> None:
+        self._expect(DEBITED)
+        self._destination_credited()
+
+    def record_credit_refused(self, reason: str) -> None:
+        self._expect(DEBITED)
+        self._credit_refused(reason)
+
+    def record_refund(self) -> None:
+        self._expect(CREDIT_REFUSED)
+        self._source_refunded()
+        self._fail(self.failure_reason or "credit refused", refunded=True)
+
+    def complete(self) -> None:
+        self._expect(CREDITED)
+        self._completed(self.source, self.destination, self.amount, self.currency)
+
+    def _expect(self, status: str) -> None:
+        if self.status != status:
+            raise InvalidTransition(f"payment is {self.status}, not {status}")
+
+    def _fail(self, reason: str, refunded: bool) -> None:
+        self._failed(reason, refunded, self.source, self.destination, self.amount, self.currency)
+
+    @event(SourceDebited)
+    def _source_debited(self) -> None:
+        self.status = DEBITED
+
+    @event(DestinationCredited)
+    def _destination_credited(self) -> None:
+        self.status = CREDITED
+
+    @event(CreditRefused)
+    def _credit_refused(self, reason: str) -> None:
+        self.status = CREDIT_REFUSED
+        self.failure_reason = reason
+
+    @event(SourceRefunded)
+    def _source_refunded(self) -> None:
+        self.status = REFUNDED
+
+    @event(Completed)
+    def _completed(self, source: str, destination: str, amount: int, currency: str) -> None:
+        self.status = COMPLETED
+
+    @event(Failed)
+    def _failed(
+        self,
+        reason: str,
+        refunded: bool,
+        source: str,
+        destination: str,
+        amount: int,
+        currency: str,
+    ) -> None:
+        self.status = FAILED
+        self.failure_reason = reason
