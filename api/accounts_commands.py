@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
-from api.commands import REPLAY_HEADER, run_idempotently
+from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
-from api.health import install_health
-from api.problems import Problem, install_problem_handlers
 from domains.accounts.application import AccountSnapshot, AccountsService
-from domains.accounts.errors import AccountNotFound
-from domains.errors import DomainError
 from eventstore.contexts import ACCOUNTS
 from eventstore.idempotency import IdempotentOutcome
-
-_CONFLICT_CODES = {
-    "insufficient-funds",
-    "account-frozen",
-    "account-not-frozen",
-    "account-closed",
-    "balance-not-zero",
-    "balance-limit-exceeded",
-    "currency-mismatch",
-}
 
 
 class OpenAccount(BaseModel):
@@ -75,32 +59,6 @@ Service = Annotated[AccountsService, Depends(get_service)]
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
 
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Translate domain and storage errors into problems, once, at this boundary."""
-    try:
-        yield
-    except AccountNotFound as error:
-        raise Problem(404, error.code, str(error)) from None
-    except DomainError as error:
-        status = 409 if error.code in _CONFLICT_CODES else 422
-        raise Problem(status, error.code, str(error)) from None
-    except IntegrityError:
-        raise Problem(
-            409,
-            "concurrent-modification",
-            "the account kept changing; retry the command",
-            headers={"Retry-After": "1"},
-        ) from None
-    except (OperationalError, PersistenceError) as error:
-        raise Problem(
-            503,
-            "store-unavailable",
-            f"the event store is unavailable: {error}",
-            headers={"Retry-After": "2"},
-        ) from None
-
-
 def answer(snapshot: AccountSnapshot, status: int, replayed: bool) -> ORJSONResponse:
     token = f"{ACCOUNTS.name}:{snapshot.position}"
     body = AccountAnswer(
@@ -141,7 +99,7 @@ def command(
             name,
             target,
             body,
-            service.recorder.find_outcome,  # type: ignore[attr-defined]
+            outcome_finder(service),
             execute,
             replay,
         )
@@ -198,31 +156,3 @@ def close(
     """Close the account (its balance must be zero)."""
     execute = lambda: service.close_account(account_id)  # noqa: E731
     return command(request, service, "close", str(account_id), {}, execute)
-
-
-def create_app(service_factory: Callable[[], AccountsService]) -> FastAPI:
-    """The accounts command API around one AccountsService."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = service_factory()
-        yield
-        app.state.service.close()
-
-    app = FastAPI(
-        title="Paystream accounts commands",
-        default_response_class=ORJSONResponse,
-        lifespan=lifespan,
-    )
-    install_problem_handlers(app)
-    app.include_router(router)
-
-    def ready() -> bool:
-        service: AccountsService | None = getattr(app.state, "service", None)
-        if service is None:
-            return False
-        service.recorder.max_notification_id()
-        return True
-
-    install_health(app, ready)
-    return app

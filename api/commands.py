@@ -5,21 +5,67 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 from fastapi import Request
 
 from api.problems import Problem
+from domains.errors import DomainError
+from domains.service import CommandService
 from eventstore.idempotency import IdempotencyKeyTaken, IdempotentOutcome
 from eventstore.metadata import CommandMetadata, command_metadata
+from eventstore.recorder import PaystreamRecorder
 
+# Refusals because of the current state of an aggregate (409); other domain errors
+# are refusals of the request itself (422); `*-not-found` is 404.
+CONFLICT_CODES = frozenset(
+    {
+        "insufficient-funds",
+        "account-frozen",
+        "account-not-frozen",
+        "account-closed",
+        "balance-not-zero",
+        "balance-limit-exceeded",
+        "currency-mismatch",
+        "invalid-payment-transition",
+    }
+)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 T = TypeVar("T")
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Translate domain and storage errors into problems, once, at this boundary."""
+    try:
+        yield
+    except DomainError as error:
+        if error.code.endswith("-not-found"):
+            status = 404
+        else:
+            status = 409 if error.code in CONFLICT_CODES else 422
+        raise Problem(status, error.code, str(error)) from None
+    except IntegrityError:
+        raise Problem(
+            409,
+            "concurrent-modification",
+            "the aggregate kept changing; retry the command",
+            headers={"Retry-After": "1"},
+        ) from None
+    except (OperationalError, PersistenceError) as error:
+        raise Problem(
+            503,
+            "store-unavailable",
+            f"the event store is unavailable: {error}",
+            headers={"Retry-After": "2"},
+        ) from None
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -59,6 +105,14 @@ def metadata_for(request: Request, key: str | None, request_fingerprint: str) ->
         request_fingerprint=request_fingerprint,
         traceparent=headers.get("traceparent"),
     )
+
+
+def outcome_finder(service: CommandService) -> Callable[[str], IdempotentOutcome | None]:
+    """How to look up a key's first outcome in the service's own event store."""
+    recorder = service.recorder
+    if isinstance(recorder, PaystreamRecorder):
+        return recorder.find_outcome
+    return lambda key: None  # an in-memory store keeps no keys
 
 
 def run_idempotently(

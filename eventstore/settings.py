@@ -39,6 +39,7 @@ class NatsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     nats_url: str = ""
+    nats_stream_replicas: int = 1  # 3 on the compose cluster
 
     def url(self) -> str:
         if not self.nats_url:

@@ -7,6 +7,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from eventstore.contexts import Context
+from eventstore.settings import NatsSettings
 
 DUPLICATE_WINDOW_SECONDS = 120.0
 
@@ -17,6 +18,7 @@ def stream_config(context: Context) -> StreamConfig:
         subjects=[f"{context.subject_prefix}.>"],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=NatsSettings().nats_stream_replicas,
     )
 
 

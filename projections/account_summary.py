@@ -55,6 +55,18 @@ class AccountSummaryProjection(Projection):
     async def money_withdrawn(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         await self._change(cursor, event, "balance = balance - %s", event.state()["amount"])
 
+    @handles("AccountDebited.v1")
+    async def account_debited(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "balance = balance - %s", event.state()["amount"])
+
+    @handles("AccountCredited.v1")
+    async def account_credited(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "balance = balance + %s", event.state()["amount"])
+
+    @handles("AccountDebitRefunded.v1")
+    async def account_debit_refunded(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        await self._change(cursor, event, "balance = balance + %s", event.state()["amount"])
+
     @handles("AccountFrozen.v1")
     async def account_frozen(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         await self._change(cursor, event, "status = %s", "frozen")

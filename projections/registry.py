@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from projections.account_statement import AccountStatementProjection
 from projections.account_summary import AccountSummaryProjection
+from projections.analytics import AnalyticsProjection
+from projections.notifications import NotificationsProjection
+from projections.payments import PaymentsProjection
 from projections.projection import Projection
 
 PROJECTIONS: dict[str, type[Projection]] = {
-    projection.name: projection for projection in (AccountSummaryProjection,)
+    projection.name: projection
+    for projection in (
+        AccountSummaryProjection,
+        AccountStatementProjection,
+        PaymentsProjection,
+        NotificationsProjection,
+        AnalyticsProjection,
+    )
 }
 
 

@@ -51,6 +51,10 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if service == "accounts-api":
         runners.serve_accounts_api(host, port)
+    elif service == "payments-api":
+        runners.serve_payments_api(host, port)
+    elif service == "saga":
+        runners.serve_saga(host, port)
     elif service in ("relay", "projector", "query-api"):
         if not target:
             raise CliError(f"`serve {service}` needs a target, e.g. `serve relay accounts`")

@@ -9,17 +9,21 @@ from collections.abc import Awaitable, Callable
 
 import uvicorn
 
-from api import accounts_commands
+from api import accounts_app, payments_commands
 from api.health import serve_http, worker_app
 from api.query_app import create_query_app
 from api.query_registry import get_query_api
+from api.upstreams import UpstreamSettings
 from domains.accounts.application import AccountsService
-from eventstore.contexts import ACCOUNTS, CONTEXTS, application_env
+from domains.payments.application import PaymentsService
+from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
 from eventstore.relay import Relay
 from eventstore.settings import DatabaseSettings, NatsSettings
 from eventstore.stopping import pause
 from projections.registry import get_projection
 from projections.runtime import Projector
+from saga.accounts_client import AccountsClient
+from saga.worker import PaymentSaga
 
 log = logging.getLogger("paystream.serve")
 RESTART_DELAY_SECONDS = 1.0
@@ -29,8 +33,23 @@ COMMAND_API_POOL = 16
 def serve_accounts_api(host: str, port: int) -> None:
     db = DatabaseSettings()
     env = application_env(ACCOUNTS, db, pool_size=COMMAND_API_POOL)
-    app = accounts_commands.create_app(lambda: AccountsService(env=env))
+    app = accounts_app.create_app(lambda: AccountsService(env=env))
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def serve_payments_api(host: str, port: int) -> None:
+    env = application_env(PAYMENTS, DatabaseSettings(), pool_size=COMMAND_API_POOL)
+    app = payments_commands.create_app(lambda: PaymentsService(env=env))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def serve_saga(host: str, port: int) -> None:
+    db = DatabaseSettings()
+    service = PaymentsService(env=application_env(PAYMENTS, db, pool_size=8))
+    accounts = AccountsClient(UpstreamSettings().accounts_api_url)
+    saga = PaymentSaga(service, accounts, db.role_conninfo(PAYMENTS.role), NatsSettings().url())
+    app = worker_app("payment saga", lambda: saga.status.subscribed, lambda: saga.status)
+    asyncio.run(_run_worker(saga.run, app, host, port))
 
 
 def serve_query_api(name: str, host: str, port: int) -> None:

@@ -22,6 +22,10 @@ from scripts.services import SERVICES
 from scripts.supervisor import ServiceProcess, service_env
 
 SPECS = {spec.name: spec for spec in SERVICES}
+UPSTREAM_ENV = {
+    "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
+    "accounts-query-api": "PAYSTREAM_ACCOUNTS_QUERY_URL",
+}
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -41,6 +45,13 @@ class Stack:
     nats: EmbeddedNats
     work_dir: Path
     processes: list[ServiceProcess] = field(default_factory=list)
+    # Services others call over HTTP keep one port per stack, so a restart keeps its URL.
+    upstream_ports: dict[str, int] = field(
+        default_factory=lambda: {name: free_port() for name in UPSTREAM_ENV}
+    )
+
+    def url_of(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.upstream_ports[name]}"
 
     @property
     def nats_url(self) -> str:
@@ -52,12 +63,10 @@ class Stack:
 
     def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
         """Start one service (by its name in scripts/services.py), by default until ready."""
-        process = ServiceProcess(
-            SPECS[name],
-            free_port(),
-            service_env(self.database_url, self.nats_url),
-            self.work_dir / "logs",
-        )
+        env = service_env(self.database_url, self.nats_url)
+        env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
+        port = self.upstream_ports.get(name) or free_port()
+        process = ServiceProcess(SPECS[name], port, env, self.work_dir / "logs")
         process.start()
         self.processes.append(process)
         if wait:

@@ -101,7 +101,7 @@ class Account(Aggregate):
         self.currency = currency
         self.balance = 0
         self.status = OPEN
-        self.debited_payments: frozenset[str] = frozenset()
+        self.debited_payments: dict[str, int] = {}  # payment id -> amount, until refunded
 
     @classmethod
     def open(cls, owner: object, currency: object) -> Account:
@@ -148,6 +148,8 @@ class Account(Aggregate):
     def debit(self, movement: PaymentMovement) -> None:
         """Money leaves for a payment: same rules as a withdrawal, in this currency."""
         self.check_can_move_money()
+        if movement.payment_id in self.debited_payments:
+            raise InvalidPaymentStep(f"payment {movement.payment_id} already debited this account")
         self.check_same_currency(movement.currency)
         if movement.amount > self.balance:
             raise InsufficientFunds(
@@ -164,10 +166,11 @@ class Account(Aggregate):
         self._credited(*movement.event_args())
 
     def refund_debit(self, movement: PaymentMovement) -> None:
-        """A failed payment's debit comes back. Always accepted, even when frozen or closed:
+        """A failed payment's debit comes back, exactly once and for the amount debited.
+        Accepted even when frozen or closed:
         the money left this account and must not disappear."""
         self.check_same_currency(movement.currency)
-        if movement.payment_id not in self.debited_payments:
+        if self.debited_payments.get(movement.payment_id) != movement.amount:
             raise InvalidPaymentStep(f"payment {movement.payment_id} never debited this account")
         self._debit_refunded(*movement.event_args())
 
@@ -207,7 +210,7 @@ class Account(Aggregate):
     @event(Debited)
     def _debited(self, amount: int, payment_id: str, counterparty: str, reference: str) -> None:
         self.balance -= amount
-        self.debited_payments = self.debited_payments | {payment_id}
+        self.debited_payments = {**self.debited_payments, payment_id: amount}
 
     @event(Credited)
     def _credited(self, amount: int, payment_id: str, counterparty: str, reference: str) -> None:
@@ -218,4 +221,4 @@ class Account(Aggregate):
         self, amount: int, payment_id: str, counterparty: str, reference: str
     ) -> None:
         self.balance += amount
-        self.debited_payments = self.debited_payments - {payment_id}
+        self.debited_payments = {k: v for k, v in self.debited_payments.items() if k != payment_id}

@@ -7,6 +7,7 @@ debited -> credit_refused -> refunded -> failed  (the credit was refused)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -23,6 +24,7 @@ COMPLETED = "completed"
 FAILED = "failed"
 TERMINAL = frozenset({COMPLETED, FAILED})
 MAX_REFERENCE_LENGTH = 140
+MAX_REASON_LENGTH = 200
 
 
 def check_account_id(name: str, value: object) -> str:
@@ -31,6 +33,45 @@ def check_account_id(name: str, value: object) -> str:
         return str(UUID(str(value)))
     except ValueError:
         raise InvalidPaymentRequest(f"{name} must be an account id (a UUID)") from None
+
+
+def check_reason(reason: object) -> str:
+    """A refusal's reason is a short, non-empty code such as `account-frozen`."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
+        raise InvalidPaymentRequest(f"a reason must be 1 to {MAX_REASON_LENGTH} characters")
+    return reason
+
+
+@dataclass(frozen=True)
+class PaymentTerms:
+    """What a payment moves, checked: two different accounts, an amount, a currency."""
+
+    source: str
+    destination: str
+    amount: int
+    currency: str
+    reference: str
+
+    @classmethod
+    def of(
+        cls,
+        source: object,
+        destination: object,
+        amount: object,
+        currency: object,
+        reference: object,
+    ) -> PaymentTerms:
+        source_id = check_account_id("source", source)
+        destination_id = check_account_id("destination", destination)
+        if source_id == destination_id:
+            raise SameAccount("source and destination must be different accounts")
+        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH:
+            raise InvalidPaymentRequest(
+                f"reference must be text of at most {MAX_REFERENCE_LENGTH} characters"
+            )
+        return cls(
+            source_id, destination_id, check_amount(amount), check_currency(currency), reference
+        )
 
 
 class Payment(Aggregate):
@@ -102,17 +143,8 @@ class Payment(Aggregate):
         reference: object,
     ) -> Payment:
         """Check the request and start the payment."""
-        source_id = check_account_id("source", source)
-        destination_id = check_account_id("destination", destination)
-        if source_id == destination_id:
-            raise SameAccount("source and destination must be different accounts")
-        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH:
-            raise InvalidPaymentRequest(
-                f"reference must be text of at most {MAX_REFERENCE_LENGTH} characters"
-            )
-        return cls(
-            source_id, destination_id, check_amount(amount), check_currency(currency), reference
-        )
+        terms = PaymentTerms.of(source, destination, amount, currency, reference)
+        return cls(terms.source, terms.destination, terms.amount, terms.currency, terms.reference)
 
     @property
     def is_finished(self) -> bool:
@@ -124,6 +156,7 @@ class Payment(Aggregate):
 
     def record_debit_refused(self, reason: str) -> None:
         self._expect(REQUESTED)
+        check_reason(reason)
         self._fail(reason, refunded=False)
 
     def record_credit(self) -> None:
@@ -132,12 +165,13 @@ class Payment(Aggregate):
 
     def record_credit_refused(self, reason: str) -> None:
         self._expect(DEBITED)
+        check_reason(reason)
         self._credit_refused(reason)
 
     def record_refund(self) -> None:
         self._expect(CREDIT_REFUSED)
         self._source_refunded()
-        self._fail(self.failure_reason or "credit refused", refunded=True)
+        self._fail(str(self.failure_reason), refunded=True)
 
     def complete(self) -> None:
         self._expect(CREDITED)

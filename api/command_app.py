@@ -1,0 +1,40 @@
+"""The shape of every command API: one application service, routers, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+
+from api.health import install_health
+from api.problems import install_problem_handlers
+from domains.service import CommandService
+
+
+def create_command_app(
+    title: str, service_factory: Callable[[], CommandService], routers: Sequence[APIRouter]
+) -> FastAPI:
+    """A FastAPI app whose routes use `request.app.state.service`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.service = service_factory()
+        yield
+        app.state.service.close()
+
+    app = FastAPI(title=title, default_response_class=ORJSONResponse, lifespan=lifespan)
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    def ready() -> bool:
+        service: CommandService | None = getattr(app.state, "service", None)
+        if service is None:
+            return False
+        service.recorder.max_notification_id()
+        return True
+
+    install_health(app, ready)
+    return app

@@ -1,0 +1,158 @@
+"""The payments command API: request a payment; the saga carries it out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Annotated
+from uuid import UUID
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+
+from api.command_app import create_command_app
+from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
+from api.consistency import HEADER as TOKEN_HEADER
+from api.problems import Problem
+from api.upstreams import UpstreamSettings
+from domains.payments.aggregates import PaymentTerms
+from domains.payments.application import PaymentSnapshot, PaymentsService
+from domains.payments.errors import InvalidPaymentRequest
+from eventstore.contexts import ACCOUNTS, PAYMENTS
+from eventstore.idempotency import IdempotentOutcome
+
+LOOKUP_TIMEOUT_SECONDS = 6.0
+router = APIRouter(prefix="/payments", tags=["payments"])
+
+
+class RequestPayment(BaseModel):
+    """Move `amount` minor units of `currency` from `source` to `destination`."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: StrictStr
+    destination: StrictStr
+    amount: StrictInt
+    currency: StrictStr
+    reference: StrictStr = ""
+
+
+class PaymentAnswer(BaseModel):
+    """The payment as accepted; follow it on the payments query API."""
+
+    payment_id: UUID
+    source: str
+    destination: str
+    amount: int
+    currency: str
+    reference: str
+    status: str
+    version: int
+    consistency_token: str
+
+
+def get_service(request: Request) -> PaymentsService:
+    service: PaymentsService = request.app.state.service
+    return service
+
+
+Service = Annotated[PaymentsService, Depends(get_service)]
+
+
+@cache
+def accounts_lookup(base_url: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, timeout=LOOKUP_TIMEOUT_SECONDS)
+
+
+def check_account(role: str, account_id: str, currency: str, token: str | None) -> None:
+    """The account must exist (as far as the account summary knows) in `currency`."""
+    try:
+        UUID(account_id)
+    except ValueError:
+        raise InvalidPaymentRequest(f"{role} must be an account id (a UUID)") from None
+    headers = {TOKEN_HEADER: token} if token and token.startswith(f"{ACCOUNTS.name}:") else {}
+    client = accounts_lookup(UpstreamSettings().accounts_query_url)
+    try:
+        response = client.get(f"/accounts/{account_id}", headers=headers)
+    except httpx.HTTPError as error:
+        raise Problem(
+            503,
+            "accounts-unavailable",
+            f"cannot check the {role} account: {error}",
+            headers={"Retry-After": "2"},
+        ) from None
+    if response.status_code == 404:
+        raise Problem(422, f"unknown-{role}-account", f"{role} account {account_id} does not exist")
+    if response.status_code != 200:
+        raise Problem(
+            503,
+            "accounts-unavailable",
+            f"cannot check the {role} account (HTTP {response.status_code})",
+            headers={"Retry-After": "2"},
+        )
+    held = response.json()["currency"]
+    if held != currency:
+        raise Problem(
+            422, "currency-mismatch", f"{role} account holds {held}, the payment is in {currency}"
+        )
+
+
+def answer(snapshot: PaymentSnapshot, replayed: bool) -> ORJSONResponse:
+    token = f"{PAYMENTS.name}:{snapshot.position}"
+    body = PaymentAnswer(
+        payment_id=snapshot.payment_id,
+        source=snapshot.source,
+        destination=snapshot.destination,
+        amount=snapshot.amount,
+        currency=snapshot.currency,
+        reference=snapshot.reference,
+        status=snapshot.status,
+        version=snapshot.version,
+        consistency_token=token,
+    )
+    headers = {TOKEN_HEADER: token, "Location": f"/payments/{snapshot.payment_id}"}
+    if replayed:
+        headers[REPLAY_HEADER] = "true"
+    return ORJSONResponse(body.model_dump(mode="json"), status_code=202, headers=headers)
+
+
+@router.post("", status_code=202, response_model=PaymentAnswer)
+def request_payment(
+    request: Request,
+    service: Service,
+    body: RequestPayment,
+    token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
+) -> ORJSONResponse:
+    """Request a payment: answered at once (202); the saga debits, credits, completes."""
+
+    def execute() -> PaymentSnapshot:
+        terms = PaymentTerms.of(
+            body.source, body.destination, body.amount, body.currency, body.reference
+        )
+        for role, account_id in (("source", terms.source), ("destination", terms.destination)):
+            check_account(role, account_id, body.currency, token)
+        return service.request_payment(
+            body.source, body.destination, body.amount, body.currency, body.reference
+        )
+
+    def replay(outcome: IdempotentOutcome) -> PaymentSnapshot:
+        payment = service.get_payment(outcome.aggregate_id, version=outcome.aggregate_version)
+        return PaymentSnapshot.of(payment, outcome.position)
+
+    with domain_errors():
+        snapshot, replayed = run_idempotently(
+            request,
+            "pay",
+            "-",
+            body.model_dump(),
+            outcome_finder(service),
+            execute,
+            replay,
+        )
+    return answer(snapshot, replayed)
+
+
+def create_app(service_factory: Callable[[], PaymentsService]) -> FastAPI:
+    """The payments command API around one PaymentsService."""
+    return create_command_app("Paystream payments commands", service_factory, [router])

@@ -1,0 +1,114 @@
+"""The payments query API: one payment by id, or payments by account and/or status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Composed, Identifier
+from pydantic import BaseModel
+
+from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_cursor, split_page
+from api.problems import Problem
+from api.query_app import Consistent, Pool, QueryApi
+from projections.payments import PaymentsProjection
+
+router = APIRouter(prefix="/payments", tags=["payments"])
+TABLE = SQL("{}.payments").format(Identifier(PaymentsProjection.schema()))
+COLUMNS = SQL(
+    "payment_id, source, destination, amount, currency, reference, status, failure_reason,"
+    " refunded, created_at, updated_at, version, created_position"
+)
+Status = Literal[
+    "requested", "debited", "credited", "credit_refused", "refunded", "completed", "failed"
+]
+
+
+class PaymentView(BaseModel):
+    """A payment as the payments read model has it."""
+
+    payment_id: UUID
+    source: UUID
+    destination: UUID
+    amount: int
+    currency: str
+    reference: str
+    status: Status
+    failure_reason: str | None
+    refunded: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class PaymentPage(BaseModel):
+    """One page of payments, newest first; `next_cursor` is null on the last page."""
+
+    payments: list[PaymentView]
+    next_cursor: str | None
+
+
+@router.get("/{payment_id}", response_model=PaymentView)
+async def get_payment(pool: Pool, payment_id: UUID, _: Consistent) -> dict[str, Any]:
+    """One payment: its parties, amount, status and failure reason."""
+    query = SQL("SELECT {} FROM {} WHERE payment_id = %s").format(COLUMNS, TABLE)
+    async with pool.connection() as conn:
+        reader = conn.cursor(row_factory=dict_row)
+        row = await (await reader.execute(query, (payment_id,))).fetchone()
+    if row is None:
+        raise Problem(404, "payment-not-found", f"payment {payment_id} does not exist")
+    return row
+
+
+@router.get("", response_model=PaymentPage)
+async def list_payments(
+    pool: Pool,
+    _: Consistent,
+    account: Annotated[UUID | None, Query(description="Paid from or to this account.")] = None,
+    status: Status | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Payments from or to an account, in a status, or both; newest first."""
+    if account is None and status is None:
+        raise Problem(422, "filter-required", "give an account, a status, or both")
+    params = {"account": account, "status": status, "before": decode_position(cursor)}
+    async with pool.connection() as conn:
+        reader = conn.cursor(row_factory=dict_row)
+        query = page_query(account is not None, status is not None, limit + 1)
+        rows = await (await reader.execute(query, params)).fetchall()
+    payments, last = split_page(rows, limit)
+    return {
+        "payments": payments,
+        "next_cursor": encode_cursor(last["created_position"]) if last else None,
+    }
+
+
+def page_query(by_account: bool, by_status: bool, limit: int) -> Composed:
+    """Newest first below a position. By account it is the union of two index scans
+    (paid from it, paid to it); a payment never has the same account on both sides."""
+    conditions = [SQL("created_position < %(before)s")]
+    if by_status:
+        conditions.append(SQL("status = %(status)s"))
+    where = SQL(" AND ").join(conditions)
+    newest = SQL("ORDER BY created_position DESC LIMIT {}").format(limit)
+    if not by_account:
+        return SQL("SELECT {} FROM {} WHERE {} {}").format(COLUMNS, TABLE, where, newest)
+    side = SQL("(SELECT {} FROM {} WHERE {} = %(account)s AND {} {})")
+    return SQL("{} UNION ALL {} {}").format(
+        side.format(COLUMNS, TABLE, Identifier("source"), where, newest),
+        side.format(COLUMNS, TABLE, Identifier("destination"), where, newest),
+        newest,
+    )
+
+
+PAYMENTS_API = QueryApi(
+    name="payments-query",
+    role="paystream_payments_query",
+    projections=(PaymentsProjection,),
+    router=router,
+    title="Paystream payments",
+)

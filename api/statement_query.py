@@ -1,0 +1,91 @@
+"""The account statement query API: an account's money movements, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Identifier
+from pydantic import BaseModel
+
+from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_cursor, split_page
+from api.problems import Problem
+from api.query_app import Consistent, Pool, QueryApi
+from projections.account_statement import AccountStatementProjection
+
+router = APIRouter(prefix="/accounts", tags=["account statement"])
+SCHEMA = Identifier(AccountStatementProjection.schema())
+
+
+class StatementEntry(BaseModel):
+    """One money movement: signed amount (minor units) and the balance after it."""
+
+    position: int
+    time: datetime
+    kind: Literal["deposit", "withdrawal", "payment_debit", "payment_credit", "payment_refund"]
+    amount: int
+    balance_after: int
+    counterparty: str | None
+    reference: str | None
+    payment_id: str | None
+
+
+class Statement(BaseModel):
+    """One page of an account's statement; `next_cursor` is null on the last page."""
+
+    account_id: UUID
+    currency: str
+    entries: list[StatementEntry]
+    next_cursor: str | None
+
+
+@router.get("/{account_id}/statement", response_model=Statement)
+async def get_statement(
+    pool: Pool,
+    account_id: UUID,
+    _: Consistent,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """An account's deposits, withdrawals and payment steps, newest first."""
+    before = decode_position(cursor)
+    async with pool.connection() as conn:
+        reader = conn.cursor(row_factory=dict_row)
+        account = await (
+            await reader.execute(
+                SQL("SELECT currency FROM {}.balances WHERE account_id = %s").format(SCHEMA),
+                (account_id,),
+            )
+        ).fetchone()
+        if account is None:
+            raise Problem(404, "account-not-found", f"account {account_id} does not exist")
+        rows = await (
+            await reader.execute(
+                SQL(
+                    "SELECT position, occurred_at AS time, kind, amount, balance_after,"
+                    " counterparty, reference, payment_id FROM {}.entries"
+                    " WHERE account_id = %s AND position < %s"
+                    " ORDER BY position DESC LIMIT %s"
+                ).format(SCHEMA),
+                (account_id, before, limit + 1),
+            )
+        ).fetchall()
+    entries, last = split_page(rows, limit)
+    return {
+        "account_id": account_id,
+        "currency": account["currency"],
+        "entries": entries,
+        "next_cursor": encode_cursor(last["position"]) if last else None,
+    }
+
+
+STATEMENT_API = QueryApi(
+    name="account-statement",
+    role="paystream_statement_query",
+    projections=(AccountStatementProjection,),
+    router=router,
+    title="Paystream account statement",
+)

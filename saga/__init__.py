@@ -1,0 +1,1 @@
+"""The payment saga worker: drives each payment to completed or failed."""

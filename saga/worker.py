@@ -1,0 +1,181 @@
+"""The payment saga worker (`paystream serve saga`).
+
+It consumes the payments stream with a durable pull consumer. For every payment it
+hears about, it loads the payment and carries out `next_step` until the payment is
+finished or a step cannot be done now (then the message is nak'ed with a delay and
+comes back). Every step is idempotent at the accounts API by `<payment_id>:<step>`,
+so a crash at any point only repeats a step, never doubles it. A payment unfinished
+past its deadline is driven again by a sweeper, with growing delays, and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import nats
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from psycopg import AsyncConnection
+
+from domains.payments.aggregates import Payment
+from domains.payments.application import PaymentsService
+from domains.payments.errors import InvalidTransition
+from domains.payments.saga import Action, Step, next_step
+from eventstore.contexts import PAYMENTS
+from eventstore.envelope import H_AGGREGATE_ID
+from eventstore.stopping import pause
+from saga import pending
+from saga.accounts_client import AccountsClient, AccountsUnavailable
+
+log = logging.getLogger("paystream.saga")
+
+CONSUMER = "payment_saga"
+BATCH_SIZE = 64
+DEADLINE_SECONDS = 10.0
+SWEEP_SECONDS = 1.0
+RETRY_DELAY_SECONDS = 2.0
+MAX_STEPS = 8
+
+
+@dataclass
+class SagaStatus:
+    """What the saga has done, for /readyz and /status."""
+
+    subscribed: bool = False
+    steps: Counter[str] = field(default_factory=Counter)
+    unavailable: int = 0
+    overdue_driven: int = 0
+    overdue_now: int = 0
+
+
+class PaymentSaga:
+    """Drives payments from requested to completed or failed."""
+
+    def __init__(
+        self,
+        service: PaymentsService,
+        accounts: AccountsClient,
+        conninfo: str,
+        nats_url: str,
+        deadline_seconds: float = DEADLINE_SECONDS,
+    ) -> None:
+        self.service = service
+        self.accounts = accounts
+        self.conninfo = conninfo
+        self.nats_url = nats_url
+        self.deadline_seconds = deadline_seconds
+        self.status = SagaStatus()
+        self._locks: defaultdict[UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
+        try:
+            async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                await pending.create_table(conn)
+                await asyncio.gather(self._consume(nc, conn, stop), self._sweep(stop))
+        finally:
+            await nc.close()
+
+    async def _consume(self, nc: Any, conn: AsyncConnection[Any], stop: asyncio.Event) -> None:
+        config = ConsumerConfig(
+            durable_name=CONSUMER,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=60.0,
+            max_ack_pending=BATCH_SIZE * 8,
+        )
+        subscription = await nc.jetstream().pull_subscribe(
+            f"{PAYMENTS.subject_prefix}.>", durable=CONSUMER, stream=PAYMENTS.stream, config=config
+        )
+        self.status.subscribed = True
+        while not stop.is_set():
+            try:
+                messages = await subscription.fetch(BATCH_SIZE, timeout=1.0)
+            except NatsTimeout:
+                continue
+            by_payment: defaultdict[UUID, list[Any]] = defaultdict(list)
+            for message in messages:
+                by_payment[UUID((message.headers or {})[H_AGGREGATE_ID])].append(message)
+            await asyncio.gather(*(self._handle(conn, pid, ms) for pid, ms in by_payment.items()))
+
+    async def _handle(
+        self, conn: AsyncConnection[Any], payment_id: UUID, messages: list[Any]
+    ) -> None:
+        await pending.track(conn, payment_id, self.deadline_seconds)
+        try:
+            finished = await self.advance(payment_id)
+        except AccountsUnavailable as error:
+            self.status.unavailable += 1
+            log.warning("payment %s waits: accounts API unavailable (%s)", payment_id, error)
+            for message in messages:
+                await message.nak(delay=RETRY_DELAY_SECONDS)
+            return
+        if finished:
+            await pending.forget(conn, payment_id)
+        for message in messages:
+            await message.ack()
+
+    async def advance(self, payment_id: UUID) -> bool:
+        """Carry out steps until the payment is finished (True) or must wait."""
+        async with self._locks[payment_id]:
+            for _ in range(MAX_STEPS):
+                payment = await asyncio.to_thread(self.service.get_payment, payment_id)
+                step = next_step(payment)
+                if step is None:
+                    self._locks.pop(payment_id, None)
+                    return True
+                try:
+                    await self._carry_out(payment_id, step, payment)
+                except InvalidTransition:
+                    continue  # recorded meanwhile by another delivery; look again
+                self.status.steps[step.action.value] += 1
+        return False
+
+    async def _carry_out(self, payment_id: UUID, step: Step, payment: Payment) -> None:
+        """One step: call the accounts API (or complete), then record what happened."""
+        action, record = step.action, self.service
+        if action is Action.COMPLETE:
+            await asyncio.to_thread(record.complete, payment_id)
+            return
+        outcome = await self.accounts.perform(step, payment)
+        if action is Action.DEBIT_SOURCE:
+            if outcome.done:
+                await asyncio.to_thread(record.record_debit, payment_id)
+            else:
+                await asyncio.to_thread(record.record_debit_refused, payment_id, outcome.reason)
+        elif action is Action.CREDIT_DESTINATION:
+            if outcome.done:
+                await asyncio.to_thread(record.record_credit, payment_id)
+            else:
+                await asyncio.to_thread(record.record_credit_refused, payment_id, outcome.reason)
+        elif outcome.done:
+            await asyncio.to_thread(record.record_refund, payment_id)
+        else:
+            raise AccountsUnavailable(f"refund refused ({outcome.reason}); will retry")
+
+    async def _sweep(self, stop: asyncio.Event) -> None:
+        """Drive payments past their deadline again; report those still unfinished."""
+        async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            while not stop.is_set():
+                await pause(stop, SWEEP_SECONDS)
+                for payment_id, attempts in await pending.overdue(conn):
+                    self.status.overdue_driven += 1
+                    try:
+                        finished = await self.advance(payment_id)
+                    except AccountsUnavailable:
+                        finished = False
+                    if finished:
+                        await pending.forget(conn, payment_id)
+                    else:
+                        log.warning(
+                            "payment %s past its deadline (%d overdue attempts)",
+                            payment_id,
+                            attempts + 1,
+                        )
+                        await pending.postpone(conn, payment_id, min(60.0, 2.0**attempts))
+                self.status.overdue_now = await pending.count_overdue(conn)

@@ -1,0 +1,138 @@
+"""A concurrent payments workload over HTTP, and the checks every run must pass."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import httpx
+
+from domains.accounts.application import AccountsService
+from domains.payments.aggregates import TERMINAL
+from domains.payments.application import PaymentsService
+from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from tests.stack import Stack
+
+OPENING_DEPOSIT = 10_000
+
+
+@dataclass
+class Ledger:
+    """What the workload did, to check the system against."""
+
+    accounts: list[str] = field(default_factory=list)
+    deposited: int = 0
+    withdrawn: int = 0
+    payments: list[str] = field(default_factory=list)
+
+
+def open_funded_accounts(api: str, count: int, ledger: Ledger) -> str:
+    """Open `count` EUR accounts with an opening deposit; the last consistency token."""
+    token = ""
+    with httpx.Client(base_url=api, timeout=30) as http:
+        for i in range(count):
+            opened = http.post("/accounts", json={"owner": f"p{i}", "currency": "EUR"}).json()
+            ledger.accounts.append(opened["account_id"])
+            deposit = http.post(
+                f"/accounts/{opened['account_id']}/deposits", json={"amount": OPENING_DEPOSIT}
+            )
+            assert deposit.status_code == 200, deposit.text
+            token = deposit.json()["consistency_token"]
+            ledger.deposited += OPENING_DEPOSIT
+    return token
+
+
+def send_payments(payments_api: str, ledger: Ledger, count: int, token: str, seed: int) -> None:
+    """`count` payments between random pairs, some overdrawing, 16 at a time."""
+    rng = random.Random(seed)
+    requests = []
+    for i in range(count):
+        source, destination = rng.sample(ledger.accounts, 2)
+        amount = rng.choice([rng.randint(1, 2_000), rng.randint(9_000, 30_000)])
+        requests.append(
+            {
+                "source": source,
+                "destination": destination,
+                "amount": amount,
+                "currency": "EUR",
+                "reference": f"payment {seed}-{i}",
+            }
+        )
+
+    def send(body: dict[str, object]) -> str:
+        with httpx.Client(base_url=payments_api, timeout=30) as http:
+            key = f"workload-{str(body['reference']).replace(' ', '-')}"
+            for _ in range(20):  # the payments API may be briefly unable to check accounts
+                response = http.post(
+                    "/payments",
+                    json=body,
+                    headers={"Idempotency-Key": key, "X-Consistency-Token": token},
+                )
+                if response.status_code == 202:
+                    return str(response.json()["payment_id"])
+                assert response.status_code == 503, response.text
+            raise AssertionError("payment never accepted")
+
+    with ThreadPoolExecutor(16) as pool:
+        ledger.payments.extend(pool.map(send, requests))
+
+
+def disturb_accounts(api: str, ledger: Ledger) -> None:
+    """Freeze two accounts, and empty and close a third, while payments run."""
+    with httpx.Client(base_url=api, timeout=30) as http:
+        for account in ledger.accounts[:2]:
+            assert http.post(f"/accounts/{account}/freeze").status_code == 200
+        closing = ledger.accounts[2]
+        for _ in range(50):
+            balance = http.post(f"/accounts/{closing}/freeze").json().get("balance")
+            if balance is None:
+                break
+            http.post(f"/accounts/{closing}/unfreeze")
+            if (
+                balance
+                and http.post(
+                    f"/accounts/{closing}/withdrawals", json={"amount": balance}
+                ).status_code
+                == 200
+            ):
+                ledger.withdrawn += balance
+            if http.post(f"/accounts/{closing}/close").status_code == 200:
+                break
+
+
+def payment_statuses(stack: Stack, ledger: Ledger) -> Counter[str]:
+    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=2))
+    try:
+        return Counter(service.get_payment(UUID(p)).status for p in ledger.payments)
+    finally:
+        service.close()
+
+
+def all_finished(stack: Stack, ledger: Ledger) -> bool:
+    statuses = payment_statuses(stack, ledger)
+    return sum(statuses[s] for s in TERMINAL) == len(ledger.payments)
+
+
+def balances(stack: Stack, ledger: Ledger) -> dict[str, int]:
+    service = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=2))
+    try:
+        return {a: service.get_account(UUID(a)).balance for a in ledger.accounts}
+    finally:
+        service.close()
+
+
+def step_counts(stack: Stack) -> defaultdict[str, Counter[str]]:
+    """Per account event type, how many times each payment id appears."""
+    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT topic, convert_from(state, 'UTF8')::jsonb->>'payment_id'"
+            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+            " WHERE topic IN ('AccountDebited.v1', 'AccountCredited.v1', 'AccountDebitRefunded.v1')"
+        ).fetchall()
+    for topic, payment_id in rows:
+        counts[topic][payment_id] += 1
+    return counts

@@ -1,0 +1,105 @@
+"""Payments across services: every payment ends, no money appears or disappears."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from domains.payments.application import PaymentsService
+from eventstore.contexts import PAYMENTS, application_env
+from tests.e2e.chaos import Chaos
+from tests.e2e.payments_workload import (
+    Ledger,
+    all_finished,
+    balances,
+    disturb_accounts,
+    open_funded_accounts,
+    send_payments,
+    step_counts,
+)
+from tests.stack import Stack, wait_until
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = (
+    "relay-accounts",
+    "relay-payments",
+    "projector-account-summary",
+    "accounts-api",
+    "accounts-query-api",
+    "payments-api",
+    "saga",
+)
+
+
+@pytest.fixture(scope="module")
+def running(stack: Stack) -> Stack:
+    for name in SERVICES:
+        stack.start(name)
+    return stack
+
+
+def payment_url(stack: Stack) -> str:
+    return next(p.url for p in stack.processes if p.spec.name == "payments-api")
+
+
+def check_money_is_conserved(stack: Stack, ledger: Ledger) -> None:
+    final = balances(stack, ledger)
+    assert sum(final.values()) == ledger.deposited - ledger.withdrawn
+    assert min(final.values()) >= 0
+
+
+def check_each_step_ran_once(stack: Stack, ledger: Ledger) -> None:
+    """One debit, at most one credit and one refund per payment, matching its outcome."""
+    counts = step_counts(stack)
+    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=2))
+    outcomes: set[str] = set()
+    for payment_id in ledger.payments:
+        payment = service.get_payment(UUID(payment_id))
+        outcomes.add(f"{payment.status}:{payment.failure_reason}")
+        debited = payment.status == "completed" or payment.failure_reason != "insufficient-funds"
+        debits = counts["AccountDebited.v1"][payment_id]
+        credits = counts["AccountCredited.v1"][payment_id]
+        refunds = counts["AccountDebitRefunded.v1"][payment_id]
+        assert debits <= 1 and credits <= 1 and refunds <= 1, payment_id
+        if payment.status == "completed":
+            assert (debits, credits, refunds) == (1, 1, 0), payment_id
+        elif debits:
+            assert (credits, refunds) == (0, 1), payment_id
+        else:
+            assert not debited or payment.failure_reason, payment_id
+    service.close()
+    # The run exercised every path: completions, overdrafts, refused credits with refunds.
+    assert {"completed:None", "failed:insufficient-funds", "failed:account-frozen"} <= outcomes
+
+
+def test_concurrent_payments_all_end_and_conserve_money(running: Stack) -> None:
+    ledger = Ledger()
+    token = open_funded_accounts(running.url_of("accounts-api"), 20, ledger)
+
+    send_payments(payment_url(running), ledger, 100, token, seed=1)
+    disturb_accounts(running.url_of("accounts-api"), ledger)
+    send_payments(payment_url(running), ledger, 100, token, seed=2)
+    wait_until(lambda: all_finished(running, ledger), 120, "every payment to finish")
+
+    check_money_is_conserved(running, ledger)
+    check_each_step_ran_once(running, ledger)
+
+
+def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> None:
+    ledger = Ledger()
+    token = open_funded_accounts(running.url_of("accounts-api"), 20, ledger)
+    chaos = Chaos(running)
+    chaos.start()
+
+    send_payments(payment_url(running), ledger, 100, token, seed=3)  # during the outage
+    chaos.accounts_back.wait(30)
+    disturb_accounts(running.url_of("accounts-api"), ledger)
+    send_payments(payment_url(running), ledger, 100, token, seed=4)  # during the saga kills
+    chaos.finish()
+    wait_until(lambda: all_finished(running, ledger), 180, "every payment to finish")
+
+    assert chaos.saga_kills == 3 and chaos.accounts_outages == 1
+    check_money_is_conserved(running, ledger)
+    check_each_step_ran_once(running, ledger)

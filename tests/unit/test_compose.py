@@ -1,0 +1,373 @@
+"""compose.yaml and the Dockerfile stay in step with scripts/services.py (what `paystream up` runs).
+
+Docker need not be installed: the files are read as data.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from api.upstreams import UpstreamSettings
+from scripts.services import SERVICES, ServiceSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|(^|_)KEY($|_)", re.IGNORECASE)
+# ${NAME} or ${NAME:?message} / ${NAME?message}: a value that must come from outside.
+REQUIRED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*)?\}")
+INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+SERVE_COMMAND = re.compile(r"(^|\s)(paystream\s+)?serve(\s|$)")
+
+
+def load_compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(document, dict), "compose.yaml is not a mapping"
+    return document
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict[str, Any]]:
+    found = load_compose().get("services")
+    assert isinstance(found, dict) and found, "compose.yaml declares no services"
+    return found
+
+
+def expected_command(spec: ServiceSpec) -> list[str]:
+    """What compose runs: `paystream up`'s arguments, listening on every interface."""
+    return ["serve", *spec.serve_args, "--host", "0.0.0.0", "--port", str(spec.port)]
+
+
+def as_list(value: object) -> list[str]:
+    """A compose command/entrypoint/test in list form (the string form is split as sh would)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return shlex.split(value)
+    assert isinstance(value, list), f"expected a string or a list, got {value!r}"
+    return [str(item) for item in value]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        pairs = [str(item).partition("=") for item in raw]
+        return {key: value for key, _, value in pairs}
+    assert isinstance(raw, dict)
+    return {str(key): "" if value is None else str(value) for key, value in raw.items()}
+
+
+def depends_on(service: dict[str, Any]) -> dict[str, str]:
+    """Each dependency with its condition (the list form means service_started)."""
+    raw = service.get("depends_on") or {}
+    if isinstance(raw, list):
+        return dict.fromkeys((str(name) for name in raw), "service_started")
+    assert isinstance(raw, dict)
+    return {
+        str(name): str((options or {}).get("condition", "service_started"))
+        for name, options in raw.items()
+    }
+
+
+def runs_serve(service: dict[str, Any]) -> bool:
+    words = [*as_list(service.get("entrypoint")), *as_list(service.get("command"))]
+    return bool(words) and (words[0] == "serve" or bool(SERVE_COMMAND.search(" ".join(words))))
+
+
+def nats_nodes(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in services.items()
+        if str(service.get("image", "")).startswith("nats:")
+    }
+
+
+def flag_value(command: list[str], *flags: str) -> str:
+    for index, word in enumerate(command[:-1]):
+        if word in flags:
+            return command[index + 1]
+    raise AssertionError(f"none of {flags} in {command}")
+
+
+def is_required_variable(value: str) -> bool:
+    return REQUIRED_VARIABLE.fullmatch(value.strip()) is not None
+
+
+def url_password(value: str) -> str | None:
+    """The password part of a URL in `value`, with ${...} interpolations kept verbatim."""
+    found: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        found.append(match.group(0))
+        return f"interpolation{len(found) - 1}x"
+
+    masked = INTERPOLATION.sub(hide, value)
+    if "://" not in masked:
+        return None
+    password = urlsplit(masked).password
+    if password is None:
+        return None
+    return re.sub(r"interpolation(\d+)x", lambda m: found[int(m.group(1))], password)
+
+
+# --- every service of scripts/services.py, exactly as `paystream up` runs it ---
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_service_runs_the_same_command_as_paystream_up(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    assert spec.name in services, f"compose.yaml has no service {spec.name!r}"
+    command = as_list(services[spec.name].get("command"))
+    assert command == expected_command(spec)
+    without_host = [word for word in command if word not in ("--host", "0.0.0.0")]
+    assert without_host == spec.command()
+
+
+def test_compose_serves_nothing_outside_services_py(services: dict[str, dict[str, Any]]) -> None:
+    known = {spec.name for spec in SERVICES}
+    serving = {name for name, service in services.items() if runs_serve(service)}
+    assert serving == known
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_service_health_is_its_own_readyz(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    healthcheck = services[spec.name].get("healthcheck") or {}
+    test = " ".join(as_list(healthcheck.get("test")))
+    assert f"http://127.0.0.1:{spec.port}/readyz" in test
+    assert "curl" not in test, "python:3.11-slim has no curl"
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_service_starts_after_provision_and_restarts(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    service = services[spec.name]
+    assert depends_on(service).get("provision") == "service_completed_successfully"
+    assert service.get("restart") == "unless-stopped"
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_service_uses_the_one_image_built_from_the_dockerfile(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    service, provision = services[spec.name], services["provision"]
+    assert service.get("image") == provision.get("image")
+    build = service.get("build")
+    context = build.get("context") if isinstance(build, dict) else build
+    dockerfile = build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else "Dockerfile"
+    assert (ROOT / str(context) / str(dockerfile)).resolve() == DOCKERFILE
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_apis_publish_their_port_and_workers_none(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    ports = services[spec.name].get("ports") or []
+    targets = [
+        int(port["target"]) if isinstance(port, dict) else int(str(port).rsplit(":", 1)[-1])
+        for port in ports
+    ]
+    assert targets == ([spec.port] if spec.kind.endswith("-api") else [])
+    # No authentication until the gateway exists: loopback unless the operator says otherwise.
+    for port in ports:
+        assert isinstance(port, dict), "use the long syntax, with host_ip"
+        assert re.fullmatch(r"127\.0\.0\.1|\$\{\w+:-127\.0\.0\.1\}", str(port.get("host_ip")))
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_services_do_not_get_the_administrator_credentials(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    env = environment(services[spec.name])
+    assert env.get("DATABASE_URL"), "services need DATABASE_URL for host and database"
+    assert url_password(env["DATABASE_URL"]) is None
+    assert "POSTGRES_PASSWORD" not in " ".join(env.values())
+    assert is_required_variable(env.get("PAYSTREAM_DB_ROLE_PASSWORD", ""))
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_upstream_urls_name_the_compose_services(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    """api/upstreams.py defaults to `paystream up`'s 127.0.0.1 ports; in compose, service names."""
+    env = environment(services[spec.name])
+    by_port = {upstream.port: upstream for upstream in SERVICES}
+    fields = UpstreamSettings.model_fields
+    assert fields, "api/upstreams.py declares no upstream"
+    for field_name, field in fields.items():
+        upstream = by_port[urlsplit(str(field.default)).port or 0]
+        variable = f"PAYSTREAM_{field_name.upper()}"
+        assert env.get(variable) == f"http://{upstream.name}:{upstream.port}", variable
+
+
+# --- infrastructure and provisioning ---
+
+
+def test_provision_runs_once_after_postgres_and_every_nats_node_are_healthy(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    provision = services["provision"]
+    words = " ".join([*as_list(provision.get("entrypoint")), *as_list(provision.get("command"))])
+    assert "paystream provision" in words or as_list(provision.get("command")) == ["provision"]
+    assert provision.get("restart", "no") == "no"
+    expected = dict.fromkeys(["postgres", *nats_nodes(services)], "service_healthy")
+    assert depends_on(provision) == expected
+    admin_password = url_password(environment(provision).get("DATABASE_URL", ""))
+    assert admin_password is not None and is_required_variable(admin_password)
+
+
+def test_postgres_keeps_its_data_and_reports_readiness(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    postgres = services["postgres"]
+    assert postgres.get("image") == "postgres:17"
+    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in postgres.get("volumes", []))
+    assert "pg_isready" in " ".join(as_list((postgres.get("healthcheck") or {}).get("test")))
+
+
+def test_nats_is_a_three_node_jetstream_cluster(services: dict[str, dict[str, Any]]) -> None:
+    nodes = nats_nodes(services)
+    assert len(nodes) == 3
+    declared_volumes = load_compose().get("volumes") or {}
+    cluster_names = set()
+    for name, node in nodes.items():
+        assert str(node["image"]).startswith("nats:2.11")
+        command = as_list(node.get("command"))
+        assert "-js" in command or "--jetstream" in command
+        cluster_names.add(flag_value(command, "--cluster_name"))
+        routes = flag_value(command, "--routes").split(",")
+        assert {urlsplit(route).hostname for route in routes} == set(nodes), name
+        store_dir = flag_value(command, "--store_dir", "-sd")
+        mounts = [str(volume).split(":") for volume in node.get("volumes", [])]
+        assert any(target == store_dir and source in declared_volumes for source, target in mounts)
+        test = " ".join(as_list((node.get("healthcheck") or {}).get("test")))
+        monitoring_port = flag_value(command, "--http_port", "-m")
+        assert f":{monitoring_port}/healthz?js-enabled-only=true" in test
+    assert len(cluster_names) == 1, "every node must join the same cluster"
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_nats_url_reaches_the_cluster(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    nats_url = environment(services[spec.name]).get("NATS_URL", "")
+    # nats-py 2.16 takes one URL per string; a comma-separated list fails to parse.
+    assert nats_url.startswith("nats://") and "," not in nats_url
+    host = urlsplit(nats_url).hostname
+    nodes = nats_nodes(services)
+    aliases_of_every_node = set.intersection(
+        *(
+            set(((node.get("networks") or {}).get("default") or {}).get("aliases", []))
+            for node in nodes.values()
+        )
+    )
+    assert host in set(nodes) | aliases_of_every_node
+
+
+# --- secrets ---
+
+
+def test_no_literal_secret_in_any_environment(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for key, value in environment(service).items():
+            if SECRET_NAME.search(key):
+                assert is_required_variable(value), f"{name}: {key} is not ${{...}}"
+            password = url_password(value)
+            if password is not None:
+                assert is_required_variable(password), f"{name}: {key} holds a password"
+
+
+def test_no_secret_has_a_default_value() -> None:
+    defaults = re.findall(r"\$\{([A-Za-z0-9_]+):?-", COMPOSE.read_text())
+    assert defaults, "expected some non-secret defaults, e.g. the image tag"
+    assert [name for name in defaults if SECRET_NAME.search(name)] == []
+
+
+def test_env_example_lists_every_required_variable_with_a_placeholder() -> None:
+    required = set(re.findall(r"\$\{([A-Za-z0-9_]+):?\?", COMPOSE.read_text()))
+    assert "POSTGRES_PASSWORD" in required
+    example = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    assert required <= set(example)
+    for key, value in example.items():
+        if SECRET_NAME.search(key):
+            assert "change-me" in value, f"{key} in .env.example must be a visible placeholder"
+
+
+# --- the image ---
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            instructions.append((keyword.upper(), " ".join(rest.split())))
+    return instructions
+
+
+def test_dockerfile_installs_the_locked_dependencies_then_the_project_without_deps() -> None:
+    instructions = dockerfile_instructions()
+    runs = [args for keyword, args in instructions if keyword == "RUN"]
+    lock_install = next(i for i, a in enumerate(runs) if "pip install -r requirements.lock" in a)
+    project_install = next(i for i, a in enumerate(runs) if "pip install --no-deps ." in a)
+    assert lock_install < project_install
+    copies = [args for keyword, args in instructions if keyword == "COPY"]
+    assert any(args.split()[0] == "requirements.lock" for args in copies)
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+
+
+def dockerignore_patterns() -> list[str]:
+    lines = (line.strip() for line in DOCKERIGNORE.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "!"))]
+
+
+def test_image_gets_every_package_of_pyproject() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    needed = {str(pattern).rstrip("*") for pattern in patterns} | {"pyproject.toml", "README.md"}
+    copied = {
+        source.rstrip("/")
+        for keyword, args in dockerfile_instructions()
+        if keyword == "COPY"
+        for source in [word for word in args.split() if not word.startswith("--")][:-1]
+    }
+    for path in sorted(needed):
+        assert "." in copied or path in copied, f"the Dockerfile does not copy {path}"
+        ignored_by = [p for p in dockerignore_patterns() if fnmatch(path, p.lstrip("/"))]
+        assert ignored_by == [], f"{path} is left out of the build by {ignored_by}"
+
+
+def test_image_runs_paystream_as_a_non_root_user_without_its_own_healthcheck() -> None:
+    instructions = dict(dockerfile_instructions())
+    assert instructions["ENTRYPOINT"] == '["paystream"]'
+    assert instructions["CMD"] == '["--help"]'
+    user = instructions["USER"].split(":")[0]
+    assert user not in ("root", "0")
+    assert "HEALTHCHECK" not in instructions
+
+
+def test_dockerignore_keeps_local_state_and_secrets_out_of_the_build() -> None:
+    ignored = set(dockerignore_patterns())
+    assert {".venv", ".paystream", ".git", ".env", "__pycache__", ".mypy_cache"} <= ignored

@@ -1,0 +1,35 @@
+"""Every read model and query API has a role and a schema of its own."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from api.query_registry import QUERY_APIS
+from eventstore.contexts import CONTEXTS
+from projections.registry import PROJECTIONS
+from scripts.services import SERVICES
+
+
+def test_no_two_services_share_a_database_role() -> None:
+    roles = Counter(
+        [
+            *(context.role for context in CONTEXTS.values()),
+            *(projection.role() for projection in PROJECTIONS.values()),
+            *(api.role for api in QUERY_APIS.values()),
+        ]
+    )
+    assert [role for role, uses in roles.items() if uses > 1] == []
+
+
+def test_no_read_model_schema_is_a_context_schema() -> None:
+    schemas = [projection.schema() for projection in PROJECTIONS.values()]
+    assert len(set(schemas)) == len(schemas)
+    assert set(schemas).isdisjoint(context.schema for context in CONTEXTS.values())
+
+
+def test_every_read_model_has_a_projector_and_every_query_api_a_service() -> None:
+    served = {spec.serve_args[1:] for spec in SERVICES if spec.serve_args[0] != "relay"}
+    assert {(name,) for name in PROJECTIONS} <= served
+    assert {(name,) for name in QUERY_APIS} <= served
+    for api in QUERY_APIS.values():
+        assert all(PROJECTIONS[p.name] is p for p in api.projections)
