@@ -18,6 +18,7 @@ from tests.e2e.payments_workload import (
     send_payments,
     step_counts,
 )
+from tests.e2e.read_model_checks import check_read_models_agree
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +27,12 @@ SERVICES = (
     "relay-accounts",
     "relay-payments",
     "projector-account-summary",
+    "projector-account-statement",
+    "projector-notifications",
     "accounts-api",
     "accounts-query-api",
+    "statement-query-api",
+    "notifications-query-api",
     "payments-api",
     "saga",
 )
@@ -85,6 +90,7 @@ def test_concurrent_payments_all_end_and_conserve_money(running: Stack) -> None:
 
     check_money_is_conserved(running, ledger)
     check_each_step_ran_once(running, ledger)
+    check_read_models_agree(running, ledger)
 
 
 def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> None:
@@ -103,3 +109,4 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> N
     assert chaos.saga_kills == 3 and chaos.accounts_outages == 1
     check_money_is_conserved(running, ledger)
     check_each_step_ran_once(running, ledger)
+    check_read_models_agree(running, ledger)
