@@ -105,6 +105,20 @@ def bench_commands(
     run_command_bench(command_url, query_url, clients, seconds, console)
 
 
+@bench_app.command("payments")
+def bench_payments(
+    clients: Annotated[int, typer.Option(min=1, max=512)] = 32,
+    seconds: Annotated[float, typer.Option(min=1, max=600)] = 15.0,
+    command_url: str = "http://127.0.0.1:8001",
+    payments_url: str = "http://127.0.0.1:8011",
+    query_url: str = "http://127.0.0.1:8004",
+) -> None:
+    """Payments completed per second, end to end, at N clients."""
+    from scripts.bench_payments import run_payment_bench
+
+    run_payment_bench(command_url, payments_url, query_url, clients, seconds, console)
+
+
 def main() -> None:
     """Entry point: one-line errors, non-zero exit codes, no tracebacks for known failures."""
     try:

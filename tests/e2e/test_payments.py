@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from uuid import UUID
 
 import pytest
@@ -18,10 +19,18 @@ from tests.e2e.payments_workload import (
     send_payments,
     step_counts,
 )
-from tests.e2e.read_model_checks import check_read_models_agree
+from tests.e2e.read_model_checks import check_read_models_agree, url
+from tests.e2e.test_readme import readme_block
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
+README_PORTS = {
+    "8001": "accounts-api",
+    "8011": "payments-api",
+    "8004": "payments-query-api",
+    "8003": "statement-query-api",
+    "8005": "notifications-query-api",
+}
 
 SERVICES = (
     "relay-accounts",
@@ -29,10 +38,12 @@ SERVICES = (
     "projector-account-summary",
     "projector-account-statement",
     "projector-notifications",
+    "projector-payments",
     "accounts-api",
     "accounts-query-api",
     "statement-query-api",
     "notifications-query-api",
+    "payments-query-api",
     "payments-api",
     "saga",
 )
@@ -110,3 +121,20 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> N
     check_money_is_conserved(running, ledger)
     check_each_step_ran_once(running, ledger)
     check_read_models_agree(running, ledger)
+
+
+def test_the_readme_payment_session_works_as_written(running: Stack) -> None:
+    script = readme_block("PAY=")
+    for port, name in README_PORTS.items():
+        script = script.replace(f"http://127.0.0.1:{port}", url(running, name))
+
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert '"status":"completed"' in result.stdout
+    assert '"failure_reason":"account-frozen","refunded":true' in result.stdout
+    assert '"kind":"payment_refund"' in result.stdout
+    assert '"kind":"payment_failed"' in result.stdout
+    assert "/problems/same-account" in result.stdout

@@ -17,15 +17,15 @@ DEFAULT_PORTS = {
 }
 
 
-def readme_session() -> str:
-    """The README's "Try it" block: the one that sets API=."""
+def readme_block(marker: str) -> str:
+    """The README's shell block whose first lines set `marker` (e.g. "PAY=")."""
     blocks: list[str] = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
-    return next(block for block in blocks if block.startswith("API="))
+    return next(block for block in blocks if marker in block.split("\n\n")[0])
 
 
 @pytest.mark.e2e
 def test_the_readme_curl_session_works_as_written(services: dict[str, str]) -> None:
-    script = readme_session()
+    script = readme_block("QUERY=")
     for port, name in DEFAULT_PORTS.items():
         script = script.replace(f"http://127.0.0.1:{port}", services[name])
 

@@ -1,0 +1,133 @@
+"""`paystream bench payments`: payments completed per second, end to end.
+
+`clients` concurrent clients request payments (amount 1, between random funded
+accounts) for `seconds`; then every payment is polled on the payments query API
+until it is finished. The figure is finished payments divided by the time from the
+first request to the last payment's final event (`updated_at` in the read model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+
+import httpx
+from rich.console import Console
+
+from api.consistency import HEADER as TOKEN_HEADER
+
+ACCOUNTS = 64
+FUNDS = 10**12
+FINISH_TIMEOUT_SECONDS = 300.0
+
+
+def run_payment_bench(
+    command_url: str,
+    payments_url: str,
+    query_url: str,
+    clients: int,
+    seconds: float,
+    console: Console,
+) -> None:
+    asyncio.run(_bench(command_url, payments_url, query_url, clients, seconds, console))
+
+
+async def _bench(
+    command_url: str,
+    payments_url: str,
+    query_url: str,
+    clients: int,
+    seconds: float,
+    console: Console,
+) -> None:
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        accounts, token = await _funded_accounts(http, command_url)
+        started = datetime.now(UTC)
+        with console.status(f"requesting payments for {seconds:.0f}s with {clients} clients"):
+            payment_ids = await _request_for(http, payments_url, accounts, token, clients, seconds)
+        with console.status(f"waiting for {len(payment_ids)} payments to finish"):
+            finished = await _wait_finished(http, query_url, payment_ids)
+    last = max(p["updated_at"] for p in finished.values())
+    span = (datetime.fromisoformat(last) - started).total_seconds()
+    completed = sum(1 for p in finished.values() if p["status"] == "completed")
+    console.print(
+        f"clients: {clients}, request phase: {seconds:.0f}s, payments: {len(payment_ids)}"
+    )
+    console.print(
+        f"finished: {len(finished)} ({completed} completed) in {span:.1f}s from the"
+        " first request to the last final event"
+    )
+    console.print(f"payments completed per second, end to end: {completed / span:.1f}")
+
+
+async def _funded_accounts(http: httpx.AsyncClient, url: str) -> tuple[list[str], str]:
+    accounts, token = [], ""
+    for i in range(ACCOUNTS):
+        opened = (
+            await http.post(f"{url}/accounts", json={"owner": f"bench-{i}", "currency": "EUR"})
+        ).json()
+        deposit = await http.post(
+            f"{url}/accounts/{opened['account_id']}/deposits", json={"amount": FUNDS}
+        )
+        deposit.raise_for_status()
+        accounts.append(opened["account_id"])
+        token = deposit.headers[TOKEN_HEADER]
+    return accounts, token
+
+
+async def _request_for(
+    http: httpx.AsyncClient,
+    url: str,
+    accounts: list[str],
+    token: str,
+    clients: int,
+    seconds: float,
+) -> list[str]:
+    deadline = time.monotonic() + seconds
+    ids: list[str] = []
+
+    async def client(seed: int) -> None:
+        rng = random.Random(seed)
+        while time.monotonic() < deadline:
+            source, destination = rng.sample(accounts, 2)
+            response = await http.post(
+                f"{url}/payments",
+                headers={TOKEN_HEADER: token},
+                json={
+                    "source": source,
+                    "destination": destination,
+                    "amount": 1,
+                    "currency": "EUR",
+                    "reference": "bench",
+                },
+            )
+            if response.status_code == 202:
+                ids.append(response.json()["payment_id"])
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return ids
+
+
+async def _wait_finished(
+    http: httpx.AsyncClient, url: str, payment_ids: list[str]
+) -> dict[str, dict[str, str]]:
+    finished: dict[str, dict[str, str]] = {}
+    pending = list(payment_ids)
+    deadline = time.monotonic() + FINISH_TIMEOUT_SECONDS
+    semaphore = asyncio.Semaphore(32)
+
+    async def poll(payment_id: str) -> None:
+        async with semaphore:
+            response = await http.get(f"{url}/payments/{payment_id}")
+        if response.status_code == 200 and response.json()["status"] in ("completed", "failed"):
+            finished[payment_id] = response.json()
+
+    while pending and time.monotonic() < deadline:
+        await asyncio.gather(*(poll(p) for p in pending))
+        pending = [p for p in pending if p not in finished]
+    if pending:
+        raise TimeoutError(f"{len(pending)} payments did not finish in time")
+    return finished
