@@ -36,7 +36,7 @@ async def get_account(pool: Pool, account_id: UUID, _: Consistent) -> dict[str, 
     query = SQL(
         "SELECT account_id, owner, currency, balance, status, version, updated_at"
         " FROM {}.accounts WHERE account_id = %s"
-    ).format(Identifier(AccountSummaryProjection.schema()))
+    ).format(Identifier(AccountSummaryProjection.read_schema()))
     async with pool.connection() as conn:
         cursor = conn.cursor(row_factory=dict_row)
         row = await (await cursor.execute(query, (account_id,))).fetchone()

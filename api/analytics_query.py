@@ -30,7 +30,7 @@ DAILY = SQL(
     " COALESCE(withdrawals_volume, 0) AS withdrawals_volume"
     " FROM p FULL JOIN m USING (day, currency) ORDER BY day, currency"
 ).format(
-    schema=Identifier(AnalyticsProjection.schema()),
+    schema=Identifier(AnalyticsProjection.read_schema()),
     within=SQL(
         "day BETWEEN %(first)s AND %(last)s"
         " AND (%(currency)s::text IS NULL OR currency = %(currency)s)"

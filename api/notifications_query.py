@@ -25,7 +25,7 @@ from api.query_app import Consistent, Pool, QueryApi
 from projections.notifications import NotificationsProjection
 
 router = APIRouter(prefix="/accounts", tags=["notifications"])
-SCHEMA = Identifier(NotificationsProjection.schema())
+SCHEMA = Identifier(NotificationsProjection.read_schema())
 NEWEST_FIRST = SQL(
     "SELECT id, occurred_at AS time, kind, amount, currency, counterparty, payment_id,"
     " reference, reason, refunded FROM {}.notifications"

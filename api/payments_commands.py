@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 from api.command_app import create_command_app
 from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
+from api.consistency import ConsistencyToken
 from api.problems import Problem
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
@@ -65,13 +66,27 @@ def accounts_lookup(base_url: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, timeout=LOOKUP_TIMEOUT_SECONDS)
 
 
-def check_account(role: str, account_id: str, currency: str, token: str | None) -> None:
+def accounts_token(raw: str | None) -> ConsistencyToken | None:
+    """The request's consistency token when it is an accounts one (to pass on to the lookup).
+
+    A malformed token is the client's error (400), never an accounts outage (503); a
+    well-formed token of another context says nothing about accounts and is ignored.
+    """
+    if raw is None:
+        return None
+    token = ConsistencyToken.parse(raw)
+    return token if token.context == ACCOUNTS.name else None
+
+
+def check_account(
+    role: str, account_id: str, currency: str, token: ConsistencyToken | None
+) -> None:
     """The account must exist (as far as the account summary knows) in `currency`."""
     try:
         UUID(account_id)
     except ValueError:
         raise InvalidPaymentRequest(f"{role} must be an account id (a UUID)") from None
-    headers = {TOKEN_HEADER: token} if token and token.startswith(f"{ACCOUNTS.name}:") else {}
+    headers = {TOKEN_HEADER: str(token)} if token else {}
     client = accounts_lookup(UpstreamSettings().accounts_query_url)
     try:
         response = client.get(f"/accounts/{account_id}", headers=headers)
@@ -125,13 +140,14 @@ def request_payment(
     token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
 ) -> ORJSONResponse:
     """Request a payment: answered at once (202); the saga debits, credits, completes."""
+    accounts_position = accounts_token(token)
 
     def execute() -> PaymentSnapshot:
         terms = PaymentTerms.of(
             body.source, body.destination, body.amount, body.currency, body.reference
         )
         for role, account_id in (("source", terms.source), ("destination", terms.destination)):
-            check_account(role, account_id, body.currency, token)
+            check_account(role, account_id, body.currency, accounts_position)
         return service.request_payment(
             body.source, body.destination, body.amount, body.currency, body.reference
         )

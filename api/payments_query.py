@@ -17,7 +17,7 @@ from api.query_app import Consistent, Pool, QueryApi
 from projections.payments import PaymentsProjection
 
 router = APIRouter(prefix="/payments", tags=["payments"])
-TABLE = SQL("{}.payments").format(Identifier(PaymentsProjection.schema()))
+TABLE = SQL("{}.payments").format(Identifier(PaymentsProjection.read_schema()))
 COLUMNS = SQL(
     "payment_id, source, destination, amount, currency, reference, status, failure_reason,"
     " refunded, created_at, updated_at, version, created_position"

@@ -54,7 +54,7 @@ async def projected_position(
 ) -> int:
     """How far `projection` has applied `source`'s log."""
     query = SQL("SELECT position FROM {}.{} WHERE source = %s").format(
-        Identifier(projection.schema()), Identifier(TRACKING_TABLE)
+        Identifier(projection.read_schema()), Identifier(TRACKING_TABLE)
     )
     async with pool.connection() as conn:
         row = await (await conn.execute(query, (source,))).fetchone()

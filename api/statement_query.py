@@ -17,7 +17,7 @@ from api.query_app import Consistent, Pool, QueryApi
 from projections.account_statement import AccountStatementProjection
 
 router = APIRouter(prefix="/accounts", tags=["account statement"])
-SCHEMA = Identifier(AccountStatementProjection.schema())
+SCHEMA = Identifier(AccountStatementProjection.read_schema())
 
 
 class StatementEntry(BaseModel):

@@ -26,6 +26,10 @@ class Context:
         return f"{self.name}_events"
 
     @property
+    def snapshots_table(self) -> str:
+        return f"{self.name}_snapshots"
+
+    @property
     def stream(self) -> str:
         return self.name.upper()
 
@@ -68,4 +72,7 @@ def application_env(
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "CREATE_TABLE": "y" if create_table else "n",
+        # Creating tables creates the snapshots table too, whatever the snapshot interval;
+        # otherwise the service's PAYSTREAM_SNAPSHOT_INTERVAL decides (domains/service.py).
+        "IS_SNAPSHOTTING_ENABLED": "y" if create_table else "n",
     }

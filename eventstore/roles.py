@@ -48,6 +48,62 @@ def lock_down_public(conn: psycopg.Connection[object], dbname: str) -> None:
     )
 
 
+BUILDS_SCHEMA = "paystream_builds"
+
+
+def allow_build_schemas(conn: psycopg.Connection[object], owners: dict[str, str]) -> None:
+    """Let each projector role create schemas for new builds of its own read model only.
+
+    Roles get no CREATE on the database (that would let one take another's names);
+    instead a SECURITY DEFINER function creates `<name>_v<n>[_<stamp>]` owned by the
+    calling role, where <name> is the read model registered for that role."""
+    ident = sql.Identifier
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident(BUILDS_SCHEMA)))
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident(BUILDS_SCHEMA)))
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {}.owners (role name PRIMARY KEY, read_model text NOT NULL)"
+        ).format(ident(BUILDS_SCHEMA))
+    )
+    conn.execute(
+        sql.SQL(
+            "CREATE OR REPLACE FUNCTION {}.create_build_schema(build text) RETURNS void"
+            " LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$"
+            " DECLARE model text;"
+            " BEGIN"
+            "  SELECT read_model INTO model FROM paystream_builds.owners WHERE role = session_user;"
+            "  IF model IS NULL OR build !~ ('^' || model || '_v[0-9]+(_[0-9]+)?$') THEN"
+            "   RAISE EXCEPTION 'role % may not create schema %', session_user, build"
+            "   USING ERRCODE = '42501';"
+            "  END IF;"
+            "  EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I',"
+            "   build, session_user);"
+            " END $$"
+        ).format(ident(BUILDS_SCHEMA))
+    )
+    conn.execute(
+        sql.SQL("REVOKE ALL ON FUNCTION {}.create_build_schema(text) FROM PUBLIC").format(
+            ident(BUILDS_SCHEMA)
+        )
+    )
+    for role, read_model in owners.items():
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.owners (role, read_model) VALUES (%s, %s)"
+                " ON CONFLICT (role) DO UPDATE SET read_model = EXCLUDED.read_model"
+            ).format(ident(BUILDS_SCHEMA)),
+            (role, read_model),
+        )
+        conn.execute(
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(ident(BUILDS_SCHEMA), ident(role))
+        )
+        conn.execute(
+            sql.SQL("GRANT EXECUTE ON FUNCTION {}.create_build_schema(text) TO {}").format(
+                ident(BUILDS_SCHEMA), ident(role)
+            )
+        )
+
+
 def grant_event_reading(conn: psycopg.Connection[object], context: Context, reader: str) -> None:
     """Let a projector read a context's events table (gap repair, rebuild); nothing else."""
     ident = sql.Identifier

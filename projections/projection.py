@@ -40,14 +40,31 @@ class Projection:
         super().__init_subclass__(**kwargs)
         cls.handlers = {
             attr.__dict__["handles_event_type"]: name
-            for name, attr in vars(cls).items()
-            if callable(attr) and "handles_event_type" in attr.__dict__
+            for klass in reversed(cls.__mro__)
+            for name, attr in vars(klass).items()
+            if callable(attr) and "handles_event_type" in getattr(attr, "__dict__", {})
         }
 
+    def __init__(self, schema: str | None = None) -> None:
+        self._schema = schema or self.versioned_schema()
+
     @classmethod
-    def schema(cls) -> str:
-        """Each version of a read model lives in a schema of its own."""
+    def versioned_schema(cls) -> str:
+        """The schema a fresh install of this version builds into."""
         return f"{cls.name}_v{cls.version}"
+
+    @classmethod
+    def read_schema(cls) -> str:
+        """The stable schema readers use: views onto whichever build is active."""
+        return f"read_{cls.name}"
+
+    def schema(self) -> str:
+        """The schema this instance writes into (the active build, or one being built)."""
+        return self._schema
+
+    def use_schema(self, schema: str) -> None:
+        """Write into `schema` from now on (the runtime follows the active build)."""
+        self._schema = schema
 
     @classmethod
     def role(cls) -> str:
@@ -59,11 +76,10 @@ class Projection:
         """The durable JetStream consumer of this version."""
         return f"{cls.name}_v{cls.version}"
 
-    @classmethod
-    def ddl(cls) -> list[Composed]:
-        """The statements that create this version's tables and its tracking table."""
-        schema = Identifier(cls.schema())
-        statements = [SQL(table).format(schema=schema) for table in cls.tables]
+    def ddl(self) -> list[Composed]:
+        """The statements that create this build's tables and its tracking table."""
+        schema = Identifier(self.schema())
+        statements = [SQL(table).format(schema=schema) for table in self.tables]
         statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{tracking} ("

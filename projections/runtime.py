@@ -19,20 +19,36 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection, AsyncCursor
-from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
 from eventstore.reader import read_events
-from projections.projection import TRACKING_TABLE, Projection
+from eventstore.stopping import pause
+from projections import dead_letters
+from projections.projection import Projection
+from projections.rebuild import rebuild
+from projections.tracking import record_position, tracked_position
+from projections.versions import active_build, install, lock_key
 
 log = logging.getLogger("paystream.projector")
 
 BATCH_SIZE = 256
 FETCH_WAIT_SECONDS = 1.0
 ACK_WAIT_SECONDS = 30.0
-RETRY_DELAY_SECONDS = 1.0
+RETRY_DELAY_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 8.0
+MAX_ATTEMPTS = 5
+HALT_CHECK_SECONDS = 1.0
 REPAIR_PAGE = 1000
+
+
+class HandlerFailed(Exception):
+    """A read model's handler failed on one event (the batch was rolled back)."""
+
+    def __init__(self, envelope: EventEnvelope, error: Exception) -> None:
+        super().__init__(f"{envelope.event_type} at {envelope.context}:{envelope.position}")
+        self.envelope = envelope
+        self.error = error
 
 
 @dataclass
@@ -45,55 +61,54 @@ class ProjectorStatus:
     skipped_duplicates: int = 0
     repaired: int = 0
     failures: int = 0
-
-
-async def create_tables(conn: AsyncConnection[Any], projection: type[Projection]) -> None:
-    """Create the read model's tables (idempotent), as the projector's role."""
-    async with conn.transaction():
-        for statement in projection.ddl():
-            await conn.execute(statement)
-
-
-async def tracked_position(cursor: AsyncCursor[Any], projection: Projection, source: str) -> int:
-    """The last position of `source` applied to the read model (0 if none); locks the row."""
-    query = SQL("SELECT position FROM {}.{} WHERE source = %s FOR UPDATE").format(
-        Identifier(projection.schema()), Identifier(TRACKING_TABLE)
-    )
-    await cursor.execute(query, (source,))
-    row = await cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def record_position(
-    cursor: AsyncCursor[Any], projection: Projection, source: str, position: int
-) -> None:
-    query = SQL(
-        "INSERT INTO {}.{} (source, position, updated_at) VALUES (%s, %s, now())"
-        " ON CONFLICT (source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()"
-    ).format(Identifier(projection.schema()), Identifier(TRACKING_TABLE))
-    await cursor.execute(query, (source, position))
+    building: bool = True
+    halted: bool = False
 
 
 class Projector:
     """Runs one projection: one task per source context."""
 
-    def __init__(self, projection: Projection, conninfo: str, nats_url: str) -> None:
+    def __init__(
+        self,
+        projection: Projection,
+        conninfo: str,
+        nats_url: str,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.max_attempts = max_attempts
         self.projection = projection
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = ProjectorStatus()
+        self._attempts: dict[tuple[str, int], int] = {}
+        self._skipped: set[tuple[str, int]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
         try:
-            async with await AsyncConnection.connect(self.conninfo) as conn:
-                await create_tables(conn, type(self.projection))
+            await self._prepare()
             js = nc.jetstream()
             await asyncio.gather(
                 *(self._follow(js, source, stop) for source in self.projection.sources)
             )
         finally:
             await nc.close()
+
+    async def _prepare(self) -> None:
+        """Install the read model if new; rebuild it first when the active build is of an
+        older version of this projection (a new shape catches up by itself)."""
+        projection = type(self.projection)
+        async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            _, version = await install(conn, projection)
+        if version < projection.version:
+            log.info(
+                "projection %s: active build is v%d; building v%d",
+                projection.name,
+                version,
+                projection.version,
+            )
+            await rebuild(projection, self.conninfo)
+        self.status.building = False
 
     async def _follow(self, js: JetStreamContext, source: Context, stop: asyncio.Event) -> None:
         config = ConsumerConfig(
@@ -110,8 +125,12 @@ class Projector:
             config=config,
         )
         self.status.subscribed.add(source.name)
-        async with await AsyncConnection.connect(self.conninfo) as conn:
+        async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            await self._load_skipped(conn)
             while not stop.is_set():
+                if await self._halted(conn):
+                    await pause(stop, HALT_CHECK_SECONDS)
+                    continue
                 try:
                     messages = await subscription.fetch(BATCH_SIZE, timeout=FETCH_WAIT_SECONDS)
                 except NatsTimeout:
@@ -119,10 +138,16 @@ class Projector:
                 envelopes = [EventEnvelope.from_headers(m.headers or {}, m.data) for m in messages]
                 try:
                     await self.apply_batch(conn, source, envelopes)
+                except HandlerFailed as failure:
+                    delay = await self._on_failure(conn, source, envelopes, failure)
+                    for message in messages:
+                        await message.nak(delay=delay)
+                    continue
                 except Exception:
                     self.status.failures += 1
                     log.exception(
-                        "projection %s: batch failed; it will be redelivered", self.projection.name
+                        "projection %s: batch failed (not a handler); redelivering",
+                        self.projection.name,
                     )
                     for message in messages:
                         await message.nak(delay=RETRY_DELAY_SECONDS)
@@ -130,11 +155,65 @@ class Projector:
                 for message in messages:
                     await message.ack()
 
+    async def _on_failure(
+        self,
+        conn: AsyncConnection[Any],
+        source: Context,
+        envelopes: list[EventEnvelope],
+        failure: HandlerFailed,
+    ) -> float:
+        """Keep what came before the failing event, count its attempt, and after the
+        last one dead-letter it and halt. Returns the delay before redelivery."""
+        self.status.failures += 1
+        failed = failure.envelope
+        before = [e for e in envelopes if e.position < failed.position]
+        if before:
+            await self.apply_batch(conn, source, before)
+        key = (failed.context, failed.position)
+        self._attempts[key] = attempts = self._attempts.get(key, 0) + 1
+        log.warning(
+            "projection %s: %s at %s failed (attempt %d): %s",
+            self.projection.name,
+            failed.event_type,
+            key,
+            attempts,
+            failure.error,
+        )
+        if attempts >= self.max_attempts:
+            error = f"{type(failure.error).__name__}: {failure.error}"
+            await dead_letters.record(conn, type(self.projection), failed, error, attempts)
+            self._attempts.pop(key, None)
+            self.status.halted = True
+            log.error("projection %s halted: dead letter at %s", self.projection.name, key)
+        return float(min(MAX_BACKOFF_SECONDS, RETRY_DELAY_SECONDS * 2 ** (attempts - 1)))
+
+    async def _halted(self, conn: AsyncConnection[Any]) -> bool:
+        """Halted while any dead letter is open; resuming reloads the skipped events."""
+        if not self.status.halted:
+            return False
+        if await dead_letters.letters(conn, type(self.projection), status="open"):
+            return True
+        await self._load_skipped(conn)
+        self.status.halted = False
+        log.info("projection %s resumes", self.projection.name)
+        return False
+
+    async def _load_skipped(self, conn: AsyncConnection[Any]) -> None:
+        projection = type(self.projection)
+        self._skipped = await dead_letters.skipped(conn, projection)
+        self.status.halted = bool(await dead_letters.letters(conn, projection, status="open"))
+
     async def apply_batch(
         self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
     ) -> None:
         """Apply a batch and move the tracking row, all in one transaction."""
         async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
+            )
+            active = await active_build(cursor, type(self.projection))
+            if active is not None:
+                self.projection.use_schema(active[0])
             position = await tracked_position(cursor, self.projection, source.name)
             start = position
             for envelope in envelopes:
@@ -143,12 +222,21 @@ class Projector:
                     continue
                 if envelope.position > position + 1:
                     position = await self._repair(conn, cursor, source, position, envelope.position)
-                await self.projection.apply(cursor, envelope)
+                await self._apply(cursor, envelope)
                 self.status.applied += 1
                 position = envelope.position
             if position != start:
                 await record_position(cursor, self.projection, source.name, position)
         self.status.positions[source.name] = position
+
+    async def _apply(self, cursor: AsyncCursor[Any], envelope: EventEnvelope) -> None:
+        """Apply one event, unless an operator skipped it; name it when its handler fails."""
+        if (envelope.context, envelope.position) in self._skipped:
+            return
+        try:
+            await self.projection.apply(cursor, envelope)
+        except Exception as error:
+            raise HandlerFailed(envelope, error) from error
 
     async def _repair(
         self,
@@ -164,7 +252,7 @@ class Projector:
         while True:
             missed = await read_events(conn, source, position, before=before, limit=REPAIR_PAGE)
             for envelope in missed:
-                await self.projection.apply(cursor, envelope)
+                await self._apply(cursor, envelope)
                 self.status.repaired += 1
                 position = envelope.position
             if len(missed) < REPAIR_PAGE:

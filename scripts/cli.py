@@ -7,15 +7,22 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 from rich.console import Console
+
+from scripts.projections_cli import projections_app
+from scripts.replay import replay
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 bench_app = typer.Typer(
     no_args_is_help=True, help="Benchmarks (figures belong here, not in tests)."
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(projections_app, name="projections")
+app.command()(replay)
 console = Console()
+
 err_console = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[Path, typer.Option(help="Where embedded data and logs live.")]
@@ -75,6 +82,21 @@ def serve(
 
 
 @app.command()
+def rebuild(
+    projection: Annotated[str, typer.Argument(help="e.g. account_summary")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+) -> None:
+    """Rebuild a read model from the event stores and switch readers to it, live."""
+    from projections.rebuild import RebuildError
+    from scripts.rebuild_cli import run_rebuild
+
+    try:
+        run_rebuild(projection, dry_run, console)
+    except (KeyError, RebuildError) as error:
+        raise CliError(str(error).strip("'\"")) from None
+
+
+@app.command()
 def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     """Show which services answer /readyz."""
     from scripts.status import run_status
@@ -123,10 +145,10 @@ def main() -> None:
     """Entry point: one-line errors, non-zero exit codes, no tracebacks for known failures."""
     try:
         app()
-    except CliError as error:
+    except (CliError, LookupError) as error:
         err_console.print(f"error: {error}", highlight=False)
         sys.exit(2)
-    except (RuntimeError, TimeoutError, OSError) as error:
+    except (RuntimeError, TimeoutError, OSError, psycopg.Error) as error:
         err_console.print(f"error: {error}", highlight=False)
         sys.exit(1)
 

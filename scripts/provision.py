@@ -19,7 +19,7 @@ from eventstore.settings import DatabaseSettings
 from eventstore.streams import ensure_stream
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
-from projections.runtime import create_tables
+from projections.versions import install
 
 APPLICATIONS: dict[str, type[CommandService]] = {
     ACCOUNTS.name: AccountsService,
@@ -33,27 +33,31 @@ def provision(db: DatabaseSettings, nats_url: str) -> None:
     roles.ensure_database(admin)
     password = db.paystream_db_role_password
     secret = password.get_secret_value() if password else None
+    dbname = str(conninfo_to_dict(admin).get("dbname", "paystream"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        roles.lock_down_public(conn, str(conninfo_to_dict(admin).get("dbname", "paystream")))
+        roles.lock_down_public(conn, dbname)
         for context in CONTEXTS.values():
             roles.ensure_role(conn, context.role, secret)
             roles.ensure_owned_schema(conn, context.schema, context.role)
         for projection in PROJECTIONS.values():
             roles.ensure_role(conn, projection.role(), secret)
-            roles.ensure_owned_schema(conn, projection.schema(), projection.role())
+            roles.ensure_owned_schema(conn, projection.read_schema(), projection.role())
         for api in QUERY_APIS.values():
             roles.ensure_role(conn, api.role, secret)
+        roles.allow_build_schemas(conn, {p.role(): p.name for p in PROJECTIONS.values()})
     for context in CONTEXTS.values():
         _create_context_tables(context, db)
     for projection in PROJECTIONS.values():
-        _create_projection_tables(projection, db)
+        _install_read_model(projection, db)
     with psycopg.connect(admin, autocommit=True) as conn:
         for projection in PROJECTIONS.values():
             for source in projection.sources:
                 roles.grant_event_reading(conn, source, projection.role())
         for api in QUERY_APIS.values():
             for projection in api.projections:
-                roles.grant_schema_reading(conn, projection.schema(), projection.role(), api.role)
+                roles.grant_schema_reading(
+                    conn, projection.read_schema(), projection.role(), api.role
+                )
     asyncio.run(_ensure_streams(nats_url))
 
 
@@ -62,11 +66,11 @@ def _create_context_tables(context: Context, db: DatabaseSettings) -> None:
     application.close()
 
 
-def _create_projection_tables(projection: type[Projection], db: DatabaseSettings) -> None:
+def _install_read_model(projection: type[Projection], db: DatabaseSettings) -> None:
     async def create() -> None:
         conninfo = db.role_conninfo(projection.role())
-        async with await psycopg.AsyncConnection.connect(conninfo) as conn:
-            await create_tables(conn, projection)
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            await install(conn, projection)
 
     asyncio.run(create())
 

@@ -61,7 +61,7 @@ class BackgroundWriter(threading.Thread):
 
 
 def summary_rows(stack: Stack) -> dict[UUID, dict[str, Any]]:
-    schema = AccountSummaryProjection.schema()
+    schema = AccountSummaryProjection.read_schema()
     with stack.admin() as conn:
         cursor = conn.execute(
             f"SELECT account_id, owner, currency, balance, status, version FROM {schema}.accounts"
@@ -87,7 +87,7 @@ def folded_rows(service: AccountsService, ids: list[UUID]) -> dict[UUID, dict[st
 
 
 def tracked_position(stack: Stack) -> int:
-    schema = AccountSummaryProjection.schema()
+    schema = AccountSummaryProjection.read_schema()
     with stack.admin() as conn:
         row = conn.execute(
             f"SELECT position FROM {schema}.tracking WHERE source = %s", (ACCOUNTS.name,)

@@ -43,6 +43,7 @@ class AccountsService(CommandService):
     """Commands of the accounts context."""
 
     name = "accounts"
+    aggregate_class = Account
 
     def open_account(self, owner: object, currency: object) -> AccountSnapshot:
         account = Account.open(owner, currency)

@@ -48,6 +48,7 @@ class PaymentsService(CommandService):
     """Commands of the payments context."""
 
     name = "payments"
+    aggregate_class = Payment
 
     def request_payment(
         self,

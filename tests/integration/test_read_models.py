@@ -58,7 +58,7 @@ def rows(stack: Stack, query: str, *params: object) -> list[dict[str, Any]]:
 
 def snapshot(stack: Stack, projection: type[Projection]) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table of the read model, tracking aside."""
-    schema = projection.schema()
+    schema = projection.versioned_schema()
     tables = rows(
         stack,
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
@@ -250,7 +250,7 @@ def test_events_applied_again_past_a_lost_tracking_row_change_nothing(
     daily figures moved once, even if the tracking row were lost."""
     before = snapshot(stack, projection)
     with stack.admin() as conn:
-        conn.execute(f"DELETE FROM {projection.schema()}.{TRACKING_TABLE}")
+        conn.execute(f"DELETE FROM {projection.versioned_schema()}.{TRACKING_TABLE}")
 
     project(stack, projectors[projection.name])
 

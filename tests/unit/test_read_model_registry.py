@@ -22,7 +22,11 @@ def test_no_two_services_share_a_database_role() -> None:
 
 
 def test_no_read_model_schema_is_a_context_schema() -> None:
-    schemas = [projection.schema() for projection in PROJECTIONS.values()]
+    schemas = [
+        schema
+        for projection in PROJECTIONS.values()
+        for schema in (projection.versioned_schema(), projection.read_schema())
+    ]
     assert len(set(schemas)) == len(schemas)
     assert set(schemas).isdisjoint(context.schema for context in CONTEXTS.values())
 

@@ -1,0 +1,117 @@
+"""Dead letters: events a read model's handler kept failing on.
+
+After the last attempt the event, the error and the attempts are recorded here and
+the projection halts (it never skips an event silently: an ordered read model must
+not have holes). An operator resolves it with `paystream projections retry` (try the
+event again) or `skip --position N` (move past it); both are recorded on the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Composed, Identifier
+
+from eventstore.envelope import EventEnvelope
+from projections.projection import Projection
+
+TABLE = "dead_letters"
+
+
+def _table(projection: type[Projection]) -> Composed:
+    return SQL("{}.{}").format(Identifier(projection.read_schema()), Identifier(TABLE))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    source: str
+    position: int
+    event_type: str
+    aggregate_id: str
+    error: str
+    attempts: int
+    failed_at: datetime
+    status: str
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+async def create_table(cursor: AsyncCursor[Any], projection: type[Projection]) -> None:
+    await cursor.execute(
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} (source text NOT NULL, position bigint NOT NULL,"
+            " event_type text NOT NULL, aggregate_id uuid NOT NULL, body bytea NOT NULL,"
+            " error text NOT NULL, attempts int NOT NULL,"
+            " failed_at timestamptz NOT NULL DEFAULT now(),"
+            " status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'retried', 'skipped')),"
+            " resolved_at timestamptz, resolved_by text, PRIMARY KEY (source, position, failed_at))"
+        ).format(_table(projection))
+    )
+
+
+async def record(
+    conn: AsyncConnection[Any],
+    projection: type[Projection],
+    envelope: EventEnvelope,
+    error: str,
+    attempts: int,
+) -> None:
+    await conn.execute(
+        SQL(
+            "INSERT INTO {} (source, position, event_type, aggregate_id, body, error, attempts)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        ).format(_table(projection)),
+        (
+            envelope.context,
+            envelope.position,
+            envelope.event_type,
+            envelope.aggregate_id,
+            envelope.body,
+            error[:2000],
+            attempts,
+        ),
+    )
+
+
+async def letters(
+    conn: AsyncConnection[Any], projection: type[Projection], status: str | None = None
+) -> list[DeadLetter]:
+    """Dead letters of `projection`, oldest first (only those with `status`, if given)."""
+    query = SQL(
+        "SELECT source, position, event_type, aggregate_id::text, error, attempts, failed_at,"
+        " status, resolved_at, resolved_by FROM {} WHERE %(status)s::text IS NULL"
+        " OR status = %(status)s ORDER BY failed_at"
+    ).format(_table(projection))
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(query, {"status": status})
+    return [DeadLetter(**row) for row in await cursor.fetchall()]
+
+
+async def skipped(conn: AsyncConnection[Any], projection: type[Projection]) -> set[tuple[str, int]]:
+    """(source, position) of every event an operator chose to skip."""
+    cursor = await conn.execute(
+        SQL("SELECT source, position FROM {} WHERE status = 'skipped'").format(_table(projection))
+    )
+    return {(str(row[0]), int(row[1])) for row in await cursor.fetchall()}
+
+
+async def resolve(
+    conn: AsyncConnection[Any],
+    projection: type[Projection],
+    status: str,
+    actor: str,
+    position: int | None = None,
+) -> int:
+    """Mark open dead letters (or the one at `position`) retried or skipped; how many."""
+    cursor = await conn.execute(
+        SQL(
+            "UPDATE {} SET status = %(status)s, resolved_at = now(), resolved_by = %(actor)s"
+            " WHERE status = 'open' AND (%(position)s::bigint IS NULL OR position = %(position)s)"
+        ).format(_table(projection)),
+        {"status": status, "actor": actor, "position": position},
+    )
+    return cursor.rowcount

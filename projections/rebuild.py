@@ -1,0 +1,160 @@
+"""Rebuild a read model with no downtime (`paystream rebuild <projection>`).
+
+A new build is made in a new schema straight from the event stores (batched reads,
+one transaction per batch), while the live build keeps serving. When the new build
+has caught up, one transaction takes the exclusive projection lock (so no live
+batch is half-applied), applies the last events from the event stores, and
+repoints the readers' views: readers never see a half-built model. The old build
+is dropped afterwards. An interrupted rebuild leaves the live build untouched; the
+next rebuild drops the leftover schema and starts clean.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.sql import SQL, Identifier
+
+from eventstore.contexts import Context
+from eventstore.reader import max_position, read_events
+from projections.projection import Projection
+from projections.tracking import record_position
+from projections.versions import create_build, install, lock_key, switch
+
+REPLAY_BATCH = 2000
+
+Progress = Callable[[int], None]
+
+
+class RebuildError(Exception):
+    """A rebuild that cannot start (another is running, unknown projection...)."""
+
+
+@dataclass
+class RebuildPlan:
+    """What a rebuild will do."""
+
+    projection: str
+    active_schema: str
+    new_schema: str
+    events: dict[str, int]
+    leftovers: list[str] = field(default_factory=list)
+
+    @property
+    def total_events(self) -> int:
+        return sum(self.events.values())
+
+
+@dataclass
+class RebuildReport:
+    plan: RebuildPlan
+    applied: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.applied / self.seconds if self.seconds else 0.0
+
+
+def rebuild_lock_key(projection: type[Projection]) -> int:
+    return zlib.crc32(f"paystream-rebuild:{projection.name}".encode())
+
+
+async def plan_rebuild(conn: AsyncConnection[Any], projection: type[Projection]) -> RebuildPlan:
+    """The rebuild's plan, changing nothing (what --dry-run prints)."""
+    active, _ = await install(conn, projection)
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    events = {source.name: await max_position(conn, source) for source in projection.sources}
+    cursor = await conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s AND nspname <> %s"
+        " AND pg_get_userbyid(nspowner) = current_user ORDER BY nspname",
+        (f"{projection.name}\\_v%", active),
+    )
+    leftovers = [str(row[0]) for row in await cursor.fetchall()]
+    return RebuildPlan(
+        projection.name, active, f"{projection.versioned_schema()}_{stamp}", events, leftovers
+    )
+
+
+async def rebuild(
+    projection: type[Projection], conninfo: str, on_progress: Progress | None = None
+) -> RebuildReport:
+    """Build a new version from the event stores and switch readers to it."""
+    progress = on_progress or (lambda applied: None)
+    async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        held = await (
+            await conn.execute("SELECT pg_try_advisory_lock(%s)", (rebuild_lock_key(projection),))
+        ).fetchone()
+        if not held or not held[0]:
+            raise RebuildError(f"a rebuild of {projection.name} is already running")
+        plan = await plan_rebuild(conn, projection)
+        for leftover in plan.leftovers:
+            await conn.execute(SQL("DROP SCHEMA {} CASCADE").format(Identifier(leftover)))
+        started = time.monotonic()
+        build = projection(plan.new_schema)
+        async with conn.cursor() as cursor:
+            await create_build(cursor, build)
+        applied = await _replay(conn, build, progress)
+        applied += await _switch(conn, build, progress)
+        await conn.execute(
+            SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(plan.active_schema))
+        )
+        return RebuildReport(plan, applied, time.monotonic() - started)
+
+
+async def _replay(conn: AsyncConnection[Any], build: Projection, progress: Progress) -> int:
+    """Apply history one batch per transaction until nothing is left (for now)."""
+    applied = 0
+    while True:
+        done = 0
+        for source in build.sources:
+            async with conn.transaction(), conn.cursor() as cursor:
+                done += await _apply_batch(conn, cursor, build, source, progress)
+        applied += done
+        if done == 0:
+            return applied
+
+
+async def _switch(conn: AsyncConnection[Any], build: Projection, progress: Progress) -> int:
+    """Under the exclusive lock: apply the last events, then repoint the views."""
+    projection = type(build)
+    applied = 0
+    async with conn.transaction(), conn.cursor() as cursor:
+        await cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(projection),))
+        while True:
+            done = 0
+            for source in build.sources:
+                done += await _apply_batch(conn, cursor, build, source, progress)
+            applied += done
+            if done == 0:
+                break
+        await switch(cursor, projection, build.schema())
+    return applied
+
+
+async def _apply_batch(
+    conn: AsyncConnection[Any],
+    cursor: AsyncCursor[Any],
+    build: Projection,
+    source: Context,
+    progress: Progress,
+) -> int:
+    """Apply the next batch of `source` after the build's tracked position."""
+    query = SQL("SELECT position FROM {}.tracking WHERE source = %s").format(
+        Identifier(build.schema())
+    )
+    row = await (await cursor.execute(query, (source.name,))).fetchone()
+    position = int(row[0]) if row else 0
+    batch = await read_events(conn, source, position, limit=REPLAY_BATCH)
+    for envelope in batch:
+        await build.apply(cursor, envelope)
+    if batch:
+        await record_position(cursor, build, source.name, batch[-1].position)
+        progress(len(batch))
+    return len(batch)

@@ -1,0 +1,112 @@
+"""`paystream projections status|retry|skip`: watch read models and resolve dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from typing import Annotated, Any
+
+import typer
+from psycopg import AsyncConnection
+from rich.console import Console
+from rich.table import Table
+
+from eventstore.settings import DatabaseSettings
+from projections import dead_letters
+from projections.projection import Projection
+from projections.registry import PROJECTIONS, get_projection
+from projections.status import ProjectionStatus, projection_status
+
+projections_app = typer.Typer(no_args_is_help=True, help="Read models: status, dead letters.")
+console = Console()
+
+
+async def _connect(projection: type[Projection]) -> AsyncConnection[Any]:
+    conninfo = DatabaseSettings().role_conninfo(projection.role())
+    return await AsyncConnection.connect(conninfo, autocommit=True)
+
+
+async def _statuses(names: list[str]) -> list[ProjectionStatus]:
+    statuses = []
+    for name in names:
+        projection = get_projection(name)
+        async with await _connect(projection) as conn:
+            statuses.append(await projection_status(conn, projection))
+    return statuses
+
+
+@projections_app.command("status")
+def status(
+    name: Annotated[str | None, typer.Argument(help="One read model; all when omitted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Active version, position and lag per source, state, dead letters."""
+    statuses = asyncio.run(_statuses([name] if name else sorted(PROJECTIONS)))
+    if as_json:
+        print(json.dumps([s.as_json() for s in statuses], default=str, indent=2))
+        return
+    table = Table(title="Read models")
+    for column in (
+        "projection",
+        "version",
+        "state",
+        "source",
+        "position",
+        "lag events",
+        "lag s",
+        "dead letters",
+    ):
+        table.add_column(column)
+    for s in statuses:
+        open_letters = [d for d in s.dead_letters if d.status == "open"]
+        for i, source in enumerate(s.sources):
+            table.add_row(
+                s.name if i == 0 else "",
+                str(s.version) if i == 0 else "",
+                s.state if i == 0 else "",
+                source.source,
+                str(source.position),
+                str(source.lag_events),
+                f"{source.lag_seconds:.1f}",
+                str(len(open_letters)) if i == 0 else "",
+            )
+        for letter in open_letters:
+            table.add_row(
+                "",
+                "",
+                "",
+                letter.source,
+                str(letter.position),
+                "",
+                "",
+                f"{letter.event_type}: {letter.error[:60]} ({letter.attempts} tries)",
+            )
+    console.print(table)
+
+
+@projections_app.command("retry")
+def retry(name: str) -> None:
+    """Try the dead-lettered events of a halted read model again (recorded)."""
+    count = asyncio.run(_resolve(name, "retried", None))
+    console.print(f"{name}: {count} dead letter(s) will be retried; the projection resumes")
+
+
+@projections_app.command("skip")
+def skip(
+    name: str, position: Annotated[int, typer.Option(help="Position of the dead letter.")]
+) -> None:
+    """Move a halted read model past one dead-lettered event (recorded)."""
+    count = asyncio.run(_resolve(name, "skipped", position))
+    console.print(f"{name}: skipped the dead letter at position {position}; it resumes")
+    assert count == 1
+
+
+async def _resolve(name: str, status: str, position: int | None) -> int:
+    projection = get_projection(name)
+    async with await _connect(projection) as conn:
+        count = await dead_letters.resolve(conn, projection, status, getpass.getuser(), position)
+    if count == 0:
+        where = f" at position {position}" if position is not None else ""
+        raise LookupError(f"{name} has no open dead letter{where}")
+    return count

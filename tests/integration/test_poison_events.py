@@ -1,0 +1,141 @@
+"""A poison event: retried with backoff, dead-lettered, the projection halted; an
+operator's skip or retry resumes it, and the resolution is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+from psycopg import AsyncConnection, AsyncCursor
+
+from eventstore.contexts import ACCOUNTS
+from eventstore.envelope import EventEnvelope
+from projections.account_summary import AccountSummaryProjection
+from projections.runtime import Projector
+from projections.status import ProjectionStatus, projection_status
+from tests.stack import Stack, wait_until
+from tests.workload import accounts_service, summary_rows, tracked_position
+
+pytestmark = pytest.mark.integration
+POISON = 13
+
+
+class PoisonedSummary(AccountSummaryProjection):
+    """The account summary, with a handler that fails on deposits of 13 while poisoned."""
+
+    poisoned = True
+
+    async def money_deposited(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        if self.poisoned and event.state()["amount"] == POISON:
+            raise ValueError("cannot handle 13")
+        await super().money_deposited(cursor, event)
+
+
+class ProjectorThread(threading.Thread):
+    """The projector runtime in-process, against the real NATS and PostgreSQL."""
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__(daemon=True)
+        role = AccountSummaryProjection.role()
+        self.projector = Projector(
+            PoisonedSummary(), stack.db.role_conninfo(role), stack.nats_url, max_attempts=3
+        )
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+
+    def run(self) -> None:
+        self.loop.run_until_complete(self.projector.run(self.stop))
+
+    def finish(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.join(30)
+
+
+def status(stack: Stack) -> ProjectionStatus:
+    async def read() -> ProjectionStatus:
+        conninfo = stack.db.role_conninfo(AccountSummaryProjection.role())
+        async with await AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            return await projection_status(conn, AccountSummaryProjection)
+
+    return asyncio.run(read())
+
+
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": stack.database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.cli", "projections", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def projector(stack: Stack) -> Any:
+    stack.start("relay-accounts")
+    thread = ProjectorThread(stack)
+    thread.start()
+    yield thread
+    thread.finish()
+
+
+def test_a_poison_event_halts_the_projection_and_skip_resumes_it(
+    stack: Stack, projector: ProjectorThread
+) -> None:
+    service = accounts_service(stack)
+    account = service.open_account("poisoned", "EUR").account_id
+    service.deposit(account, 5)
+    poison = service.deposit(account, POISON).position
+    assert poison is not None
+    service.deposit(account, 7)
+
+    wait_until(lambda: status(stack).state == "halted", 60, "the projection to halt")
+    halted = status(stack)
+    [letter] = halted.dead_letters
+    assert (letter.position, letter.attempts, letter.status) == (poison, 3, "open")
+    assert "cannot handle 13" in letter.error
+    assert tracked_position(stack) == poison - 1
+
+    result = cli(stack, "skip", "account_summary", "--position", str(poison))
+    assert result.returncode == 0, result.stderr
+    wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "resume")
+
+    assert summary_rows(stack)[account]["balance"] == 5 + 7
+    [letter] = status(stack).dead_letters
+    assert letter.status == "skipped" and letter.resolved_by and letter.resolved_at
+    assert status(stack).state == "running"
+
+
+def test_retry_applies_the_event_once_the_handler_is_fixed(
+    stack: Stack, projector: ProjectorThread
+) -> None:
+    service = accounts_service(stack)
+    account = service.open_account("retried", "EUR").account_id
+    service.deposit(account, POISON)
+    wait_until(lambda: status(stack).state == "halted", 60, "the projection to halt")
+
+    PoisonedSummary.poisoned = False
+    try:
+        result = cli(stack, "retry", "account_summary")
+        assert result.returncode == 0, result.stderr
+        wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "resume")
+    finally:
+        PoisonedSummary.poisoned = True
+
+    assert summary_rows(stack)[account]["balance"] == POISON
+    assert [d.status for d in status(stack).dead_letters][-1] == "retried"
+
+
+def test_resolving_without_a_dead_letter_is_a_one_line_error(stack: Stack) -> None:
+    result = cli(stack, "skip", "account_summary", "--position", "999999")
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == "error: account_summary has no open dead letter at position 999999"
+    )
+    assert cli(stack, "status", "nope").returncode == 2
