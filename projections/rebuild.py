@@ -152,8 +152,9 @@ async def _apply_batch(
     row = await (await cursor.execute(query, (source.name,))).fetchone()
     position = int(row[0]) if row else 0
     batch = await read_events(conn, source, position, limit=REPLAY_BATCH)
-    for envelope in batch:
-        await build.apply(cursor, envelope)
+    async with conn.pipeline():  # handlers' statements go out without a round trip each
+        for envelope in batch:
+            await build.apply(cursor, envelope)
     if batch:
         await record_position(cursor, build, source.name, batch[-1].position)
         progress(len(batch))

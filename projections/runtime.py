@@ -86,7 +86,7 @@ class Projector:
     async def run(self, stop: asyncio.Event) -> None:
         nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
         try:
-            await self._prepare()
+            await self.prepare()
             js = nc.jetstream()
             await asyncio.gather(
                 *(self._follow(js, source, stop) for source in self.projection.sources)
@@ -94,7 +94,7 @@ class Projector:
         finally:
             await nc.close()
 
-    async def _prepare(self) -> None:
+    async def prepare(self) -> None:
         """Install the read model if new; rebuild it first when the active build is of an
         older version of this projection (a new shape catches up by itself)."""
         projection = type(self.projection)

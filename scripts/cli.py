@@ -141,6 +141,20 @@ def bench_payments(
     run_payment_bench(command_url, payments_url, query_url, clients, seconds, console)
 
 
+@bench_app.command("rebuild")
+def bench_rebuild(
+    projection: str = "account_summary",
+    prefill: Annotated[int, typer.Option(min=0, max=10_000_000)] = 0,
+) -> None:
+    """Rebuild rate against a raw batched scan of the event store, same run, same data."""
+    from scripts.bench_rebuild import run_rebuild_bench
+
+    try:
+        run_rebuild_bench(projection, prefill, console)
+    except KeyError as error:
+        raise CliError(str(error).strip("'\"")) from None
+
+
 def main() -> None:
     """Entry point: one-line errors, non-zero exit codes, no tracebacks for known failures."""
     try:

@@ -4,6 +4,7 @@ operator's skip or retry resumes it, and the resolution is recorded."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -107,6 +108,9 @@ def test_a_poison_event_halts_the_projection_and_skip_resumes_it(
     wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "resume")
 
     assert summary_rows(stack)[account]["balance"] == 5 + 7
+    shown = json.loads(cli(stack, "status", "account_summary", "--json").stdout)
+    assert shown[0]["state"] == "running" and shown[0]["dead_letters"][0]["status"] == "skipped"
+    assert shown[0]["sources"][0]["lag_events"] == 0
     [letter] = status(stack).dead_letters
     assert letter.status == "skipped" and letter.resolved_by and letter.resolved_at
     assert status(stack).state == "running"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from domains.accounts.aggregates import Account
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
+from projections.runtime import Projector
 from tests.stack import Stack, wait_until
 from tests.workload import (
     BackgroundWriter,
@@ -163,3 +165,29 @@ def test_dry_run_changes_nothing_and_a_bad_name_is_one_line(stack: Stack) -> Non
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error: unknown projection")
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+class SummaryV2(AccountSummaryProjection):
+    """The next version of the account summary (a change of shape would go here)."""
+
+    version = AccountSummaryProjection.version + 1
+
+
+def test_a_new_version_builds_itself_from_history_when_its_projector_starts(
+    stack: Stack,
+) -> None:
+    service = accounts_service(stack)
+    ids = many_events(stack, accounts=3, deposits=50)
+    conninfo = stack.db.role_conninfo(SummaryV2.role())
+    projector = Projector(SummaryV2(), conninfo, stack.nats_url)
+
+    asyncio.run(projector.prepare())
+
+    with stack.admin() as conn:
+        row = conn.execute(
+            f"SELECT schema, version FROM {SummaryV2.read_schema()}.active_build"
+        ).fetchone()
+    assert row is not None and row[1] == SummaryV2.version
+    assert str(row[0]).startswith(f"{NAME}_v{SummaryV2.version}_")
+    assert summary_rows(stack) == folded_rows(service, list(summary_rows(stack)))
+    assert set(ids) <= set(summary_rows(stack))
