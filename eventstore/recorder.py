@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor, errors
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from eventstore import idempotency
-from eventstore.metadata import current_idempotency
+from eventstore.metadata import META_KEY, current_idempotency
 
 
 class PaystreamRecorder(PostgresApplicationRecorder):
@@ -39,6 +42,19 @@ class PaystreamRecorder(PostgresApplicationRecorder):
         except errors.UniqueViolation:
             raise idempotency.IdempotencyKeyTaken(key[0]) from None
         return ids
+
+    def event_origin(self, aggregate_id: UUID, version: int) -> tuple[int, dict[str, Any]] | None:
+        """The position and the metadata of one stored event, if it exists."""
+        query = SQL(
+            "SELECT notification_id, state FROM {}.{}"
+            " WHERE originator_id = %s AND originator_version = %s"
+        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(query, (aggregate_id, version)).fetchone()
+        if row is None:
+            return None
+        meta = orjson.loads(bytes(row["state"])).get(META_KEY) or {}
+        return int(row["notification_id"]), dict(meta)
 
     def find_outcome(self, key: str) -> idempotency.IdempotentOutcome | None:
         """What the command recorded under `key` did, if one was recorded."""

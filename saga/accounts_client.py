@@ -33,10 +33,20 @@ _RETRYABLE_TYPES = frozenset({"/problems/concurrent-modification"})
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the accounts API said: done, or refused with a stable reason code."""
+    """What the accounts API said: done (with the id `accounts:<position>` of the event
+    it stored), or refused with a stable reason code."""
 
     done: bool
     reason: str = ""
+    event: str | None = None
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why the saga acts: the payment's correlation id and the event that caused the step."""
+
+    correlation_id: str
+    causation_id: str
 
 
 class AccountsUnavailable(Exception):
@@ -62,7 +72,7 @@ class AccountsClient:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def perform(self, step: Step, payment: Payment) -> Outcome:
+    async def perform(self, step: Step, payment: Payment, cause: Cause) -> Outcome:
         """Carry out `step`; raise AccountsUnavailable when it cannot be done now."""
         try:
             async for attempt in stamina.retry_context(
@@ -74,7 +84,9 @@ class AccountsClient:
                 wait_jitter=0.5,
             ):
                 with attempt:
-                    outcome: Outcome = await self.breaker.call_async(self._call, step, payment)
+                    outcome: Outcome = await self.breaker.call_async(
+                        self._call, step, payment, cause
+                    )
                     return outcome
         except _Retryable as error:
             raise AccountsUnavailable(str(error)) from None
@@ -82,7 +94,7 @@ class AccountsClient:
             raise AccountsUnavailable(str(error)) from None
         raise AssertionError("unreachable")
 
-    async def _call(self, step: Step, payment: Payment) -> Outcome:
+    async def _call(self, step: Step, payment: Payment, cause: Cause) -> Outcome:
         body = {
             "amount": payment.amount,
             "currency": payment.currency,
@@ -94,12 +106,17 @@ class AccountsClient:
             response = await self.http.post(
                 f"/accounts/{step.account_id}/{_PATHS[step.action]}",
                 json=body,
-                headers={"Idempotency-Key": step.key},
+                headers={
+                    "Idempotency-Key": step.key,
+                    "X-Actor": "saga",
+                    "X-Correlation-Id": cause.correlation_id,
+                    "X-Causation-Id": cause.causation_id,
+                },
             )
         except httpx.HTTPError as error:
             raise _Retryable(f"{type(error).__name__}: {error}") from None
         if response.is_success:
-            return Outcome(done=True)
+            return Outcome(done=True, event=response.headers.get("X-Consistency-Token"))
         problem_type = _problem_type(response)
         if response.status_code in _RETRYABLE_STATUS or problem_type in _RETRYABLE_TYPES:
             raise _Retryable(f"HTTP {response.status_code} {problem_type}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -28,9 +29,11 @@ from domains.payments.errors import InvalidTransition
 from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import H_AGGREGATE_ID
+from eventstore.metadata import CommandMetadata, command_metadata
+from eventstore.recorder import PaystreamRecorder
 from eventstore.stopping import pause
 from saga import pending
-from saga.accounts_client import AccountsClient, AccountsUnavailable
+from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
 
 log = logging.getLogger("paystream.saga")
 
@@ -129,32 +132,65 @@ class PaymentSaga:
                 if step is None:
                     self._locks.pop(payment_id, None)
                     return True
+                cause = await asyncio.to_thread(self._cause_of, payment)
                 try:
-                    await self._carry_out(payment_id, step, payment)
+                    await self._carry_out(payment_id, step, payment, cause)
                 except InvalidTransition:
                     continue  # recorded meanwhile by another delivery; look again
                 self.status.steps[step.action.value] += 1
         return False
 
-    async def _carry_out(self, payment_id: UUID, step: Step, payment: Payment) -> None:
-        """One step: call the accounts API (or complete), then record what happened."""
-        action, record = step.action, self.service
-        if action is Action.COMPLETE:
-            await asyncio.to_thread(record.complete, payment_id)
+    def _cause_of(self, payment: Payment) -> Cause:
+        """The payment's correlation id, and its latest event as the cause of the next step."""
+        recorder = self.service.recorder
+        assert isinstance(recorder, PaystreamRecorder)
+        origin = recorder.event_origin(payment.id, payment.version)
+        position, meta = origin if origin else (0, {})
+        correlation = str(meta.get("correlation_id") or payment.id)
+        return Cause(correlation, f"{PAYMENTS.name}:{position}")
+
+    async def _carry_out(
+        self, payment_id: UUID, step: Step, payment: Payment, cause: Cause
+    ) -> None:
+        """One step: call the accounts API (or complete), then record what happened, with
+        the payment's correlation id and the event that led to it as the cause."""
+        if step.action is Action.COMPLETE:
+            await self._record(cause, None, self.service.complete, payment_id)
             return
-        outcome = await self.accounts.perform(step, payment)
+        outcome = await self.accounts.perform(step, payment, cause)
+        await self._record_outcome(payment_id, step.action, outcome, cause)
+
+    async def _record(
+        self, cause: Cause, event: str | None, command: Callable[..., object], *args: object
+    ) -> None:
+        metadata = CommandMetadata(
+            actor="saga",
+            correlation_id=cause.correlation_id,
+            causation_id=event or cause.causation_id,
+        )
+        with command_metadata(metadata):
+            await asyncio.to_thread(command, *args)
+
+    async def _record_outcome(
+        self, payment_id: UUID, action: Action, outcome: Outcome, cause: Cause
+    ) -> None:
+        record, event = self.service, outcome.event
         if action is Action.DEBIT_SOURCE:
             if outcome.done:
-                await asyncio.to_thread(record.record_debit, payment_id)
+                await self._record(cause, event, record.record_debit, payment_id)
             else:
-                await asyncio.to_thread(record.record_debit_refused, payment_id, outcome.reason)
+                await self._record(
+                    cause, event, record.record_debit_refused, payment_id, outcome.reason
+                )
         elif action is Action.CREDIT_DESTINATION:
             if outcome.done:
-                await asyncio.to_thread(record.record_credit, payment_id)
+                await self._record(cause, event, record.record_credit, payment_id)
             else:
-                await asyncio.to_thread(record.record_credit_refused, payment_id, outcome.reason)
+                await self._record(
+                    cause, event, record.record_credit_refused, payment_id, outcome.reason
+                )
         elif outcome.done:
-            await asyncio.to_thread(record.record_refund, payment_id)
+            await self._record(cause, event, record.record_refund, payment_id)
         else:
             raise AccountsUnavailable(f"refund refused ({outcome.reason}); will retry")
 

@@ -136,3 +136,32 @@ def step_counts(stack: Stack) -> defaultdict[str, Counter[str]]:
     for topic, payment_id in rows:
         counts[topic][payment_id] += 1
     return counts
+
+
+def causal_events(stack: Stack, payment_id: str) -> list[dict[str, str]]:
+    """The payment's events and the account events it caused, oldest first, with their
+    ids (`<context>:<position>`) and metadata."""
+    meta = "convert_from(state, 'UTF8')::jsonb->'__meta__'"
+    queries = {
+        PAYMENTS: "originator_id = %s::uuid",
+        ACCOUNTS: "convert_from(state, 'UTF8')::jsonb->>'payment_id' = %s",
+    }
+    events: list[dict[str, str]] = []
+    with stack.admin() as conn:
+        for context, where in queries.items():
+            rows = conn.execute(
+                f"SELECT notification_id, {meta} FROM {context.schema}.{context.events_table}"
+                f" WHERE {where}",
+                (payment_id,),
+            ).fetchall()
+            events += [
+                {
+                    "id": f"{context.name}:{position}",
+                    "recorded": m["recorded_at"],
+                    "correlation_id": m["correlation_id"],
+                    "causation_id": m["causation_id"] or "",
+                    "actor": m["actor"],
+                }
+                for position, m in rows
+            ]
+    return sorted(events, key=lambda e: e["recorded"])

@@ -14,6 +14,7 @@ from tests.e2e.payments_workload import (
     Ledger,
     all_finished,
     balances,
+    causal_events,
     disturb_accounts,
     open_funded_accounts,
     send_payments,
@@ -138,3 +139,20 @@ def test_the_readme_payment_session_works_as_written(running: Stack) -> None:
     assert '"kind":"payment_refund"' in result.stdout
     assert '"kind":"payment_failed"' in result.stdout
     assert "/problems/same-account" in result.stdout
+
+
+def test_a_payment_saga_carries_its_correlation_and_causation(running: Stack) -> None:
+    """Every event a payment causes shares its correlation id; each names its cause."""
+    ledger = Ledger()
+    token = open_funded_accounts(running.url_of("accounts-api"), 2, ledger)
+    ledger.accounts.reverse()  # pay from the funded second account too
+    send_payments(payment_url(running), ledger, 1, token, seed=9)
+    wait_until(lambda: all_finished(running, ledger), 60, "the payment to finish")
+
+    events = causal_events(running, ledger.payments[0])
+
+    assert len({e["correlation_id"] for e in events}) == 1
+    ids = {e["id"] for e in events}
+    caused = [e for e in events if e["id"] != events[0]["id"]]
+    assert caused and all(e["causation_id"] in ids for e in caused)
+    assert {e["actor"] for e in caused} == {"saga"}
