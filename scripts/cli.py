@@ -11,6 +11,7 @@ import psycopg
 import typer
 from rich.console import Console
 
+from scripts.audit_cli import audit_app
 from scripts.projections_cli import projections_app
 from scripts.replay import replay
 
@@ -20,6 +21,7 @@ bench_app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(projections_app, name="projections")
+app.add_typer(audit_app, name="audit")
 app.command()(replay)
 console = Console()
 

@@ -1,0 +1,3 @@
+"""`paystream audit verify|checkpoint`: tamper evidence (hash chains)."""
+
+from __future__ import annotations
