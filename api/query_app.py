@@ -17,14 +17,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import ORJSONResponse
-from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.health import install_health
 from api.problems import Problem, install_problem_handlers
-from projections.projection import TRACKING_TABLE, Projection
+from projections.projection import Projection
+from projections.tracking import reached_query
 
 POLL_SECONDS = 0.005
 DEFAULT_CONSISTENCY_WAIT_SECONDS = 5.0
@@ -53,10 +53,8 @@ async def projected_position(
     pool: AsyncConnectionPool, projection: type[Projection], source: str
 ) -> int:
     """How far `projection` has applied `source`'s log."""
-    query = SQL("SELECT position FROM {}.{} WHERE source = %s").format(
-        Identifier(projection.read_schema()), Identifier(TRACKING_TABLE)
-    )
     async with pool.connection() as conn:
+        query = reached_query(projection.read_schema())
         row = await (await conn.execute(query, (source,))).fetchone()
     return int(row[0]) if row else 0
 

@@ -24,7 +24,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import Context
 from eventstore.reader import max_position, read_events
 from projections.projection import Projection
-from projections.tracking import record_position
+from projections.tracking import WHOLE, bucket_positions, record_positions
 from projections.versions import create_build, install, lock_key, switch
 
 REPLAY_BATCH = 2000
@@ -146,16 +146,14 @@ async def _apply_batch(
     progress: Progress,
 ) -> int:
     """Apply the next batch of `source` after the build's tracked position."""
-    query = SQL("SELECT position FROM {}.tracking WHERE source = %s").format(
-        Identifier(build.schema())
-    )
-    row = await (await cursor.execute(query, (source.name,))).fetchone()
-    position = int(row[0]) if row else 0
+    reached = await bucket_positions(cursor, build, source.name, WHOLE.buckets)
+    position = min(reached.values())
     batch = await read_events(conn, source, position, limit=REPLAY_BATCH)
     async with conn.pipeline():  # handlers' statements go out without a round trip each
         for envelope in batch:
             await build.apply(cursor, envelope)
     if batch:
-        await record_position(cursor, build, source.name, batch[-1].position)
+        last = batch[-1].position
+        await record_positions(cursor, build, source.name, dict.fromkeys(WHOLE.buckets, last))
         progress(len(batch))
     return len(batch)

@@ -27,7 +27,13 @@ from eventstore.stopping import pause
 from projections import dead_letters
 from projections.projection import Projection
 from projections.rebuild import rebuild
-from projections.tracking import record_position, tracked_position
+from projections.tracking import (
+    WHOLE,
+    Partition,
+    bucket_of,
+    bucket_positions,
+    record_positions,
+)
 from projections.versions import active_build, install, lock_key
 
 log = logging.getLogger("paystream.projector")
@@ -74,8 +80,11 @@ class Projector:
         conninfo: str,
         nats_url: str,
         max_attempts: int = MAX_ATTEMPTS,
+        partition: Partition = WHOLE,
     ) -> None:
         self.max_attempts = max_attempts
+        self.partition = partition
+        self.consumer = projection.consumer_name() + partition.suffix
         self.projection = projection
         self.conninfo = conninfo
         self.nats_url = nats_url
@@ -112,7 +121,7 @@ class Projector:
 
     async def _follow(self, js: JetStreamContext, source: Context, stop: asyncio.Event) -> None:
         config = ConsumerConfig(
-            durable_name=self.projection.consumer_name(),
+            durable_name=self.consumer,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=ACK_WAIT_SECONDS,
@@ -120,7 +129,7 @@ class Projector:
         )
         subscription = await js.pull_subscribe(
             f"{source.subject_prefix}.>",
-            durable=self.projection.consumer_name(),
+            durable=self.consumer,
             stream=source.stream,
             config=config,
         )
@@ -133,7 +142,7 @@ class Projector:
                     continue
                 try:
                     messages = await subscription.fetch(BATCH_SIZE, timeout=FETCH_WAIT_SECONDS)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):
                     continue
                 envelopes = [EventEnvelope.from_headers(m.headers or {}, m.data) for m in messages]
                 try:
@@ -206,7 +215,7 @@ class Projector:
     async def apply_batch(
         self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
     ) -> None:
-        """Apply a batch and move the tracking row, all in one transaction."""
+        """Apply a batch and move the tracking rows, all in one transaction."""
         async with conn.transaction(), conn.cursor() as cursor:
             await cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
@@ -214,20 +223,32 @@ class Projector:
             active = await active_build(cursor, type(self.projection))
             if active is not None:
                 self.projection.use_schema(active[0])
-            position = await tracked_position(cursor, self.projection, source.name)
-            start = position
+            buckets = self.partition.buckets
+            reached = await bucket_positions(cursor, self.projection, source.name, buckets)
+            scanned = start = min(reached.values())
             for envelope in envelopes:
-                if envelope.position <= position:
+                if envelope.position <= scanned:
                     self.status.skipped_duplicates += 1
                     continue
-                if envelope.position > position + 1:
-                    position = await self._repair(conn, cursor, source, position, envelope.position)
-                await self._apply(cursor, envelope)
-                self.status.applied += 1
-                position = envelope.position
-            if position != start:
-                await record_position(cursor, self.projection, source.name, position)
-        self.status.positions[source.name] = position
+                if envelope.position > scanned + 1:
+                    await self._repair(conn, cursor, source, reached, scanned, envelope.position)
+                await self._apply_owned(cursor, envelope, reached)
+                scanned = envelope.position
+            if scanned != start:
+                moved = {bucket: max(position, scanned) for bucket, position in reached.items()}
+                await record_positions(cursor, self.projection, source.name, moved)
+        self.status.positions[source.name] = scanned
+
+    async def _apply_owned(
+        self, cursor: AsyncCursor[Any], envelope: EventEnvelope, reached: dict[int, int]
+    ) -> bool:
+        """Apply an event of this partition's buckets that its bucket has not seen yet."""
+        bucket = bucket_of(envelope.aggregate_id)
+        if bucket not in reached or envelope.position <= reached[bucket]:
+            return False
+        await self._apply(cursor, envelope)
+        self.status.applied += 1
+        return True
 
     async def _apply(self, cursor: AsyncCursor[Any], envelope: EventEnvelope) -> None:
         """Apply one event, unless an operator skipped it; name it when its handler fails."""
@@ -243,17 +264,18 @@ class Projector:
         conn: AsyncConnection[Any],
         cursor: AsyncCursor[Any],
         source: Context,
+        reached: dict[int, int],
         after: int,
         before: int,
-    ) -> int:
+    ) -> None:
         """Apply events in (after, before) straight from the event store; rolled-back
         sequence numbers leave harmless holes, so finding nothing is normal."""
         position = after
         while True:
             missed = await read_events(conn, source, position, before=before, limit=REPAIR_PAGE)
             for envelope in missed:
-                await self._apply(cursor, envelope)
-                self.status.repaired += 1
+                if await self._apply_owned(cursor, envelope, reached):
+                    self.status.repaired += 1
                 position = envelope.position
             if len(missed) < REPAIR_PAGE:
-                return position
+                return

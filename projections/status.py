@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import Context
 from eventstore.reader import max_position, read_events
 from projections import dead_letters
-from projections.projection import TRACKING_TABLE, Projection
+from projections.projection import Projection
 from projections.rebuild import rebuild_lock_key
+from projections.tracking import reached_query
 from projections.versions import active_build
 
 
@@ -69,9 +69,7 @@ async def projection_status(
 async def _progress(
     conn: AsyncConnection[Any], projection: type[Projection], source: Context
 ) -> SourceProgress:
-    query = SQL("SELECT position FROM {}.{} WHERE source = %s").format(
-        Identifier(projection.read_schema()), Identifier(TRACKING_TABLE)
-    )
+    query = reached_query(projection.read_schema())
     row = await (await conn.execute(query, (source.name,))).fetchone()
     position = int(row[0]) if row else 0
     head = await max_position(conn, source)

@@ -99,7 +99,7 @@ class PaymentSaga:
         while not stop.is_set():
             try:
                 messages = await subscription.fetch(BATCH_SIZE, timeout=1.0)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):
                 continue
             by_payment: defaultdict[UUID, list[Any]] = defaultdict(list)
             for message in messages:

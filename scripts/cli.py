@@ -53,6 +53,9 @@ def serve(
     ] = None,
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     host: str = "127.0.0.1",
+    partition: Annotated[
+        str | None, typer.Option(help="projector only: i/N, this worker's share of aggregates")
+    ] = None,
 ) -> None:
     """Run one service in the foreground (what compose.yaml calls)."""
     from scripts import serve as runners
@@ -73,9 +76,9 @@ def serve(
             elif service == "query-api":
                 runners.serve_query_api(target, host, port)
             else:
-                runners.serve_projector(target, host, port)
+                runners.serve_projector(target, host, port, partition)
         except (KeyError, ValueError) as error:
-            raise CliError(str(error).strip("'\"")) from None
+            raise CliError(error.args[0] if error.args else str(error)) from None
     else:
         raise CliError(
             f"unknown service {service!r};"
@@ -95,7 +98,7 @@ def rebuild(
     try:
         run_rebuild(projection, dry_run, console)
     except (KeyError, RebuildError) as error:
-        raise CliError(str(error).strip("'\"")) from None
+        raise CliError(error.args[0] if error.args else str(error)) from None
 
 
 @app.command()
@@ -154,7 +157,7 @@ def bench_rebuild(
     try:
         run_rebuild_bench(projection, prefill, console)
     except KeyError as error:
-        raise CliError(str(error).strip("'\"")) from None
+        raise CliError(error.args[0] if error.args else str(error)) from None
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from eventstore.settings import DatabaseSettings, NatsSettings
 from eventstore.stopping import pause
 from projections.registry import get_projection
 from projections.runtime import Projector
+from projections.tracking import WHOLE, Partition
 from saga.accounts_client import AccountsClient
 from saga.worker import PaymentSaga
 
@@ -67,10 +68,11 @@ def serve_relay(context_name: str, host: str, port: int) -> None:
     asyncio.run(_run_worker(relay.run, app, host, port))
 
 
-def serve_projector(name: str, host: str, port: int) -> None:
+def serve_projector(name: str, host: str, port: int, partition: str | None = None) -> None:
     projection = get_projection(name)()
+    part = Partition.parse(partition) if partition else WHOLE
     conninfo = DatabaseSettings().role_conninfo(projection.role())
-    projector = Projector(projection, conninfo, NatsSettings().url())
+    projector = Projector(projection, conninfo, NatsSettings().url(), partition=part)
     sources = {source.name for source in projection.sources}
     app = worker_app(
         f"projector {name}",

@@ -12,6 +12,7 @@ from domains.accounts.application import AccountsService
 from domains.accounts.errors import AccountError
 from eventstore.contexts import ACCOUNTS, application_env
 from projections.account_summary import AccountSummaryProjection
+from projections.tracking import reached_query
 from tests.stack import Stack
 
 
@@ -87,9 +88,8 @@ def folded_rows(service: AccountsService, ids: list[UUID]) -> dict[UUID, dict[st
 
 
 def tracked_position(stack: Stack) -> int:
-    schema = AccountSummaryProjection.read_schema()
+    """The account summary's position in the accounts log (every bucket has reached it)."""
     with stack.admin() as conn:
-        row = conn.execute(
-            f"SELECT position FROM {schema}.tracking WHERE source = %s", (ACCOUNTS.name,)
-        ).fetchone()
+        query = reached_query(AccountSummaryProjection.read_schema())
+        row = conn.execute(query, (ACCOUNTS.name,)).fetchone()
     return int(row[0]) if row else 0
