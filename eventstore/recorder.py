@@ -1,4 +1,5 @@
-"""The PostgreSQL application recorder of every context: events plus idempotency key."""
+"""The PostgreSQL application recorder of every context: events, their chained hashes and the
+command's idempotency key, in one transaction."""
 
 from __future__ import annotations
 
@@ -7,33 +8,54 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor, errors
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from eventstore import idempotency
+from eventstore import hash_chain, idempotency
 from eventstore.metadata import META_KEY, current_idempotency
 
 
 class PaystreamRecorder(PostgresApplicationRecorder):
-    """Records the running command's idempotency key in the events' own transaction,
-    so a key exists exactly when the events it produced exist."""
+    """Records each event's chained hash and the running command's idempotency key in the
+    events' own transaction, so both exist exactly when the events they describe exist."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS would bypass the hash chain")
         schema = self.datastore.schema
         self.sql_create_statements.append(idempotency.create_table_statement(schema))
+        self.sql_create_statements.append(hash_chain.create_table_statement(schema))
         self._insert_key = idempotency.insert_statement(schema)
+        self._chain = hash_chain.ChainWriter(schema)
+        # Each inserted row answers with its key too, so positions pair with events exactly.
+        self.insert_events_statement += SQL(", originator_id, originator_version")
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert curs.statusmessage and curs.statusmessage.startswith("INSERT"), curs.statusmessage
+        rows = curs.fetchall()
+        if len(rows) != len(stored_events):
+            raise ProgrammingError(f"inserted {len(rows)} events of {len(stored_events)}")
+        positions = {
+            (row["originator_id"], row["originator_version"]): row["notification_id"]
+            for row in rows
+        }
+        self._chain.record(curs, stored_events, positions)
+        ids = [row["notification_id"] for row in rows]
+        self._record_idempotency_key(curs, stored_events, ids)
+        return ids
+
+    def _record_idempotency_key(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], ids: Sequence[int]
+    ) -> None:
         key = current_idempotency()
         if key is None or not ids or not stored_events:
-            return ids
+            return
         last = stored_events[-1]
         params = (*key, last.originator_id, last.originator_version, max(ids))
         try:
@@ -41,7 +63,6 @@ class PaystreamRecorder(PostgresApplicationRecorder):
             curs.fetchone()
         except errors.UniqueViolation:
             raise idempotency.IdempotencyKeyTaken(key[0]) from None
-        return ids
 
     def event_origin(self, aggregate_id: UUID, version: int) -> tuple[int, dict[str, Any]] | None:
         """The position and the metadata of one stored event, if it exists."""

@@ -1,3 +1,380 @@
-"""`paystream audit history|state|trace|export`: reading the audit trail."""
+"""`paystream audit history|state|trace|export`: reading the audit trail.
+
+Times are UTC: what each event's metadata says as `recorded_at`. A time given without a
+zone is taken as UTC, like every time these commands print.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import IO, Annotated, Any, NoReturn
+from uuid import UUID
+
+import orjson
+import psycopg
+import typer
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import PersistenceError
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from eventstore import audit_queries as queries
+from eventstore.audit_queries import AuditEvent, TraceNode
+from eventstore.contexts import CONTEXTS, Context, application_env
+from eventstore.settings import DatabaseSettings
+from scripts.audit_cli import audit_app
+
+AggregateId = Annotated[str, typer.Argument(help="An account or payment id (a UUID).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+# Library bookkeeping the table leaves out (--json keeps it).
+_HIDDEN_IN_TABLE = frozenset({"timestamp", "originator_topic"})
+
+
+class AuditInputError(Exception):
+    """What was asked for does not exist or makes no sense: one line, exit 2."""
+
+
+@audit_app.command("history")
+def history(aggregate_id: AggregateId, as_json: AsJson = False) -> None:
+    """Every event of one aggregate in order: version, time, type, actor, correlation, payload."""
+    with reported_errors():
+        db = DatabaseSettings()
+        uuid = parse_aggregate_id(aggregate_id)
+        context = locate(db, uuid)
+        events = queries.aggregate_history(db, context, uuid)
+        if as_json:
+            write_json_array(sys.stdout.buffer, (history_entry(e) for e in events))
+        else:
+            rows = list(events)
+            show(f"{uuid} ({context.name}): {len(rows)} events", history_table(rows))
+
+
+@audit_app.command("state")
+def state(
+    aggregate_id: AggregateId,
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at", help="A version (1, 2, ...) or an ISO 8601 time (UTC if it names no zone)."
+        ),
+    ],
+    as_json: AsJson = False,
+) -> None:
+    """The aggregate's state as it was at a version or a time."""
+    with reported_errors():
+        db = DatabaseSettings()
+        uuid = parse_aggregate_id(aggregate_id)
+        context = locate(db, uuid)
+        latest = queries.latest_version(db, context, uuid)
+        version = version_asked(db, context, uuid, parse_at(at), latest)
+        report = state_report(context, fold(db, context, uuid, version), latest)
+        if as_json:
+            write_json(sys.stdout.buffer, report)
+        else:
+            title = f"{report['type']} {uuid} ({context.name}) at version {version} of {latest}"
+            show(title, state_table(report))
+
+
+@audit_app.command("trace")
+def trace(
+    correlation_id: Annotated[str, typer.Argument(help="The request's correlation id.")],
+    as_json: AsJson = False,
+) -> None:
+    """Every event one request caused, across contexts, as a tree by causation."""
+    with reported_errors():
+        if not correlation_id.strip():
+            raise AuditInputError("a correlation id cannot be empty")
+        roots = queries.causal_tree(queries.correlated_events(DatabaseSettings(), correlation_id))
+        if not roots:
+            raise AuditInputError(f"no event has correlation id {correlation_id!r}")
+        if as_json:
+            write_json(sys.stdout.buffer, trace_json(roots))
+        else:
+            show(trace_title(correlation_id, roots), trace_tree(roots))
+
+
+@audit_app.command("export")
+def export(
+    context: Annotated[
+        str | None, typer.Option(help="accounts or payments; every context if omitted.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only events recorded at or after (ISO 8601, UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only events recorded before (ISO 8601, UTC).")
+    ] = None,
+) -> None:
+    """Every event as JSON Lines on stdout, streamed in constant memory, for external tools."""
+    with reported_errors():
+        contexts = [parse_context(context)] if context else list(CONTEXTS.values())
+        start, end = parse_time(since, "--since"), parse_time(until, "--until")
+        if start and end and start > end:
+            raise AuditInputError(f"--since {since} is after --until {until}")
+        try:
+            write_export(DatabaseSettings(), sys.stdout.buffer, contexts, start, end)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:  # the reader stopped (`| head`): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def write_export(
+    db: DatabaseSettings,
+    out: IO[bytes],
+    contexts: Iterable[Context],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Write each event of `contexts` (context by context, in position order) as one JSON
+    line to `out`; the number written. Memory stays flat: rows are read in batches."""
+    written = 0
+    for context in contexts:
+        for event in queries.stream_events(db, context, since, until):
+            out.write(orjson.dumps(event.to_json(), default=str, option=orjson.OPT_APPEND_NEWLINE))
+            written += 1
+    return written
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Known failures become one line on stderr: bad input exits 2, the store 1."""
+    try:
+        yield
+    except AuditInputError as error:
+        fail(str(error), 2)
+    except queries.UnreadableEvent as error:
+        fail(one_line(str(error)), 1)
+    except (psycopg.Error, PersistenceError) as error:
+        fail(f"cannot read the event store: {one_line(str(error))}", 1)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def show(title: str, body: Table | Tree) -> None:
+    """A plain title line, then the table or tree, at the terminal's width (or $COLUMNS)."""
+    console = Console()
+    console.print(title, markup=False, highlight=False)
+    console.print(body)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    Console(stderr=True, soft_wrap=True, markup=False, highlight=False).print(f"error: {message}")
+    raise typer.Exit(code)
+
+
+def parse_aggregate_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise AuditInputError(f"{text!r} is not an aggregate id (a UUID)") from None
+
+
+def parse_context(name: str) -> Context:
+    if name not in CONTEXTS:
+        raise AuditInputError(f"unknown context {name!r}; known: {', '.join(CONTEXTS)}")
+    return CONTEXTS[name]
+
+
+def parse_time(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 time (a date is its midnight), in UTC; no zone means UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise AuditInputError(f"{option} {text!r} is not an ISO 8601 time") from None
+
+
+def parse_at(text: str) -> int | datetime:
+    """A version (digits only) or a time."""
+    if text.strip().isascii() and text.strip().isdigit():
+        version = int(text)
+        if version < 1:
+            raise AuditInputError("--at: versions start at 1")
+        return version
+    try:
+        moment = parse_time(text, "--at")
+    except AuditInputError:
+        raise AuditInputError(
+            f"--at {text!r} is neither a version (1, 2, ...) nor an ISO 8601 time"
+        ) from None
+    assert moment is not None
+    return moment
+
+
+def locate(db: DatabaseSettings, aggregate_id: UUID) -> Context:
+    context = queries.find_context(db, aggregate_id)
+    if context is None:
+        raise AuditInputError(f"no aggregate {aggregate_id} in {' or '.join(CONTEXTS)}")
+    return context
+
+
+def version_asked(
+    db: DatabaseSettings, context: Context, uuid: UUID, at: int | datetime, latest: int
+) -> int:
+    """The version `--at` names: that version, or the last one recorded by that time."""
+    if isinstance(at, int):
+        if at > latest:
+            raise AuditInputError(f"{uuid} has {latest} versions; there is no version {at}")
+        return at
+    version = queries.version_at(db, context, uuid, at)
+    if version == 0:
+        raise AuditInputError(f"{uuid} did not exist yet at {at.isoformat()}")
+    return version
+
+
+def fold(db: DatabaseSettings, context: Context, uuid: UUID, version: int) -> Aggregate:
+    """The aggregate at `version`, loaded by its context's application as it loads it."""
+    from scripts.provision import APPLICATIONS
+
+    service = APPLICATIONS[context.name](env=application_env(context, db, pool_size=1))
+    try:
+        aggregate: Aggregate = service.repository.get(uuid, version=version)
+        return aggregate
+    except PersistenceError:
+        raise
+    except Exception as error:  # an event that does not decode or apply: a damaged store
+        raise queries.UnreadableEvent(
+            f"cannot fold {uuid} to version {version}: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        service.close()
+
+
+def state_report(context: Context, aggregate: Aggregate, latest: int) -> dict[str, Any]:
+    return {
+        "context": context.name,
+        "aggregate_id": aggregate.id,
+        "type": type(aggregate).__name__,
+        "version": aggregate.version,
+        "latest_version": latest,
+        "modified_on": aggregate.modified_on,
+        "state": {k: v for k, v in vars(aggregate).items() if not k.startswith("_")},
+    }
+
+
+def history_entry(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "version": event.version,
+        "recorded_at": event.recorded_at,
+        "type": event.event_type,
+        "actor": event.metadata.get("actor"),
+        "correlation_id": event.metadata.get("correlation_id"),
+        "causation_id": event.metadata.get("causation_id"),
+        "event_id": event.event_id,
+        "payload": event.payload,
+    }
+
+
+def trace_json(roots: list[TraceNode]) -> list[dict[str, Any]]:
+    """The trees as nested objects, built without recursion (chains may be long)."""
+    top: list[dict[str, Any]] = []
+    stack = [(root, top) for root in reversed(roots)]
+    while stack:
+        node, siblings = stack.pop()
+        entry = {**trace_fields(node.event), "children": []}
+        siblings.append(entry)
+        stack += [(child, entry["children"]) for child in reversed(node.children)]
+    return top
+
+
+def trace_fields(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "type": event.event_type,
+        "aggregate_id": event.aggregate_id,
+        "version": event.version,
+        "actor": event.metadata.get("actor"),
+        "recorded_at": event.recorded_at,
+        "causation_id": event.metadata.get("causation_id"),
+        "payload": event.payload,
+    }
+
+
+def write_json(out: IO[bytes], value: object) -> None:
+    out.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2))
+    out.write(b"\n")
+
+
+def write_json_array(out: IO[bytes], items: Iterable[object]) -> None:
+    """A JSON array, one item per line, written as the items come."""
+    out.write(b"[")
+    for index, item in enumerate(items):
+        out.write(b",\n  " if index else b"\n  ")
+        out.write(orjson.dumps(item, default=str))
+    out.write(b"\n]\n")
+
+
+def history_table(events: list[AuditEvent]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
+    table.add_column("v", justify="right", no_wrap=True)
+    for column in ("recorded at (UTC)", "type", "actor", "correlation id", "payload"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        table.add_row(
+            str(event.version),
+            short_time(event.recorded_at),
+            event.event_type,
+            escape(str(event.metadata.get("actor") or "")),
+            escape(str(event.metadata.get("correlation_id") or "")),
+            payload_text(event.payload),
+        )
+    return table
+
+
+def state_table(report: dict[str, Any]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
+    table.add_column("attribute", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name, value in report["state"].items():
+        table.add_row(name, escape(str(value)))
+    return table
+
+
+def trace_tree(roots: list[TraceNode]) -> Tree:
+    """`<time of day> <context>:<position> <type> <aggregate> v<version> by <actor>` nodes."""
+    tree = Tree("", hide_root=True)
+    stack = [(root, tree) for root in reversed(roots)]
+    while stack:
+        node, parent = stack.pop()
+        event = node.event
+        label = (
+            f"{short_time(event.recorded_at)[11:]} [bold]{event.event_id}[/] {event.event_type}"
+            f" {event.aggregate_id} v{event.version}"
+            f" by {escape(str(event.metadata.get('actor')))}"
+        )
+        branch = parent.add(label)
+        stack += [(child, branch) for child in reversed(node.children)]
+    return tree
+
+
+def trace_title(correlation_id: str, roots: list[TraceNode]) -> str:
+    times = sorted(e.recorded_at for e in queries.tree_events(roots))
+    return (
+        f"correlation {correlation_id}: {len(times)} events,"
+        f" {short_time(times[0])} to {short_time(times[-1])} UTC"
+    )
+
+
+def short_time(iso: str) -> str:
+    """`2026-11-22 06:21:40.123` from an ISO 8601 UTC time."""
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(UTC)
+    except ValueError:
+        return iso
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """One `field=value` per line."""
+    return escape("\n".join(f"{k}={v}" for k, v in payload.items() if k not in _HIDDEN_IN_TABLE))

@@ -14,6 +14,7 @@ from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from domains.service import CommandService
 from eventstore import roles
+from eventstore.audit_queries import ensure_correlation_index
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
 from eventstore.settings import DatabaseSettings
 from eventstore.streams import ensure_stream
@@ -47,6 +48,7 @@ def provision(db: DatabaseSettings, nats_url: str) -> None:
         roles.allow_build_schemas(conn, {p.role(): p.name for p in PROJECTIONS.values()})
     for context in CONTEXTS.values():
         _create_context_tables(context, db)
+        ensure_correlation_index(db, context)
     for projection in PROJECTIONS.values():
         _install_read_model(projection, db)
     with psycopg.connect(admin, autocommit=True) as conn:

@@ -1,0 +1,429 @@
+"""`paystream audit history|state|trace|export` on a real event store, read as operators
+read it: the CLI's own entry point for errors, its commands in-process for the rest."""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from domains.accounts.aggregates import Account
+from domains.accounts.application import AccountsService
+from domains.payments.application import PaymentsService
+from domains.service import SNAPSHOT_INTERVAL
+from eventstore import audit_queries
+from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
+from eventstore.metadata import CommandMetadata, command_metadata
+from scripts.audit_inspect import write_export
+from scripts.cli import app
+from tests.stack import Stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+BULK_ACCOUNTS = 1_000
+BULK_EVENTS_EACH = 100  # the opening and 99 deposits, saved together
+EXPORT_GROWTH_BOUND_MB = 30
+
+
+@dataclass
+class Written:
+    """An account written with known metadata, and times taken between its writes."""
+
+    account_id: UUID
+    before: datetime  # before it was opened
+    after: list[datetime] = field(default_factory=list)  # after version 1, 2, ...
+
+
+@pytest.fixture(scope="module")
+def account(stack: Stack) -> Written:
+    """Opened by alice, deposit by alice, withdrawal by a teller, frozen by compliance."""
+    service = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=1))
+    before = datetime.now(UTC)
+    with command_metadata(CommandMetadata(actor="alice", correlation_id="corr-1")):
+        written = Written(service.open_account("Alice", "EUR").account_id, before)
+    written.after.append(datetime.now(UTC))
+    commands: list[tuple[str, Callable[[UUID], object]]] = [
+        ("alice", lambda account_id: service.deposit(account_id, 10_000)),
+        ("teller-7", lambda account_id: service.withdraw(account_id, 2_500)),
+        ("compliance", service.freeze_account),
+    ]
+    for number, (actor, command) in enumerate(commands, start=2):
+        with command_metadata(CommandMetadata(actor=actor, correlation_id=f"corr-{number}")):
+            command(written.account_id)
+        written.after.append(datetime.now(UTC))
+    service.close()
+    return written
+
+
+def audit(stack: Stack, *args: str) -> Any:
+    """Run `paystream audit ...` in this process; its outcome (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(
+        app, ["audit", *args], env={"DATABASE_URL": stack.database_url, "COLUMNS": "200"}
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def audit_json(stack: Stack, *args: str) -> Any:
+    result = audit(stack, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return orjson.loads(result.stdout)
+
+
+def run_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `paystream audit ...` as its own process, through the CLI's entry point."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.cli", "audit", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": stack.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_history_lists_every_event_in_order_with_who_and_why(
+    stack: Stack, account: Written
+) -> None:
+    events = audit_json(stack, "history", str(account.account_id))
+
+    assert [e["version"] for e in events] == [1, 2, 3, 4]
+    assert [e["type"] for e in events] == [
+        "AccountOpened.v1",
+        "MoneyDeposited.v1",
+        "MoneyWithdrawn.v1",
+        "AccountFrozen.v1",
+    ]
+    assert [e["actor"] for e in events] == ["alice", "alice", "teller-7", "compliance"]
+    assert [e["correlation_id"] for e in events] == ["corr-1", "corr-2", "corr-3", "corr-4"]
+    assert events[0]["payload"]["owner"] == "Alice"
+    assert [e["payload"].get("amount") for e in events[1:3]] == [10_000, 2_500]
+    assert all("__meta__" not in e["payload"] for e in events)
+    times = [datetime.fromisoformat(e["recorded_at"]) for e in events]
+    assert times == sorted(times) and all(t.utcoffset() == UTC.utcoffset(None) for t in times)
+
+    table = audit(stack, "history", str(account.account_id))
+    assert table.exit_code == 0
+    for text in ("AccountOpened.v1", "MoneyWithdrawn.v1", "teller-7", "corr-3", "amount=2500"):
+        assert text in table.stdout
+
+
+def balance_at(stack: Stack, account: Written, at: str) -> tuple[int, int, str]:
+    report = audit_json(stack, "state", str(account.account_id), "--at", at)
+    assert report["latest_version"] == 4 and report["type"] == "Account"
+    return report["version"], report["state"]["balance"], report["state"]["status"]
+
+
+def test_state_at_a_version_is_the_balance_then(stack: Stack, account: Written) -> None:
+    assert balance_at(stack, account, "1") == (1, 0, "open")
+    assert balance_at(stack, account, "2") == (2, 10_000, "open")
+    assert balance_at(stack, account, "3") == (3, 7_500, "open")
+    assert balance_at(stack, account, "4") == (4, 7_500, "frozen")
+
+
+def test_state_at_a_time_is_the_last_version_recorded_by_then(
+    stack: Stack, account: Written
+) -> None:
+    between = [moment.isoformat() for moment in account.after]
+    naive_utc = account.after[1].replace(tzinfo=None).isoformat()
+    in_paris = account.after[2].astimezone(timezone(timedelta(hours=1)))
+
+    assert balance_at(stack, account, between[0]) == (1, 0, "open")
+    assert balance_at(stack, account, between[1]) == (2, 10_000, "open")
+    assert balance_at(stack, account, naive_utc) == (2, 10_000, "open")  # no zone: UTC
+    assert balance_at(stack, account, in_paris.isoformat()) == (3, 7_500, "open")
+    assert balance_at(stack, account, between[3]) == (4, 7_500, "frozen")
+
+    table = audit(stack, "state", str(account.account_id), "--at", between[2])
+    assert table.exit_code == 0
+    assert "at version 3 of 4" in table.stdout and "7500" in table.stdout
+    too_early = audit(stack, "state", str(account.account_id), "--at", account.before.isoformat())
+    assert too_early.exit_code == 2 and "did not exist yet" in too_early.stderr
+
+
+# --- trace: a failed payment, through the real services -----------------------------------
+
+TRACE_SERVICES = (
+    "relay-accounts",
+    "relay-payments",
+    "projector-account-summary",
+    "accounts-api",
+    "accounts-query-api",
+    "payments-api",
+    "saga",
+)
+
+
+def failed_payment(stack: Stack, correlation_id: str) -> str:
+    """Pay from a funded account into a frozen one; the payment id, once it has failed."""
+    with httpx.Client(base_url=stack.url_of("accounts-api"), timeout=30) as http:
+        alice, bob = (
+            http.post("/accounts", json={"owner": owner, "currency": "EUR"}).json()["account_id"]
+            for owner in ("Alice", "Bob")
+        )
+        assert http.post(f"/accounts/{alice}/deposits", json={"amount": 5_000}).is_success
+        token = http.post(f"/accounts/{bob}/freeze").json()["consistency_token"]
+    payments_api = next(p.url for p in stack.processes if p.spec.name == "payments-api")
+    body = {"source": alice, "destination": bob, "amount": 700, "currency": "EUR"}
+    headers = {"X-Correlation-Id": correlation_id, "X-Actor": "alice", "X-Consistency-Token": token}
+    answer = httpx.post(f"{payments_api}/payments", json=body, headers=headers, timeout=30)
+    assert answer.status_code == 202, answer.text
+    payment_id = str(answer.json()["payment_id"])
+    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=1))
+    try:
+        wait_until(
+            lambda: service.get_payment(UUID(payment_id)).status == "failed",
+            60,
+            "the payment to fail",
+        )
+    finally:
+        service.close()
+    return payment_id
+
+
+def chain(tree: list[dict[str, Any]]) -> list[list[str]]:
+    """The tree as levels of event types (each level: the children of the previous one)."""
+    levels, current = [], tree
+    while current:
+        levels.append(sorted(node["type"] for node in current))
+        current = [child for node in current for child in node["children"]]
+    return levels
+
+
+def test_trace_of_a_failed_payment_links_each_step_to_its_cause(stack: Stack) -> None:
+    for context in CONTEXTS.values():  # what provisioning will do
+        audit_queries.ensure_correlation_index(stack.db, context)
+    for name in TRACE_SERVICES:
+        stack.start(name)
+    correlation_id = f"audit-trace-{uuid4()}"
+    payment_id = failed_payment(stack, correlation_id)
+
+    tree = audit_json(stack, "trace", correlation_id)
+
+    assert len(tree) == 1  # one request, one root
+    assert chain(tree) == [
+        ["PaymentRequested.v1"],
+        ["AccountDebited.v1"],
+        ["PaymentSourceDebited.v1"],
+        ["PaymentCreditRefused.v1"],
+        ["AccountDebitRefunded.v1"],
+        ["PaymentFailed.v1", "PaymentSourceRefunded.v1"],
+    ]
+    root = tree[0]
+    assert str(root["aggregate_id"]) == payment_id and root["actor"] == "alice"
+    stack_of = [(root, child) for child in root["children"]]
+    while stack_of:
+        parent, node = stack_of.pop()
+        assert node["causation_id"] == parent["event_id"]
+        assert node["actor"] == "saga"
+        stack_of += [(node, child) for child in node["children"]]
+
+    text = audit(stack, "trace", correlation_id)
+    assert text.exit_code == 0 and "PaymentCreditRefused.v1" in text.stdout
+
+
+def test_trace_looks_up_the_correlation_id_through_its_index(stack: Stack) -> None:
+    for context in CONTEXTS.values():
+        audit_queries.ensure_correlation_index(stack.db, context)
+        with audit_queries.connect(stack.db, context) as conn:
+            conn.execute("SET enable_seqscan = off")  # tiny tables: make the choice visible
+            plan = conn.execute(
+                f"EXPLAIN SELECT * FROM {context.schema}.{context.events_table}"
+                f" WHERE {context.schema}.event_correlation_id(state) = 'x'"
+            ).fetchall()
+        assert f"{context.events_table}_correlation_idx" in " ".join(row[0] for row in plan)
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_export_streams_json_lines_within_a_time_range(stack: Stack, account: Written) -> None:
+    since, until = account.after[0].isoformat(), account.after[2].isoformat()
+
+    result = run_cli(stack, "export", "--context", "accounts", "--since", since, "--until", until)
+
+    assert result.returncode == 0, result.stderr
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["type"], e["version"]) for e in lines] == [
+        ("MoneyDeposited.v1", 2),
+        ("MoneyWithdrawn.v1", 3),
+    ]
+    first = lines[0]
+    assert set(first) == {
+        "context",
+        "position",
+        "aggregate_id",
+        "version",
+        "type",
+        "recorded_at",
+        "metadata",
+        "payload",
+    }
+    assert first["context"] == "accounts" and first["aggregate_id"] == str(account.account_id)
+    assert first["metadata"]["actor"] == "alice" and first["payload"]["amount"] == 10_000
+
+
+@pytest.fixture(scope="module")
+def bulk_store(stack: Stack) -> int:
+    """100,000 more account events: 1,000 accounts of 100 events, one save each."""
+    env = {**application_env(ACCOUNTS, stack.db, pool_size=1), SNAPSHOT_INTERVAL: "0"}
+    service = AccountsService(env=env)
+    for n in range(BULK_ACCOUNTS):
+        account = Account.open(f"bulk owner {n}", "EUR")
+        for _ in range(BULK_EVENTS_EACH - 1):
+            account.deposit(100)
+        service.save(account)
+    service.close()
+    return sum(stack.event_count(context) for context in CONTEXTS.values())
+
+
+class CheckingSink:
+    """A file-like object that checks and counts JSON lines and keeps none of them."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.bytes = 0
+        self.positions: dict[str, int] = {}
+        self._partial = b""
+
+    def write(self, data: bytes) -> int:
+        self.bytes += len(data)
+        *complete, self._partial = (self._partial + data).split(b"\n")
+        for line in complete:
+            event = orjson.loads(line)
+            last = self.positions.get(event["context"], 0)
+            assert event["position"] > last, "positions must increase within a context"
+            self.positions[event["context"]] = event["position"]
+            self.lines += 1
+        return len(data)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def current_rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_export_of_100k_events_runs_in_bounded_memory(stack: Stack, bulk_store: int) -> None:
+    gc.collect()
+    sink = CheckingSink()
+    before = current_rss_mb()
+    started = time.perf_counter()
+
+    written = write_export(stack.db, sink, CONTEXTS.values())  # type: ignore[arg-type]
+
+    elapsed = time.perf_counter() - started
+    # An upper bound on the growth: the peak may also be an older one, from the writes.
+    growth = peak_rss_mb() - before
+    print(
+        f"\nexport: {written:,} events, {sink.bytes / 2**20:.1f} MiB of JSON lines in"
+        f" {elapsed:.2f}s ({written / elapsed:,.0f} events/s); RSS {before:.0f} MiB before,"
+        f" peak growth at most {growth:.1f} MiB"
+    )
+    assert written == sink.lines == bulk_store >= BULK_ACCOUNTS * BULK_EVENTS_EACH
+    assert sink.bytes > EXPORT_GROWTH_BOUND_MB * 2**20  # holding the output alone would fail
+    assert growth < EXPORT_GROWTH_BOUND_MB  # holding the rows takes ~160 MiB, events ~250
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def damaged(stack: Stack, account: Written, version: int) -> Iterator[None]:
+    """One stored event of the account replaced by bytes that are not JSON, then restored."""
+    table = f"{ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+    where = "WHERE originator_id = %s AND originator_version = %s"
+    key = (account.account_id, version)
+    with stack.admin() as conn:
+        row = conn.execute(f"SELECT state FROM {table} {where}", key).fetchone()
+        assert row is not None
+        conn.execute(f"UPDATE {table} SET state = 'not json'::bytea {where}", key)
+    try:
+        yield
+    finally:
+        with stack.admin() as conn:
+            conn.execute(f"UPDATE {table} SET state = %s {where}", (row[0], *key))
+
+
+def test_a_damaged_event_is_named_in_one_line_and_exit_1(stack: Stack, account: Written) -> None:
+    audit_queries.ensure_correlation_index(stack.db, ACCOUNTS)  # must not refuse the damage
+    with damaged(stack, account, 3):
+        history = run_cli(stack, "history", str(account.account_id))
+        state = run_cli(stack, "state", str(account.account_id), "--at", "4")
+
+    for result in (history, state):
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "cannot decode event accounts:" in history.stderr
+    assert f"({account.account_id} version 3)" in history.stderr
+    assert f"cannot fold {account.account_id} to version 4" in state.stderr
+
+
+ERRORS = {
+    "malformed id": (["history", "not-a-uuid"], "is not an aggregate id"),
+    "unknown id": (["history", str(UUID(int=1))], "no aggregate"),
+    "unknown id for state": (["state", str(UUID(int=1)), "--at", "1"], "no aggregate"),
+    "version 0": (["state", "{account}", "--at", "0"], "versions start at 1"),
+    "version too high": (["state", "{account}", "--at", "99"], "there is no version 99"),
+    "bad time": (["state", "{account}", "--at", "yesterday"], "neither a version"),
+    "before it existed": (["state", "{account}", "--at", "2000-01-01"], "did not exist yet"),
+    "unknown correlation": (["trace", "no-such-request"], "no event has correlation id"),
+    "empty correlation": (["trace", " "], "cannot be empty"),
+    "since after until": (
+        ["export", "--since", "2026-02-01", "--until", "2026-01-01"],
+        "is after --until",
+    ),
+    "bad since": (["export", "--since", "last week"], "not an ISO 8601 time"),
+    "unknown context": (["export", "--context", "ledger"], "unknown context 'ledger'"),
+}
+
+
+@pytest.fixture(scope="module")
+def error_runs(stack: Stack, account: Written) -> Iterator[dict[str, Any]]:
+    """Every error case run once, concurrently (each is its own process)."""
+    commands = {
+        name: [arg.format(account=account.account_id) for arg in args]
+        for name, (args, _) in ERRORS.items()
+    }
+    env = {**os.environ, "DATABASE_URL": stack.database_url}
+    started = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "scripts.cli", "audit", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, args in commands.items()
+    }
+    yield {name: (process, *process.communicate(timeout=60)) for name, process in started.items()}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_bad_requests_get_one_line_and_exit_2(case: str, error_runs: dict[str, Any]) -> None:
+    process, stdout, stderr = error_runs[case]
+
+    assert process.returncode == 2, stdout + stderr
+    assert stdout == ""
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1, stderr
+    assert ERRORS[case][1] in stderr
