@@ -34,9 +34,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from eventstore import hash_chain
+from eventstore import chain_check
+from eventstore.chain_check import ChainChecker, CheckpointDigest, Head, Problem
 from eventstore.contexts import CONTEXTS, Context
-from eventstore.hash_chain import ChainChecker, CheckpointDigest, Head, Problem
 from eventstore.settings import DatabaseSettings
 from scripts.audit_cli import audit_app
 
@@ -180,10 +180,10 @@ def verify_context(
     started = time.perf_counter()
     try:
         with snapshot(db, context) as conn:
-            total = hash_chain.count_events(conn, context)
+            total = chain_check.count_events(conn, context)
             with progress_bar(out) as progress:
                 task = progress.add_task(f"verify {context.name}", total=total)
-                for link in hash_chain.stream_links(conn, context):
+                for link in chain_check.stream_links(conn, context):
                     checker.check(link)
                     if checker.events % PROGRESS_STEP == 0:
                         progress.update(task, completed=checker.events)
@@ -244,14 +244,14 @@ def write_checkpoint(file: IO[str], db: DatabaseSettings) -> tuple[str, int]:
     count = 0
     for n, context in enumerate(sorted(CONTEXTS.values(), key=lambda c: c.name)):
         with snapshot(db, context) as conn:
-            position = hash_chain.max_position(conn, context)
+            position = chain_check.max_position(conn, context)
             digest.context(context.name, position)
             separator = "," if n else ""
             file.write(
                 f'{separator}\n  "{context.name}": {{"max_position": {position}, "heads": {{'
             )
             for i, (aggregate_id, version, head) in enumerate(
-                hash_chain.stream_heads(conn, context)
+                chain_check.stream_heads(conn, context)
             ):
                 digest.head(aggregate_id, version, head)
                 file.write(
