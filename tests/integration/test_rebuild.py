@@ -16,6 +16,7 @@ from domains.accounts.aggregates import Account
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
 from projections.runtime import Projector
+from tests.e2e.payments_workload import Ledger, all_finished, open_funded_accounts, send_payments
 from tests.stack import Stack, wait_until
 from tests.workload import (
     BackgroundWriter,
@@ -98,20 +99,34 @@ class Reader(threading.Thread):
 
 def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> None:
     service = accounts_service(stack)
-    stack.start("relay-accounts")
-    stack.start("projector-account-summary")
+    for name in (
+        "relay-accounts",
+        "relay-payments",
+        "projector-account-summary",
+        "accounts-api",
+        "payments-api",
+        "saga",
+    ):
+        stack.start(name)
     query = stack.start("accounts-query-api")
     ids = many_events(stack, accounts=10, deposits=300)
+    ledger = Ledger()
+    token = open_funded_accounts(stack.url_of("accounts-api"), 10, ledger)
     wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "catch-up")
     before = active_schema(stack)
     reader = Reader(query.url, ids)
     reader.start()
     writer = BackgroundWriter(service, accounts=5, movements=400)
     writer.start()
+    payments_url = next(p.url for p in stack.processes if p.spec.name == "payments-api")
+    payer = threading.Thread(target=send_payments, args=(payments_url, ledger, 150, token, 5))
+    payer.start()
 
     result = rebuild(stack)
     out, err = result.communicate(timeout=300)
     more = writer.finish()
+    payer.join(120)
+    wait_until(lambda: all_finished(stack, ledger), 120, "every payment to finish")
     reader.stop.set()
     reader.join(30)
 
@@ -121,7 +136,8 @@ def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> 
     assert reader.reads > 0 and reader.problems == []
     final = stack.max_position(ACCOUNTS)
     wait_until(lambda: tracked_position(stack) >= final, 60, "the projector on the new build")
-    assert summary_rows(stack) == folded_rows(service, ids + more)
+    ids += more + [UUID(a) for a in ledger.accounts]
+    assert summary_rows(stack) == folded_rows(service, ids)
 
 
 def test_an_interrupted_rebuild_leaves_the_live_build_and_the_next_one_succeeds(
