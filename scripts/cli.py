@@ -1,4 +1,5 @@
-"""The `paystream` command line: up, serve, status, provision, bench."""
+"""The `paystream` command line: up, serve, status, provision, rebuild, projections,
+replay, audit, bench."""
 
 from __future__ import annotations
 
