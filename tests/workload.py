@@ -3,6 +3,7 @@ against a fold of the event store."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 from typing import Any
@@ -12,6 +13,8 @@ from domains.accounts.application import AccountsService
 from domains.accounts.errors import AccountError
 from eventstore.contexts import ACCOUNTS, application_env
 from projections.account_summary import AccountSummaryProjection
+from projections.projection import Projection
+from projections.runtime import Projector
 from projections.tracking import reached_query
 from tests.stack import Stack
 
@@ -93,3 +96,21 @@ def tracked_position(stack: Stack) -> int:
         query = reached_query(AccountSummaryProjection.read_schema())
         row = conn.execute(query, (ACCOUNTS.name,)).fetchone()
     return int(row[0]) if row else 0
+
+
+class ProjectorThread(threading.Thread):
+    """A projector worker in-process, on the real NATS and PostgreSQL."""
+
+    def __init__(self, stack: Stack, projection: Projection, **options: Any) -> None:
+        super().__init__(daemon=True)
+        conninfo = stack.db.role_conninfo(projection.role())
+        self.projector = Projector(projection, conninfo, stack.nats_url, **options)
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+
+    def run(self) -> None:
+        self.loop.run_until_complete(self.projector.run(self.stop))
+
+    def finish(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.join(30)

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from typing import Any
 
 import pytest
@@ -17,10 +16,9 @@ from psycopg import AsyncConnection, AsyncCursor
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
 from projections.account_summary import AccountSummaryProjection
-from projections.runtime import Projector
 from projections.status import ProjectionStatus, projection_status
 from tests.stack import Stack, wait_until
-from tests.workload import accounts_service, summary_rows, tracked_position
+from tests.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
 
 pytestmark = pytest.mark.integration
 POISON = 13
@@ -35,26 +33,6 @@ class PoisonedSummary(AccountSummaryProjection):
         if self.poisoned and event.state()["amount"] == POISON:
             raise ValueError("cannot handle 13")
         await super().money_deposited(cursor, event)
-
-
-class ProjectorThread(threading.Thread):
-    """The projector runtime in-process, against the real NATS and PostgreSQL."""
-
-    def __init__(self, stack: Stack) -> None:
-        super().__init__(daemon=True)
-        role = AccountSummaryProjection.role()
-        self.projector = Projector(
-            PoisonedSummary(), stack.db.role_conninfo(role), stack.nats_url, max_attempts=3
-        )
-        self.loop = asyncio.new_event_loop()
-        self.stop = asyncio.Event()
-
-    def run(self) -> None:
-        self.loop.run_until_complete(self.projector.run(self.stop))
-
-    def finish(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.join(30)
 
 
 def status(stack: Stack) -> ProjectionStatus:
@@ -80,7 +58,7 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def projector(stack: Stack) -> Any:
     stack.start("relay-accounts")
-    thread = ProjectorThread(stack)
+    thread = ProjectorThread(stack, PoisonedSummary(), max_attempts=3)
     thread.start()
     yield thread
     thread.finish()
