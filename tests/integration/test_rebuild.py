@@ -145,7 +145,7 @@ def test_an_interrupted_rebuild_leaves_the_live_build_and_the_next_one_succeeds(
 ) -> None:
     service = accounts_service(stack)
     query = stack.start("accounts-query-api")
-    many_events(stack, accounts=40, deposits=500)
+    many_events(stack, accounts=60, deposits=1000)
     before = active_schema(stack)
 
     first = rebuild(stack)
