@@ -7,6 +7,7 @@ NATS messages (or rows read straight from the event store) back into envelopes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -54,15 +55,23 @@ class EventEnvelope:
         )
 
     def state(self) -> dict[str, Any]:
-        """The event's fields, decoded (UUIDs, datetimes restored), without metadata."""
+        """The event's fields, decoded (UUIDs, datetimes restored), without metadata.
+        Decoded once per envelope; treat the result as read-only."""
+        return self._state
+
+    def metadata(self) -> dict[str, Any]:
+        """Actor, correlation and causation ids, idempotency key, recorded_at."""
+        return self._metadata
+
+    @cached_property
+    def _state(self) -> dict[str, Any]:
         decoded: dict[str, Any] = _transcoder.decode(self.body)
         decoded.pop(META_KEY, None)
         return decoded
 
-    def metadata(self) -> dict[str, Any]:
-        """Actor, correlation and causation ids, idempotency key, recorded_at."""
-        meta = orjson.loads(self.body).get(META_KEY) or {}
-        return dict(meta)
+    @cached_property
+    def _metadata(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.body).get(META_KEY) or {})
 
     def headers(self, context: Context) -> dict[str, str]:
         """The NATS headers the relay publishes this event with."""

@@ -24,7 +24,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection
 
 from domains.payments.aggregates import Payment
-from domains.payments.application import PaymentsService
+from domains.payments.application import PaymentSnapshot, PaymentsService
 from domains.payments.errors import InvalidTransition
 from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
@@ -125,6 +125,7 @@ class PaymentSaga:
 
     async def advance(self, payment_id: UUID) -> bool:
         """Carry out steps until the payment is finished (True) or must wait."""
+        cause: Cause | None = None
         async with self._locks[payment_id]:
             for _ in range(MAX_STEPS):
                 payment = await asyncio.to_thread(self.service.get_payment, payment_id)
@@ -132,12 +133,16 @@ class PaymentSaga:
                 if step is None:
                     self._locks.pop(payment_id, None)
                     return True
-                cause = await asyncio.to_thread(self._cause_of, payment)
+                if cause is None:
+                    cause = await asyncio.to_thread(self._cause_of, payment)
                 try:
-                    await self._carry_out(payment_id, step, payment, cause)
+                    recorded = await self._carry_out(payment_id, step, payment, cause)
                 except InvalidTransition:
-                    continue  # recorded meanwhile by another delivery; look again
+                    cause = None  # recorded meanwhile by another delivery; look again
+                    continue
                 self.status.steps[step.action.value] += 1
+                # The event just recorded causes the next step: no need to look it up.
+                cause = Cause(cause.correlation_id, f"{PAYMENTS.name}:{recorded}")
         return False
 
     def _cause_of(self, payment: Payment) -> Cause:
@@ -151,48 +156,50 @@ class PaymentSaga:
 
     async def _carry_out(
         self, payment_id: UUID, step: Step, payment: Payment, cause: Cause
-    ) -> None:
+    ) -> int | None:
         """One step: call the accounts API (or complete), then record what happened, with
-        the payment's correlation id and the event that led to it as the cause."""
+        the payment's correlation id and the event that led to it as the cause. The
+        position of the payment event recorded."""
         if step.action is Action.COMPLETE:
-            await self._record(cause, None, self.service.complete, payment_id)
-            return
+            return await self._record(cause, None, self.service.complete, payment_id)
         outcome = await self.accounts.perform(step, payment, cause)
-        await self._record_outcome(payment_id, step.action, outcome, cause)
+        return await self._record_outcome(payment_id, step.action, outcome, cause)
 
     async def _record(
-        self, cause: Cause, event: str | None, command: Callable[..., object], *args: object
-    ) -> None:
+        self,
+        cause: Cause,
+        event: str | None,
+        command: Callable[..., PaymentSnapshot],
+        *args: object,
+    ) -> int | None:
         metadata = CommandMetadata(
             actor="saga",
             correlation_id=cause.correlation_id,
             causation_id=event or cause.causation_id,
         )
         with command_metadata(metadata):
-            await asyncio.to_thread(command, *args)
+            snapshot = await asyncio.to_thread(command, *args)
+        return snapshot.position
 
     async def _record_outcome(
         self, payment_id: UUID, action: Action, outcome: Outcome, cause: Cause
-    ) -> None:
+    ) -> int | None:
         record, event = self.service, outcome.event
         if action is Action.DEBIT_SOURCE:
             if outcome.done:
-                await self._record(cause, event, record.record_debit, payment_id)
-            else:
-                await self._record(
-                    cause, event, record.record_debit_refused, payment_id, outcome.reason
-                )
-        elif action is Action.CREDIT_DESTINATION:
+                return await self._record(cause, event, record.record_debit, payment_id)
+            return await self._record(
+                cause, event, record.record_debit_refused, payment_id, outcome.reason
+            )
+        if action is Action.CREDIT_DESTINATION:
             if outcome.done:
-                await self._record(cause, event, record.record_credit, payment_id)
-            else:
-                await self._record(
-                    cause, event, record.record_credit_refused, payment_id, outcome.reason
-                )
-        elif outcome.done:
-            await self._record(cause, event, record.record_refund, payment_id)
-        else:
-            raise AccountsUnavailable(f"refund refused ({outcome.reason}); will retry")
+                return await self._record(cause, event, record.record_credit, payment_id)
+            return await self._record(
+                cause, event, record.record_credit_refused, payment_id, outcome.reason
+            )
+        if outcome.done:
+            return await self._record(cause, event, record.record_refund, payment_id)
+        raise AccountsUnavailable(f"refund refused ({outcome.reason}); will retry")
 
     async def _sweep(self, stop: asyncio.Event) -> None:
         """Drive payments past their deadline again; report those still unfinished."""
