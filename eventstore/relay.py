@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-import nats
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from psycopg import AsyncConnection
 from psycopg.sql import SQL, Identifier
@@ -23,6 +24,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
 from eventstore.reader import read_events
+from eventstore.reconnect import connect, connect_nats
 from eventstore.stopping import pause
 from eventstore.streams import ensure_stream
 
@@ -51,6 +53,7 @@ async def last_published_position(js: JetStreamContext, context: Context) -> int
 class RelayStatus:
     """What the relay has done, for /readyz and status."""
 
+    connected: bool = False
     holds_lock: bool = False
     published_position: int = 0
     published_count: int = 0
@@ -64,13 +67,18 @@ class Relay:
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = RelayStatus()
+        self.nats: NatsClient | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set."""
-        listen = await AsyncConnection.connect(self.conninfo, autocommit=True)
-        reader = await AsyncConnection.connect(self.conninfo, autocommit=True)
-        nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
-        try:
+        """Publish until `stop` is set; a lost connection ends the run (the caller runs
+        it again with fresh connections, and the catch-up read finds what was missed)."""
+        async with AsyncExitStack() as resources:
+            listen = await resources.enter_async_context(await connect(self.conninfo))
+            reader = await resources.enter_async_context(await connect(self.conninfo))
+            self.nats = nc = await connect_nats(self.nats_url, f"relay {self.context.name}", log)
+            resources.push_async_callback(nc.close)
+            resources.callback(self._disconnected)
+            self.status.connected = True
             if not await self._acquire_lock(listen, stop):
                 return
             channel = Identifier(self.context.events_table.replace(".", "_"))
@@ -78,10 +86,10 @@ class Relay:
             js = nc.jetstream()
             await ensure_stream(js, self.context)
             await self._publish_until(stop, listen, reader, js)
-        finally:
-            await nc.close()
-            await reader.close()
-            await listen.close()
+
+    def _disconnected(self) -> None:
+        self.status.connected = False
+        self.status.holds_lock = False  # a session lock dies with its connection
 
     async def _acquire_lock(self, conn: AsyncConnection[object], stop: asyncio.Event) -> bool:
         key = advisory_lock_key(self.context)

@@ -9,16 +9,15 @@ from nats.js.errors import NotFoundError
 from eventstore.contexts import Context
 from eventstore.settings import NatsSettings
 
-DUPLICATE_WINDOW_SECONDS = 120.0
-
 
 def stream_config(context: Context) -> StreamConfig:
+    settings = NatsSettings()
     return StreamConfig(
         name=context.stream,
         subjects=[f"{context.subject_prefix}.>"],
         storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        num_replicas=NatsSettings().nats_stream_replicas,
+        duplicate_window=settings.nats_duplicate_window_seconds,
+        num_replicas=settings.nats_stream_replicas,
     )
 
 
