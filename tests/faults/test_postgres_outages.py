@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from scripts.status import probe
 from tests.faults.checks import readiness
 from tests.faults.conftest import FaultStack, healthy
 from tests.faults.recovery import FaultRun
@@ -38,6 +39,8 @@ def test_services_heal_after_postgres_returns(
 
     wait_until(every_service_not_ready, seconds, "every service not ready")
     assert all(healthy(p) for p in services), "a process stopped answering /healthz"
+    shown = probe(faulty.url("projector-account-summary"))  # what `paystream status` prints
+    assert shown.startswith("not ready: postgresql unreachable"), shown
     run.hold(seconds, since=stopped)
     unacknowledged = run.load.tally.refused
     faulty.postgres.start()
