@@ -33,6 +33,7 @@ log = logging.getLogger("paystream.relay")
 BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
 LOCK_RETRY_SECONDS = 1.0
+PUBLISH_ACK_SECONDS = 10.0
 
 
 def advisory_lock_key(context: Context) -> int:
@@ -136,7 +137,16 @@ class Relay:
                 )
             )
             previous = envelope.position
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(*futures, return_exceptions=True), PUBLISH_ACK_SECONDS
+            )
+        except TimeoutError:
+            # An acknowledgement lost with its server never comes (nats-py's futures wait
+            # for ever): start again with a fresh client, from the stream's last message.
+            raise ConnectionError(
+                f"no acknowledgement of {len(futures)} publishes in {PUBLISH_ACK_SECONDS:.0f}s"
+            ) from None
         failures = [result for result in results if isinstance(result, BaseException)]
         if failures:
             log.warning(
