@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from psycopg import AsyncConnection
 from psycopg.sql import SQL, Identifier
 
@@ -34,6 +35,7 @@ BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
 LOCK_RETRY_SECONDS = 1.0
 PUBLISH_ACK_SECONDS = 10.0
+ACK_CHECK_SECONDS = 0.2
 
 
 def advisory_lock_key(context: Context) -> int:
@@ -121,6 +123,23 @@ class Relay:
             async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
                 pass
 
+    async def _acks(self, futures: list[asyncio.Future[PubAck]]) -> list[BaseException | None]:
+        """Wait for the server's acknowledgements (each an error or None). One lost with
+        a disconnection never comes (nats-py's futures wait for ever): then give up on
+        all, so the run starts again with a fresh client from the stream's last message."""
+        assert self.nats is not None
+        reconnects = self.nats.stats["reconnects"]
+        deadline = asyncio.get_running_loop().time() + PUBLISH_ACK_SECONDS
+        waiting: set[asyncio.Future[PubAck]] = set(futures)
+        while waiting:
+            _, waiting = await asyncio.wait(waiting, timeout=ACK_CHECK_SECONDS)
+            lost = self.nats.stats["reconnects"] != reconnects or not self.nats.is_connected
+            if waiting and (lost or asyncio.get_running_loop().time() > deadline):
+                for future in waiting:
+                    future.cancel()
+                raise ConnectionError(f"{len(waiting)} publishes were never acknowledged")
+        return [future.exception() for future in futures]
+
     async def _publish(
         self, js: JetStreamContext, batch: list[EventEnvelope], position: int
     ) -> int:
@@ -137,17 +156,7 @@ class Relay:
                 )
             )
             previous = envelope.position
-        try:
-            results = await asyncio.wait_for(
-                asyncio.gather(*futures, return_exceptions=True), PUBLISH_ACK_SECONDS
-            )
-        except TimeoutError:
-            # An acknowledgement lost with its server never comes (nats-py's futures wait
-            # for ever): start again with a fresh client, from the stream's last message.
-            raise ConnectionError(
-                f"no acknowledgement of {len(futures)} publishes in {PUBLISH_ACK_SECONDS:.0f}s"
-            ) from None
-        failures = [result for result in results if isinstance(result, BaseException)]
+        failures = [error for error in await self._acks(futures) if error is not None]
         if failures:
             log.warning(
                 "relay %s: %d publishes failed (%s); resyncing",
