@@ -133,7 +133,7 @@ class PaymentSaga:
             self.accounts_outage.failed(error)
             await nak_all(messages, RETRY_DELAY_SECONDS)
             return
-        except Exception:
+        except BaseException:  # a lost connection, or the run ending (cancelled)
             await nak_all(messages)
             raise
         self.accounts_outage.recovered()

@@ -16,6 +16,7 @@ from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
 from projections.account_statement import AccountStatementProjection
 from projections.account_summary import AccountSummaryProjection
+from projections.notifications import NotificationsProjection
 from projections.payments import PaymentsProjection
 from projections.projection import Projection
 from projections.tracking import reached_query
@@ -26,10 +27,13 @@ from tests.workload import folded_rows, summary_rows
 
 READY_BOUND_SECONDS = 10.0  # /readyz answers 200 again within this of the return
 RECOVERY_BOUND_SECONDS = 15.0
+# Every read model must catch up; the first three are also compared row for row with
+# a fold of the store (notifications follows both contexts: it shows two-source runs).
 PROJECTIONS: tuple[type[Projection], ...] = (
     AccountSummaryProjection,
     AccountStatementProjection,
     PaymentsProjection,
+    NotificationsProjection,
 )
 STATEMENT_EVENTS = (
     "MoneyDeposited.v1",
