@@ -13,6 +13,7 @@ from api.health import install_health
 from api.problems import install_problem_handlers
 from domains.service import CommandService
 from eventstore.probes import database_missing
+from eventstore.recorder import PaystreamRecorder
 
 
 def create_command_app(
@@ -35,9 +36,9 @@ def create_command_app(
         service: CommandService | None = getattr(app.state, "service", None)
         if service is None:
             return ["application service (starting)"]
-        return await database_missing(
-            lambda: asyncio.to_thread(service.recorder.max_notification_id)
-        )
+        recorder = service.recorder
+        assert isinstance(recorder, PaystreamRecorder)
+        return await database_missing(lambda: asyncio.to_thread(recorder.ping))
 
     install_health(app, ready)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+import psycopg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor, errors
@@ -17,6 +18,8 @@ from psycopg.sql import SQL, Identifier
 from eventstore import hash_chain, idempotency
 from eventstore.metadata import META_KEY, current_idempotency
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
+
+PING_TIMEOUT_SECONDS = 2
 
 
 class PaystreamRecorder(PostgresApplicationRecorder):
@@ -65,6 +68,15 @@ class PaystreamRecorder(PostgresApplicationRecorder):
             curs.fetchone()
         except errors.UniqueViolation:
             raise idempotency.IdempotencyKeyTaken(key[0]) from None
+
+    def ping(self) -> None:
+        """Whether the store answers right now: one query on a fresh connection (the
+        library retries its own queries for up to a minute, and a pool recovering from
+        an outage says little about the database itself)."""
+        params = self.datastore.pool.kwargs
+        assert isinstance(params, dict)  # the library passes a dict, never a callable
+        with psycopg.connect(**params, connect_timeout=PING_TIMEOUT_SECONDS) as conn:
+            conn.execute("SELECT 1")
 
     def event_origin(self, aggregate_id: UUID, version: int) -> tuple[int, dict[str, Any]] | None:
         """The position and the metadata of one stored event, if it exists."""

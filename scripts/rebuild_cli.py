@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from psycopg import AsyncConnection
 from rich.console import Console
@@ -17,10 +18,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from eventstore.outages import reason
+from eventstore.reconnect import Backoff, is_connection_lost
 from eventstore.settings import DatabaseSettings
 from projections.projection import Projection
-from projections.rebuild import RebuildPlan, plan_rebuild, rebuild
+from projections.rebuild import RebuildPlan, RebuildReport, plan_rebuild, rebuild
 from projections.registry import get_projection
+
+GIVE_UP_SECONDS = 120.0
 
 
 class EventsPerSecond(ProgressColumn):
@@ -47,14 +52,36 @@ def run_rebuild(name: str, dry_run: bool, console: Console) -> None:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        plan = asyncio.run(_plan(projection, conninfo))
-        task = progress.add_task(f"rebuilding {name}", total=plan.total_events)
-        report = asyncio.run(rebuild(projection, conninfo, lambda n: progress.advance(task, n)))
+        report = asyncio.run(_rebuild_through_outages(projection, conninfo, progress))
     console.print(
         f"rebuilt {name} into {report.plan.new_schema}: {report.applied} events in"
         f" {report.seconds:.1f}s ({report.rate:,.0f} events/s); readers switched;"
         f" dropped {report.plan.active_schema}"
     )
+
+
+async def _rebuild_through_outages(
+    projection: type[Projection], conninfo: str, progress: Progress
+) -> RebuildReport:
+    """Rebuild; when the database connection is lost, start over after a backoff (the
+    live build keeps serving meanwhile; the next attempt drops the leftover), for up to
+    GIVE_UP_SECONDS."""
+    backoff, give_up_at = Backoff(), time.monotonic() + GIVE_UP_SECONDS
+    task = progress.add_task(f"rebuilding {projection.name}", total=None)
+    while True:
+        try:
+            plan = await _plan(projection, conninfo)
+            progress.reset(task, total=plan.total_events)
+            return await rebuild(projection, conninfo, lambda n: progress.advance(task, n))
+        except Exception as error:
+            if not is_connection_lost(error) or time.monotonic() > give_up_at:
+                raise
+            delay = backoff.next_delay()
+            progress.console.print(
+                f"database connection lost ({reason(error)}); the live build keeps serving;"
+                f" starting over in {delay:.1f}s"
+            )
+            await asyncio.sleep(delay)
 
 
 async def _plan(projection: type[Projection], conninfo: str) -> RebuildPlan:
