@@ -1,0 +1,77 @@
+"""Each service's OpenAPI document declares every answer it gives (schemathesis, in process).
+
+Integration, not api/: the apps run on the real provisioned database (the `stack`
+fixture), the command APIs with their application services, the query APIs on their
+read models, and the payments API asks a real account summary API over HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from api import accounts_app, payments_commands
+from api.health import worker_app
+from api.query_app import create_query_app
+from api.query_registry import QUERY_APIS
+from domains.accounts.application import AccountsService
+from domains.payments.application import PaymentsService
+from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from scripts.embedded import free_port
+from tests.contract_run import contract_failures
+from tests.stack import Stack, wait_until
+
+# Past this a consistency-token wait answers 503 (declared); small keeps the run fast.
+CONSISTENCY_WAIT_SECONDS = 0.05
+
+
+@pytest.fixture(scope="module")
+def accounts_summary(stack: Stack) -> Iterator[str]:
+    """The account summary query API the payments API asks, served over HTTP in a thread."""
+    api = QUERY_APIS["account-summary"]
+    app = create_query_app(api, stack.db.role_conninfo(api.role), CONSISTENCY_WAIT_SECONDS)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 10, "the account summary API")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PAYSTREAM_ACCOUNTS_QUERY_URL", url)
+            yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
+    env = application_env(ACCOUNTS, stack.db)
+    app = accounts_app.create_app(lambda: AccountsService(env=env))
+    failures = contract_failures(app)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_payments_command_api_keeps_its_contract(stack: Stack, accounts_summary: str) -> None:
+    env = application_env(PAYMENTS, stack.db)
+    app = payments_commands.create_app(lambda: PaymentsService(env=env))
+    failures = contract_failures(app)
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(QUERY_APIS))
+def test_query_api_keeps_its_contract(stack: Stack, name: str) -> None:
+    api = QUERY_APIS[name]
+    conninfo = stack.db.role_conninfo(api.role)
+    app = create_query_app(api, conninfo, consistency_wait=CONSISTENCY_WAIT_SECONDS)
+    failures = contract_failures(app)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_worker_status_api_keeps_its_contract() -> None:
+    app = worker_app("Paystream worker", lambda: True, lambda: {"position": 1})
+    failures = contract_failures(app)
+    assert not failures, "\n\n".join(failures)
