@@ -19,7 +19,7 @@ from api.accounts_commands import AccountAnswer, Service, command
 from api.body_fields import Amount, Currency, Reference, StepId
 from api.commands import IDEMPOTENCY_HEADER
 from api.openapi_errors import problem_responses
-from api.openapi_headers import command_headers
+from api.openapi_headers import answer_headers, command_headers
 from api.problem_types import (
     ACCOUNT_CLOSED,
     ACCOUNT_FROZEN,
@@ -95,7 +95,7 @@ def step(
     "/{account_id}/debits",
     response_model=AccountAnswer,
     openapi_extra=step_headers("debit"),
-    responses=problem_responses(*MOVING_MONEY, INSUFFICIENT_FUNDS),
+    responses=problem_responses(*MOVING_MONEY, INSUFFICIENT_FUNDS) | answer_headers(200),
 )
 def debit(
     request: Request, service: Service, account_id: UUID, body: PaymentStep
@@ -108,7 +108,7 @@ def debit(
     "/{account_id}/credits",
     response_model=AccountAnswer,
     openapi_extra=step_headers("credit"),
-    responses=problem_responses(*MOVING_MONEY, BALANCE_LIMIT_EXCEEDED),
+    responses=problem_responses(*MOVING_MONEY, BALANCE_LIMIT_EXCEEDED) | answer_headers(200),
 )
 def credit(
     request: Request, service: Service, account_id: UUID, body: PaymentStep
@@ -121,7 +121,7 @@ def credit(
     "/{account_id}/refunds",
     response_model=AccountAnswer,
     openapi_extra=step_headers("refund"),
-    responses=problem_responses(*STEP_PROBLEMS),
+    responses=problem_responses(*STEP_PROBLEMS) | answer_headers(200),
 )
 def refund(
     request: Request, service: Service, account_id: UUID, body: PaymentStep

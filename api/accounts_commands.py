@@ -14,7 +14,7 @@ from api.body_fields import Amount, Currency, Owner
 from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
 from api.openapi_errors import problem_responses
-from api.openapi_headers import command_headers
+from api.openapi_headers import answer_headers, command_headers
 from api.problem_types import (
     ACCOUNT_CLOSED,
     ACCOUNT_FROZEN,
@@ -74,6 +74,7 @@ def get_service(request: Request) -> AccountsService:
 Service = Annotated[AccountsService, Depends(get_service)]
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 COMMAND_HEADERS = command_headers()
+ANSWER = answer_headers(200)
 ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED)
 MOVING_MONEY = (*ON_ACCOUNT, INVALID_AMOUNT, ACCOUNT_FROZEN)
 
@@ -130,7 +131,8 @@ def command(
     status_code=201,
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY),
+    responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY)
+    | answer_headers(201, location=True),
 )
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""
@@ -142,7 +144,7 @@ def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSO
     "/{account_id}/deposits",
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*MOVING_MONEY, BALANCE_LIMIT_EXCEEDED),
+    responses=problem_responses(*MOVING_MONEY, BALANCE_LIMIT_EXCEEDED) | ANSWER,
 )
 def deposit(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
@@ -156,7 +158,7 @@ def deposit(
     "/{account_id}/withdrawals",
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*MOVING_MONEY, INSUFFICIENT_FUNDS),
+    responses=problem_responses(*MOVING_MONEY, INSUFFICIENT_FUNDS) | ANSWER,
 )
 def withdraw(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
@@ -170,7 +172,7 @@ def withdraw(
     "/{account_id}/freeze",
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*ON_ACCOUNT, ACCOUNT_FROZEN),
+    responses=problem_responses(*ON_ACCOUNT, ACCOUNT_FROZEN) | ANSWER,
 )
 def freeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
@@ -184,7 +186,7 @@ def freeze(
     "/{account_id}/unfreeze",
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*ON_ACCOUNT, ACCOUNT_NOT_FROZEN),
+    responses=problem_responses(*ON_ACCOUNT, ACCOUNT_NOT_FROZEN) | ANSWER,
 )
 def unfreeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
@@ -198,7 +200,7 @@ def unfreeze(
     "/{account_id}/close",
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*ON_ACCOUNT, BALANCE_NOT_ZERO),
+    responses=problem_responses(*ON_ACCOUNT, BALANCE_NOT_ZERO) | ANSWER,
 )
 def close(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None

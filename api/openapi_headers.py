@@ -52,6 +52,28 @@ def command_headers(*, key_required: bool = False, key_format: str = "") -> dict
     return {"parameters": [key, *metadata]}
 
 
+def answer_headers(status: int, *, location: bool = False) -> dict[int | str, dict[str, Any]]:
+    """`responses` entry of a command's success: its consistency token, replay flag, Location."""
+    headers: dict[str, Any] = {
+        "X-Consistency-Token": {
+            "description": "Read your write: send it to a query API.",
+            "required": True,
+            "schema": {"type": "string", "pattern": ANY_TOKEN_PATTERN},
+        },
+        "Idempotent-Replayed": {
+            "description": "The first answer to this Idempotency-Key, replayed.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+    }
+    if location:
+        headers["Location"] = {
+            "description": "Where the new resource is read.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    return {status: {"headers": headers}}
+
+
 def constrain_header(app: FastAPI, name: str, schema: dict[str, Any]) -> None:
     """Give every `name` header parameter of `app`'s document `schema` (not FastAPI's)."""
     build: Callable[[], dict[str, Any]] = app.openapi

@@ -18,7 +18,7 @@ from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idemp
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.openapi_errors import problem_responses
-from api.openapi_headers import command_headers, constrain_header, token_schema
+from api.openapi_headers import answer_headers, command_headers, constrain_header, token_schema
 from api.problem_types import (
     ACCOUNTS_UNAVAILABLE,
     COMMAND_PROBLEMS,
@@ -164,7 +164,7 @@ def answer(snapshot: PaymentSnapshot, replayed: bool) -> ORJSONResponse:
     status_code=202,
     response_model=PaymentAnswer,
     openapi_extra=command_headers(),
-    responses=problem_responses(*PAYMENT_PROBLEMS),
+    responses=problem_responses(*PAYMENT_PROBLEMS) | answer_headers(202, location=True),
 )
 def request_payment(
     request: Request,

@@ -59,6 +59,8 @@ UNKNOWN_DESTINATION_ACCOUNT = ProblemType("unknown-destination-account", 422)
 PAYMENT_CURRENCY_MISMATCH = ProblemType("currency-mismatch", 422)
 ACCOUNTS_UNAVAILABLE = ProblemType("accounts-unavailable", 503, retry_after=True)
 PAYMENT_NOT_FOUND = ProblemType("payment-not-found", 404)
+# The saga's own steps on a payment (no route raises it today).
+INVALID_PAYMENT_TRANSITION = ProblemType("invalid-payment-transition", 409)
 
 # Queries
 INVALID_CONSISTENCY_TOKEN = ProblemType("invalid-consistency-token", 400)

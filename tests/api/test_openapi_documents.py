@@ -136,3 +136,17 @@ def test_an_answered_problem_fits_the_declared_schema(problem: Problem) -> None:
     body = orjson.loads(problem_response(problem, "/accounts").body)
     assert set(PROBLEM_SCHEMA["required"]) <= set(body) <= set(PROBLEM_SCHEMA["properties"])
     assert body["type"] == f"/problems/{problem.code}"
+
+
+COMMANDS = [
+    pytest.param(operation, id=f"{name}: {label}")
+    for name in ("accounts", "payments")
+    for label, operation in operations(DOCUMENTS[name])
+]
+
+
+@pytest.mark.parametrize("operation", COMMANDS)
+def test_a_command_answer_declares_its_consistency_token(operation: dict[str, Any]) -> None:
+    (success,) = [r for status, r in operation["responses"].items() if status.startswith("2")]
+    assert success["headers"]["X-Consistency-Token"]["required"] is True
+    assert "Idempotent-Replayed" in success["headers"]
