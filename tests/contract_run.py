@@ -14,10 +14,10 @@ from schemathesis.python import asgi
 from tests.contract_limits import is_contract_failure
 
 # Every phase and check of `schemathesis run`; few examples per operation keep it short,
-# `deterministic` (and the seed) make it the same run every time.
+# `deterministic` (and the seed, and no example database) make it the same run every time.
 SETTINGS: dict[str, Any] = {
     "seed": 8,
-    "generation": {"max-examples": 8, "deterministic": True},
+    "generation": {"max-examples": 8, "deterministic": True, "database": "none"},
     "output": {"sanitization": {"enabled": False}},
 }
 
