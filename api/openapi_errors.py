@@ -29,6 +29,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {"type": "string"},
             "description": "`validation-error` only: one `<field>: <message>` per error.",
         },
+        "missing": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "`not-ready` only: each dependency the service lacks.",
+        },
     },
 }
 RETRY_AFTER = {

@@ -8,8 +8,13 @@ from api.health import worker_app
 from api.problems import PROBLEM_MEDIA_TYPE
 
 
+async def nothing_missing() -> list[str]:
+    """A readiness check that finds every dependency there."""
+    return []
+
+
 def test_a_method_not_allowed_names_the_allowed_ones() -> None:
-    client = TestClient(worker_app("worker", lambda: True, dict))
+    client = TestClient(worker_app("worker", nothing_missing, dict))
     response = client.delete("/status")
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
