@@ -25,7 +25,15 @@ def documented(**schema: Any) -> Any:
     return Field(json_schema_extra=schema)
 
 
-Amount = Annotated[StrictInt, documented(minimum=1, maximum=MAX_AMOUNT)]
+# JSON Schema counts 10.0 as an integer; the domain takes integer literals only.
+Amount = Annotated[
+    StrictInt,
+    documented(
+        minimum=1,
+        maximum=MAX_AMOUNT,
+        description="Minor units, written as an integer literal (`10`; `10.0` is refused).",
+    ),
+]
 Currency = Annotated[StrictStr, documented(enum=sorted(ISO_4217_CODES))]
 Owner = Annotated[StrictStr, documented(pattern=NOT_BLANK, maxLength=MAX_OWNER_LENGTH)]
 Reference = Annotated[StrictStr, documented(maxLength=MAX_REFERENCE_LENGTH)]
