@@ -47,7 +47,8 @@ STEP_PROBLEMS = (
     ACCOUNT_NOT_FOUND,
     CURRENCY_MISMATCH,
 )
-# A refund is accepted on frozen and closed accounts (the money must come back).
+# Debits and credits refuse frozen and closed accounts; a refund does not (the money
+# must come back).
 MOVING_MONEY = (*STEP_PROBLEMS, ACCOUNT_FROZEN, ACCOUNT_CLOSED)
 
 
