@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
@@ -22,9 +23,22 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+@dataclass
+class ContractRun:
+    """What one run found wrong (empty: nothing), and which statuses each operation gave."""
+
+    failures: list[str]
+    answered: set[tuple[str, int]]
+
+
 def contract_failures(app: Any) -> list[str]:
     """Every check failure and engine error of one run, one entry each (empty: none)."""
-    config = schemathesis.Config.from_dict(SETTINGS)
+    return run_contract(app).failures
+
+
+def run_contract(app: Any, settings: dict[str, Any] | None = None) -> ContractRun:
+    """Run every phase and check against `app`'s own /openapi.json (`settings` added)."""
+    config = schemathesis.Config.from_dict(SETTINGS | (settings or {}))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
     @schema.hook
@@ -33,13 +47,26 @@ def contract_failures(app: Any) -> list[str]:
     ) -> bool:
         return is_contract_failure(failure, case, response)
 
-    found: list[str] = []
+    run = ContractRun([], set())
     try:
         for event in from_schema(schema).execute():
-            found.extend(_describe(event))
+            run.failures.extend(_describe(event))
+            run.answered.update(_answered(event))
     finally:
         asgi.shutdown_lifespans()
-    return sorted(set(found))
+    run.failures = sorted(set(run.failures))
+    return run
+
+
+def _answered(event: events.EngineEvent) -> set[tuple[str, int]]:
+    if not isinstance(event, events.ScenarioFinished):
+        return set()
+    recorder = event.recorder
+    return {
+        (recorder.cases[case_id].value.operation.label, interaction.response.status_code)
+        for case_id, interaction in recorder.interactions.items()
+        if interaction.response is not None and case_id in recorder.cases
+    }
 
 
 def _answer(recorder: ScenarioRecorder, case_id: str) -> str:

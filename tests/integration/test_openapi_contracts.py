@@ -20,9 +20,11 @@ from api.query_registry import QUERY_APIS
 from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from projections.account_summary import AccountSummaryProjection
 from scripts.embedded import free_port
-from tests.contract_run import contract_failures
+from tests.contract_run import contract_failures, run_contract
 from tests.stack import Stack, wait_until
+from tests.workload import ProjectorThread, accounts_service, summary_rows
 
 # Past this a consistency-token wait answers 503 (declared); small keeps the run fast.
 CONSISTENCY_WAIT_SECONDS = 0.05
@@ -55,11 +57,45 @@ def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
     assert not failures, "\n\n".join(failures)
 
 
-def test_payments_command_api_keeps_its_contract(stack: Stack, accounts_summary: str) -> None:
+@pytest.fixture(scope="module")
+def euro_accounts(stack: Stack) -> list[str]:
+    """Two EUR accounts the account summary knows (opened, relayed, projected), so that
+    some generated payments are accepted."""
+    relay = stack.start("relay-accounts")
+    projector = ProjectorThread(stack, AccountSummaryProjection())
+    projector.start()
+    try:
+        service = accounts_service(stack)
+        ids = [service.open_account(f"payer-{i}", "EUR").account_id for i in range(2)]
+        wait_until(lambda: set(ids) <= set(summary_rows(stack)), 30, "the accounts' summaries")
+    finally:
+        projector.finish()
+        relay.stop()
+    return [str(account_id) for account_id in ids]
+
+
+def test_payments_command_api_keeps_its_contract(
+    stack: Stack, accounts_summary: str, euro_accounts: list[str]
+) -> None:
     env = application_env(PAYMENTS, stack.db)
     app = payments_commands.create_app(lambda: PaymentsService(env=env))
-    failures = contract_failures(app)
-    assert not failures, "\n\n".join(failures)
+    known = {"dictionary": "euro_accounts", "probability": 0.9}
+    run = run_contract(
+        app,
+        {
+            "dictionaries": {
+                "euro_accounts": {"values": euro_accounts},
+                "euro": {"values": ["EUR"]},
+            },
+            "parameters": {
+                "body.source": known,
+                "body.destination": known,
+                "body.currency": {"dictionary": "euro", "probability": 0.9},
+            },
+        },
+    )
+    assert not run.failures, "\n\n".join(run.failures)
+    assert ("POST /payments", 202) in run.answered
 
 
 @pytest.mark.parametrize("name", sorted(QUERY_APIS))
