@@ -53,8 +53,17 @@ def accounts_summary(stack: Stack) -> Iterator[str]:
 def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
     env = application_env(ACCOUNTS, stack.db)
     app = accounts_app.create_app(lambda: AccountsService(env=env))
-    failures = contract_failures(app)
-    assert not failures, "\n\n".join(failures)
+    service = accounts_service(stack)
+    opened = [str(service.open_account(f"holder-{i}", "EUR").account_id) for i in range(3)]
+    run = run_contract(
+        app,
+        {
+            "dictionaries": {"opened": {"values": opened}},
+            "parameters": {"path.account_id": {"dictionary": "opened", "probability": 0.9}},
+        },
+    )
+    assert not run.failures, "\n\n".join(run.failures)
+    assert {("POST /accounts", 201), ("POST /accounts/{account_id}/deposits", 200)} <= run.answered
 
 
 @pytest.fixture(scope="module")
