@@ -55,6 +55,7 @@ def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
     app = accounts_app.create_app(lambda: AccountsService(env=env))
     service = accounts_service(stack)
     opened = [str(service.open_account(f"holder-{i}", "EUR").account_id) for i in range(3)]
+    service.close()
     run = run_contract(
         app,
         {
@@ -76,6 +77,7 @@ def euro_accounts(stack: Stack) -> list[str]:
     try:
         service = accounts_service(stack)
         ids = [service.open_account(f"payer-{i}", "EUR").account_id for i in range(2)]
+        service.close()
         wait_until(lambda: set(ids) <= set(summary_rows(stack)), 30, "the accounts' summaries")
     finally:
         projector.finish()
