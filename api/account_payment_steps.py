@@ -8,30 +8,64 @@ across restarts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict
 
 from api.accounts_commands import AccountAnswer, Service, command
+from api.body_fields import Amount, Currency, Reference, StepId
 from api.commands import IDEMPOTENCY_HEADER
+from api.openapi_errors import problem_responses
+from api.openapi_headers import answer_headers, command_headers
+from api.problem_types import (
+    ACCOUNT_CLOSED,
+    ACCOUNT_FROZEN,
+    ACCOUNT_NOT_FOUND,
+    BALANCE_LIMIT_EXCEEDED,
+    COMMAND_PROBLEMS,
+    CURRENCY_MISMATCH,
+    INSUFFICIENT_FUNDS,
+    INVALID_AMOUNT,
+    INVALID_PAYMENT_STEP,
+    STEP_KEY_REQUIRED,
+    UNSUPPORTED_CURRENCY,
+)
 from api.problems import Problem
 from domains.accounts.application import AccountSnapshot, AccountsService
 from domains.accounts.movements import PaymentMovement
 
 router = APIRouter(prefix="/accounts", tags=["payment steps"])
+STEP_PROBLEMS = (
+    *COMMAND_PROBLEMS,
+    STEP_KEY_REQUIRED,
+    INVALID_PAYMENT_STEP,
+    INVALID_AMOUNT,
+    UNSUPPORTED_CURRENCY,
+    ACCOUNT_NOT_FOUND,
+    CURRENCY_MISMATCH,
+)
+# Debits and credits refuse frozen and closed accounts; a refund does not (the money
+# must come back).
+MOVING_MONEY = (*STEP_PROBLEMS, ACCOUNT_FROZEN, ACCOUNT_CLOSED)
 
 
 class PaymentStep(BaseModel):
     """Move `amount` for payment `payment_id`; `counterparty` is the other account."""
 
     model_config = ConfigDict(extra="forbid")
-    amount: StrictInt
-    currency: StrictStr
-    payment_id: StrictStr
-    counterparty: StrictStr
-    reference: StrictStr = ""
+    amount: Amount
+    currency: Currency
+    payment_id: StepId
+    counterparty: StepId
+    reference: Reference = ""
+
+
+def step_headers(name: str) -> dict[str, Any]:
+    """A step needs its key, `<payment_id>:<step>`, which makes it idempotent."""
+    return command_headers(key_required=True, key_format=f"`<payment_id>:{name}` (required).")
 
 
 def step(
@@ -58,7 +92,12 @@ def step(
     return command(request, service, name, str(account_id), body.model_dump(), execute)
 
 
-@router.post("/{account_id}/debits", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/debits",
+    response_model=AccountAnswer,
+    openapi_extra=step_headers("debit"),
+    responses=problem_responses(*MOVING_MONEY, INSUFFICIENT_FUNDS) | answer_headers(200),
+)
 def debit(
     request: Request, service: Service, account_id: UUID, body: PaymentStep
 ) -> ORJSONResponse:
@@ -66,7 +105,12 @@ def debit(
     return step(request, service, "debit", account_id, body, service.debit)
 
 
-@router.post("/{account_id}/credits", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/credits",
+    response_model=AccountAnswer,
+    openapi_extra=step_headers("credit"),
+    responses=problem_responses(*MOVING_MONEY, BALANCE_LIMIT_EXCEEDED) | answer_headers(200),
+)
 def credit(
     request: Request, service: Service, account_id: UUID, body: PaymentStep
 ) -> ORJSONResponse:
@@ -74,7 +118,12 @@ def credit(
     return step(request, service, "credit", account_id, body, service.credit)
 
 
-@router.post("/{account_id}/refunds", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/refunds",
+    response_model=AccountAnswer,
+    openapi_extra=step_headers("refund"),
+    responses=problem_responses(*STEP_PROBLEMS) | answer_headers(200),
+)
 def refund(
     request: Request, service: Service, account_id: UUID, body: PaymentStep
 ) -> ORJSONResponse:

@@ -8,10 +8,26 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict
 
+from api.body_fields import Amount, Currency, Owner
 from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
+from api.openapi_errors import problem_responses
+from api.openapi_headers import answer_headers, command_headers
+from api.problem_types import (
+    ACCOUNT_CLOSED,
+    ACCOUNT_FROZEN,
+    ACCOUNT_NOT_FOUND,
+    ACCOUNT_NOT_FROZEN,
+    BALANCE_LIMIT_EXCEEDED,
+    BALANCE_NOT_ZERO,
+    COMMAND_PROBLEMS,
+    INSUFFICIENT_FUNDS,
+    INVALID_AMOUNT,
+    INVALID_OWNER,
+    UNSUPPORTED_CURRENCY,
+)
 from domains.accounts.application import AccountSnapshot, AccountsService
 from eventstore.contexts import ACCOUNTS
 from eventstore.idempotency import IdempotentOutcome
@@ -21,15 +37,15 @@ class OpenAccount(BaseModel):
     """Open an account for `owner` in an ISO 4217 `currency`."""
 
     model_config = ConfigDict(extra="forbid")
-    owner: StrictStr
-    currency: StrictStr
+    owner: Owner
+    currency: Currency
 
 
 class MoveMoney(BaseModel):
     """Deposit or withdraw `amount` minor units (a positive whole number)."""
 
     model_config = ConfigDict(extra="forbid")
-    amount: StrictInt
+    amount: Amount
 
 
 class NoBody(BaseModel):
@@ -57,6 +73,10 @@ def get_service(request: Request) -> AccountsService:
 
 Service = Annotated[AccountsService, Depends(get_service)]
 router = APIRouter(prefix="/accounts", tags=["accounts"])
+COMMAND_HEADERS = command_headers()
+ANSWER = answer_headers(200)
+ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED)
+MOVING_MONEY = (*ON_ACCOUNT, INVALID_AMOUNT, ACCOUNT_FROZEN)
 
 
 def answer(snapshot: AccountSnapshot, status: int, replayed: bool) -> ORJSONResponse:
@@ -106,14 +126,26 @@ def command(
     return answer(snapshot, status, replayed)
 
 
-@router.post("", status_code=201, response_model=AccountAnswer)
+@router.post(
+    "",
+    status_code=201,
+    response_model=AccountAnswer,
+    openapi_extra=COMMAND_HEADERS,
+    responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY)
+    | answer_headers(201, location=True),
+)
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""
     execute = lambda: service.open_account(body.owner, body.currency)  # noqa: E731
     return command(request, service, "open", "-", body.model_dump(), execute, status=201)
 
 
-@router.post("/{account_id}/deposits", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/deposits",
+    response_model=AccountAnswer,
+    openapi_extra=COMMAND_HEADERS,
+    responses=problem_responses(*MOVING_MONEY, BALANCE_LIMIT_EXCEEDED) | ANSWER,
+)
 def deposit(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
 ) -> ORJSONResponse:
@@ -122,7 +154,12 @@ def deposit(
     return command(request, service, "deposit", str(account_id), body.model_dump(), execute)
 
 
-@router.post("/{account_id}/withdrawals", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/withdrawals",
+    response_model=AccountAnswer,
+    openapi_extra=COMMAND_HEADERS,
+    responses=problem_responses(*MOVING_MONEY, INSUFFICIENT_FUNDS) | ANSWER,
+)
 def withdraw(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
 ) -> ORJSONResponse:
@@ -131,7 +168,12 @@ def withdraw(
     return command(request, service, "withdraw", str(account_id), body.model_dump(), execute)
 
 
-@router.post("/{account_id}/freeze", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/freeze",
+    response_model=AccountAnswer,
+    openapi_extra=COMMAND_HEADERS,
+    responses=problem_responses(*ON_ACCOUNT, ACCOUNT_FROZEN) | ANSWER,
+)
 def freeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
@@ -140,7 +182,12 @@ def freeze(
     return command(request, service, "freeze", str(account_id), {}, execute)
 
 
-@router.post("/{account_id}/unfreeze", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/unfreeze",
+    response_model=AccountAnswer,
+    openapi_extra=COMMAND_HEADERS,
+    responses=problem_responses(*ON_ACCOUNT, ACCOUNT_NOT_FROZEN) | ANSWER,
+)
 def unfreeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
@@ -149,7 +196,12 @@ def unfreeze(
     return command(request, service, "unfreeze", str(account_id), {}, execute)
 
 
-@router.post("/{account_id}/close", response_model=AccountAnswer)
+@router.post(
+    "/{account_id}/close",
+    response_model=AccountAnswer,
+    openapi_extra=COMMAND_HEADERS,
+    responses=problem_responses(*ON_ACCOUNT, BALANCE_NOT_ZERO) | ANSWER,
+)
 def close(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:

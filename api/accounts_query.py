@@ -11,6 +11,8 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
+from api.openapi_errors import problem_responses
+from api.problem_types import ACCOUNT_NOT_FOUND, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.account_summary import AccountSummaryProjection
@@ -30,7 +32,11 @@ class AccountSummary(BaseModel):
     updated_at: datetime
 
 
-@router.get("/{account_id}", response_model=AccountSummary)
+@router.get(
+    "/{account_id}",
+    response_model=AccountSummary,
+    responses=problem_responses(*QUERY_PROBLEMS, ACCOUNT_NOT_FOUND),
+)
 async def get_account(pool: Pool, account_id: UUID, _: Consistent) -> dict[str, Any]:
     """One account's balance, currency, status and version."""
     query = SQL(

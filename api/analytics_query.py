@@ -10,6 +10,8 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
+from api.openapi_errors import problem_responses
+from api.problem_types import INVALID_DATE_RANGE, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.analytics import AnalyticsProjection
@@ -66,7 +68,11 @@ class DailyAnalytics(BaseModel):
     days: list[DailyFigures]
 
 
-@router.get("/daily", response_model=DailyAnalytics)
+@router.get(
+    "/daily",
+    response_model=DailyAnalytics,
+    responses=problem_responses(*QUERY_PROBLEMS, INVALID_DATE_RANGE),
+)
 async def get_daily(
     pool: Pool,
     _: Consistent,

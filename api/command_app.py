@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import ORJSONResponse
 
 from api.health import install_health
+from api.openapi_errors import document_problems
 from api.problems import install_problem_handlers
 from domains.service import CommandService
 from eventstore.probes import database_missing
@@ -29,6 +30,7 @@ def create_command_app(
 
     app = FastAPI(title=title, default_response_class=ORJSONResponse, lifespan=lifespan)
     install_problem_handlers(app)
+    document_problems(app)
     for router in routers:
         app.include_router(router)
 

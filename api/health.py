@@ -11,6 +11,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
+from api.openapi_errors import document_problems, problem_responses
+from api.problem_types import INTERNAL_ERROR
 from api.problems import Problem, install_problem_handlers
 from eventstore.outages import Outage, reason
 
@@ -80,8 +82,9 @@ def worker_app(title: str, ready: ReadyCheck, status: Callable[[], object]) -> F
     app = FastAPI(title=title, default_response_class=ORJSONResponse)
     install_problem_handlers(app)
     install_health(app, ready)
+    document_problems(app)
 
-    @app.get("/status")
+    @app.get("/status", responses=problem_responses(INTERNAL_ERROR))
     def get_status() -> object:
         """The worker's progress."""
         return status()

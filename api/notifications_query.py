@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
+from api.openapi_errors import problem_responses
 from api.pages import (
     DEFAULT_LIMIT,
     Cursor,
@@ -20,6 +21,7 @@ from api.pages import (
     invalid_cursor,
     split_page,
 )
+from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.notifications import NotificationsProjection
@@ -62,7 +64,11 @@ class NotificationPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/{account_id}/notifications", response_model=NotificationPage)
+@router.get(
+    "/{account_id}/notifications",
+    response_model=NotificationPage,
+    responses=problem_responses(*QUERY_PROBLEMS, ACCOUNT_NOT_FOUND, INVALID_CURSOR),
+)
 async def get_notifications(
     pool: Pool,
     account_id: UUID,

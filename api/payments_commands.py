@@ -10,12 +10,27 @@ from uuid import UUID
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import ORJSONResponse
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict
 
+from api.body_fields import AccountId, Amount, Currency, Reference
 from api.command_app import create_command_app
 from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
+from api.openapi_errors import problem_responses
+from api.openapi_headers import answer_headers, command_headers, constrain_header, token_schema
+from api.problem_types import (
+    ACCOUNTS_UNAVAILABLE,
+    COMMAND_PROBLEMS,
+    INVALID_AMOUNT,
+    INVALID_CONSISTENCY_TOKEN,
+    INVALID_PAYMENT_REQUEST,
+    PAYMENT_CURRENCY_MISMATCH,
+    SAME_ACCOUNT,
+    UNKNOWN_DESTINATION_ACCOUNT,
+    UNKNOWN_SOURCE_ACCOUNT,
+    UNSUPPORTED_CURRENCY,
+)
 from api.problems import Problem
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
@@ -26,17 +41,29 @@ from eventstore.idempotency import IdempotentOutcome
 
 LOOKUP_TIMEOUT_SECONDS = 6.0
 router = APIRouter(prefix="/payments", tags=["payments"])
+PAYMENT_PROBLEMS = (
+    *COMMAND_PROBLEMS,
+    INVALID_CONSISTENCY_TOKEN,
+    INVALID_PAYMENT_REQUEST,
+    SAME_ACCOUNT,
+    INVALID_AMOUNT,
+    UNSUPPORTED_CURRENCY,
+    UNKNOWN_SOURCE_ACCOUNT,
+    UNKNOWN_DESTINATION_ACCOUNT,
+    PAYMENT_CURRENCY_MISMATCH,
+    ACCOUNTS_UNAVAILABLE,
+)
 
 
 class RequestPayment(BaseModel):
     """Move `amount` minor units of `currency` from `source` to `destination`."""
 
     model_config = ConfigDict(extra="forbid")
-    source: StrictStr
-    destination: StrictStr
-    amount: StrictInt
-    currency: StrictStr
-    reference: StrictStr = ""
+    source: AccountId
+    destination: AccountId
+    amount: Amount
+    currency: Currency
+    reference: Reference = ""
 
 
 class PaymentAnswer(BaseModel):
@@ -132,7 +159,13 @@ def answer(snapshot: PaymentSnapshot, replayed: bool) -> ORJSONResponse:
     return ORJSONResponse(body.model_dump(mode="json"), status_code=202, headers=headers)
 
 
-@router.post("", status_code=202, response_model=PaymentAnswer)
+@router.post(
+    "",
+    status_code=202,
+    response_model=PaymentAnswer,
+    openapi_extra=command_headers(),
+    responses=problem_responses(*PAYMENT_PROBLEMS) | answer_headers(202, location=True),
+)
 def request_payment(
     request: Request,
     service: Service,
@@ -171,4 +204,6 @@ def request_payment(
 
 def create_app(service_factory: Callable[[], PaymentsService]) -> FastAPI:
     """The payments command API around one PaymentsService."""
-    return create_command_app("Paystream payments commands", service_factory, [router])
+    app = create_command_app("Paystream payments commands", service_factory, [router])
+    constrain_header(app, TOKEN_HEADER, token_schema())
+    return app

@@ -11,7 +11,9 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
 from pydantic import BaseModel
 
+from api.openapi_errors import problem_responses
 from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_cursor, split_page
+from api.problem_types import FILTER_REQUIRED, INVALID_CURSOR, PAYMENT_NOT_FOUND, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.payments import PaymentsProjection
@@ -51,7 +53,11 @@ class PaymentPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/{payment_id}", response_model=PaymentView)
+@router.get(
+    "/{payment_id}",
+    response_model=PaymentView,
+    responses=problem_responses(*QUERY_PROBLEMS, PAYMENT_NOT_FOUND),
+)
 async def get_payment(pool: Pool, payment_id: UUID, _: Consistent) -> dict[str, Any]:
     """One payment: its parties, amount, status and failure reason."""
     query = SQL("SELECT {} FROM {} WHERE payment_id = %s").format(COLUMNS, TABLE)
@@ -63,7 +69,11 @@ async def get_payment(pool: Pool, payment_id: UUID, _: Consistent) -> dict[str, 
     return row
 
 
-@router.get("", response_model=PaymentPage)
+@router.get(
+    "",
+    response_model=PaymentPage,
+    responses=problem_responses(*QUERY_PROBLEMS, FILTER_REQUIRED, INVALID_CURSOR),
+)
 async def list_payments(
     pool: Pool,
     _: Consistent,

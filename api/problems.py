@@ -83,7 +83,8 @@ async def _on_problem(request: Request, error: Exception) -> Response:
 async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-    problem = Problem(error.status_code, code, str(error.detail))
+    headers = dict(error.headers or {})  # a 405 keeps its Allow header
+    problem = Problem(error.status_code, code, str(error.detail), headers=headers)
     return problem_response(problem, request.url.path)
 
 

@@ -24,6 +24,8 @@ from starlette.responses import Response
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.health import install_health
+from api.openapi_errors import document_problems
+from api.openapi_headers import constrain_header, token_schema
 from api.problems import Problem, install_problem_handlers, problem_response
 from eventstore.outages import reason
 from eventstore.probes import database_missing
@@ -135,6 +137,7 @@ def create_query_app(
     app.state.consistency_wait = consistency_wait
     install_problem_handlers(app)
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
+    document_problems(app)
     app.include_router(api.router)
 
     async def positions() -> None:
@@ -145,4 +148,6 @@ def create_query_app(
         return await database_missing(positions)
 
     install_health(app, ready)
+    contexts = {source.name for projection in api.projections for source in projection.sources}
+    constrain_header(app, TOKEN_HEADER, token_schema(contexts))
     return app

@@ -11,7 +11,9 @@ from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
+from api.openapi_errors import problem_responses
 from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_cursor, split_page
+from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.account_statement import AccountStatementProjection
@@ -42,7 +44,11 @@ class Statement(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/{account_id}/statement", response_model=Statement)
+@router.get(
+    "/{account_id}/statement",
+    response_model=Statement,
+    responses=problem_responses(*QUERY_PROBLEMS, ACCOUNT_NOT_FOUND, INVALID_CURSOR),
+)
 async def get_statement(
     pool: Pool,
     account_id: UUID,

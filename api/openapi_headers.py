@@ -1,0 +1,92 @@
+"""OpenAPI header parameters as the server checks them.
+
+Command endpoints read their headers from the request (they are checked by
+api/commands.py, not by FastAPI), so their parameters are declared here; the
+consistency token, declared by FastAPI, gets the pattern the server enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI
+
+from api.commands import IDEMPOTENCY_HEADER
+
+# api/consistency.py: `<context>:<position>`; api/commands.py: 1-200 printable ASCII.
+POSITION = "[0-9]{1,18}"
+ANY_TOKEN_PATTERN = f"^[a-z][a-z0-9_]{{0,62}}:{POSITION}$"
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,200}$"
+# Until the gateway authenticates callers, these say who asks and why (metadata only).
+METADATA_HEADERS = {
+    "X-Actor": "Who asks (recorded in the event metadata).",
+    "X-Correlation-Id": "The conversation this command belongs to.",
+    "X-Causation-Id": "What caused this command (`<context>:<position>`).",
+    "traceparent": "W3C trace context.",
+}
+
+
+def token_schema(contexts: Iterable[str] | None = None) -> dict[str, Any]:
+    """The consistency tokens an API accepts: a position in one of `contexts` (any if None)."""
+    names = sorted(contexts) if contexts is not None else None
+    pattern = f"^({'|'.join(names)}):{POSITION}$" if names else ANY_TOKEN_PATTERN
+    example = f"{names[0] if names else 'accounts'}:0"
+    return {"type": "string", "pattern": pattern, "example": example}
+
+
+def command_headers(*, key_required: bool = False, key_format: str = "") -> dict[str, Any]:
+    """`openapi_extra` of a command route: the Idempotency-Key and metadata headers."""
+    key = {
+        "name": IDEMPOTENCY_HEADER,
+        "in": "header",
+        "required": key_required,
+        "description": key_format or "Makes a retry of this command return the first answer.",
+        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+    }
+    metadata = [
+        {"name": name, "in": "header", "required": False, "description": text}
+        | {"schema": {"type": "string"}}
+        for name, text in METADATA_HEADERS.items()
+    ]
+    return {"parameters": [key, *metadata]}
+
+
+def answer_headers(status: int, *, location: bool = False) -> dict[int | str, dict[str, Any]]:
+    """`responses` entry of a command's success: its consistency token, replay flag, Location."""
+    headers: dict[str, Any] = {
+        "X-Consistency-Token": {
+            "description": "Read your write: send it to a query API.",
+            "required": True,
+            "schema": {"type": "string", "pattern": ANY_TOKEN_PATTERN},
+        },
+        "Idempotent-Replayed": {
+            "description": "The first answer to this Idempotency-Key, replayed.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+    }
+    if location:
+        headers["Location"] = {
+            "description": "Where the new resource is read.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    return {status: {"headers": headers}}
+
+
+def constrain_header(app: FastAPI, name: str, schema: dict[str, Any]) -> None:
+    """Give every `name` header parameter of `app`'s document `schema` (not FastAPI's)."""
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "header" and parameter.get("name") == name:
+                        parameter["schema"] = schema
+                        if "example" in schema:
+                            parameter["example"] = schema["example"]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

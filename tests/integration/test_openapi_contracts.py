@@ -1,0 +1,129 @@
+"""Each service's OpenAPI document declares every answer it gives (schemathesis, in process).
+
+Integration, not api/: the apps run on the real provisioned database (the `stack`
+fixture), the command APIs with their application services, the query APIs on their
+read models, and the payments API asks a real account summary API over HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from api import accounts_app, payments_commands
+from api.health import worker_app
+from api.query_app import create_query_app
+from api.query_registry import QUERY_APIS
+from domains.accounts.application import AccountsService
+from domains.payments.application import PaymentsService
+from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from projections.account_summary import AccountSummaryProjection
+from scripts.embedded import free_port
+from tests.contract_run import contract_failures, run_contract
+from tests.stack import Stack, wait_until
+from tests.workload import ProjectorThread, accounts_service, summary_rows
+
+# Past this a consistency-token wait answers 503 (declared); small keeps the run fast.
+CONSISTENCY_WAIT_SECONDS = 0.05
+
+
+@pytest.fixture(scope="module")
+def accounts_summary(stack: Stack) -> Iterator[str]:
+    """The account summary query API the payments API asks, served over HTTP in a thread."""
+    api = QUERY_APIS["account-summary"]
+    app = create_query_app(api, stack.db.role_conninfo(api.role), CONSISTENCY_WAIT_SECONDS)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 10, "the account summary API")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PAYSTREAM_ACCOUNTS_QUERY_URL", url)
+            yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
+    env = application_env(ACCOUNTS, stack.db)
+    app = accounts_app.create_app(lambda: AccountsService(env=env))
+    service = accounts_service(stack)
+    opened = [str(service.open_account(f"holder-{i}", "EUR").account_id) for i in range(3)]
+    service.close()
+    run = run_contract(
+        app,
+        {
+            "dictionaries": {"opened": {"values": opened}},
+            "parameters": {"path.account_id": {"dictionary": "opened", "probability": 0.9}},
+        },
+    )
+    assert not run.failures, "\n\n".join(run.failures)
+    assert {("POST /accounts", 201), ("POST /accounts/{account_id}/deposits", 200)} <= run.answered
+
+
+@pytest.fixture(scope="module")
+def euro_accounts(stack: Stack) -> list[str]:
+    """Two EUR accounts the account summary knows (opened, relayed, projected), so that
+    some generated payments are accepted."""
+    relay = stack.start("relay-accounts")
+    projector = ProjectorThread(stack, AccountSummaryProjection())
+    projector.start()
+    try:
+        service = accounts_service(stack)
+        ids = [service.open_account(f"payer-{i}", "EUR").account_id for i in range(2)]
+        service.close()
+        wait_until(lambda: set(ids) <= set(summary_rows(stack)), 30, "the accounts' summaries")
+    finally:
+        projector.finish()
+        relay.stop()
+    return [str(account_id) for account_id in ids]
+
+
+def test_payments_command_api_keeps_its_contract(
+    stack: Stack, accounts_summary: str, euro_accounts: list[str]
+) -> None:
+    env = application_env(PAYMENTS, stack.db)
+    app = payments_commands.create_app(lambda: PaymentsService(env=env))
+    known = {"dictionary": "euro_accounts", "probability": 0.9}
+    run = run_contract(
+        app,
+        {
+            "dictionaries": {
+                "euro_accounts": {"values": euro_accounts},
+                "euro": {"values": ["EUR"]},
+            },
+            "parameters": {
+                "body.source": known,
+                "body.destination": known,
+                "body.currency": {"dictionary": "euro", "probability": 0.9},
+            },
+        },
+    )
+    assert not run.failures, "\n\n".join(run.failures)
+    assert ("POST /payments", 202) in run.answered
+
+
+@pytest.mark.parametrize("name", sorted(QUERY_APIS))
+def test_query_api_keeps_its_contract(stack: Stack, name: str) -> None:
+    api = QUERY_APIS[name]
+    conninfo = stack.db.role_conninfo(api.role)
+    app = create_query_app(api, conninfo, consistency_wait=CONSISTENCY_WAIT_SECONDS)
+    failures = contract_failures(app)
+    assert not failures, "\n\n".join(failures)
+
+
+async def nothing_missing() -> list[str]:
+    """A readiness check that finds every dependency there."""
+    return []
+
+
+def test_worker_status_api_keeps_its_contract() -> None:
+    app = worker_app("Paystream worker", nothing_missing, lambda: {"position": 1})
+    failures = contract_failures(app)
+    assert not failures, "\n\n".join(failures)
