@@ -6,23 +6,29 @@ message carries `Nats-Msg-Id: <context>:<position>` and, pipelined, the id of
 the message before it as `Nats-Expected-Last-Msg-Id`: the server refuses a
 message whose predecessor is missing, so a failed publish can never leave a hole.
 A PostgreSQL advisory lock lets only one relay per context publish.
+
+When idle it checks every few seconds that the stream still ends at the position it
+published last (`_check_tail`): a tail lost by a server crash, or a stream deleted and
+re-created, is republished from PostgreSQL without waiting for new traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from dataclasses import dataclass
 
 import nats
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
 from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
-from eventstore.reader import read_events
+from eventstore.reader import max_position, read_events
 from eventstore.stopping import pause
 from eventstore.streams import ensure_stream
 
@@ -30,6 +36,7 @@ log = logging.getLogger("paystream.relay")
 
 BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
+TAIL_CHECK_SECONDS = 2.0
 LOCK_RETRY_SECONDS = 1.0
 
 
@@ -39,11 +46,14 @@ def advisory_lock_key(context: Context) -> int:
 
 
 async def last_published_position(js: JetStreamContext, context: Context) -> int:
-    """The position in the header of the stream's last message (0 for an empty stream)."""
-    info = await js.stream_info(context.stream)
-    if not info.state.last_seq:
+    """The position in the header of the stream's last message (0 for an empty stream).
+
+    Asked by subject, not by the stream's last sequence, which stays put when the
+    messages at the end are deleted."""
+    try:
+        message = await js.get_msg(context.stream, subject=f"{context.subject_prefix}.>")
+    except NotFoundError:
         return 0
-    message = await js.get_msg(context.stream, seq=info.state.last_seq)
     return int((message.headers or {})[H_POSITION])
 
 
@@ -54,6 +64,7 @@ class RelayStatus:
     holds_lock: bool = False
     published_position: int = 0
     published_count: int = 0
+    tail_resyncs: int = 0  # idle checks that found the stream not ending where it published
 
 
 class Relay:
@@ -64,6 +75,7 @@ class Relay:
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = RelayStatus()
+        self._reported_tail: tuple[int, int] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set."""
@@ -104,13 +116,73 @@ class Relay:
     ) -> None:
         position = await last_published_position(js, self.context)
         self.status.published_position = position
+        tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
         while not stop.is_set():
             batch = await read_events(reader, self.context, position, limit=BATCH_SIZE)
             if batch:
                 position = await self._publish(js, batch, position)
                 continue
+            if time.monotonic() >= tail_check_due:
+                position = await self._check_tail(js, reader, position)
+                tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
+                continue
             async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
                 pass
+
+    async def _check_tail(
+        self, js: JetStreamContext, reader: AsyncConnection[object], position: int
+    ) -> int:
+        """Where to continue from: the stream's real end, when it is not `position`.
+
+        Behind (tail lost in a crash, stream re-created): the caller republishes the
+        missing events from PostgreSQL, chained to the message the stream really ends
+        with (none when it is empty, which a re-created stream's check accepts).
+        Ahead (another relay published meanwhile): its messages are chained and in
+        order, so they are adopted rather than published twice."""
+        actual = await last_published_position(js, self.context)
+        if actual == position:
+            self._reported_tail = None
+            return position
+        self.status.tail_resyncs += 1
+        self.status.published_position = actual
+        if self._reported_tail != (actual, position):  # a mismatch that repeats is logged once
+            self._reported_tail = (actual, position)
+            await self._report_tail(reader, actual, position)
+        return actual
+
+    async def _report_tail(
+        self, reader: AsyncConnection[object], actual: int, position: int
+    ) -> None:
+        name, stream = self.context.name, self.context.stream
+        if actual < position:
+            log.warning(
+                "relay %s: stream %s ends at position %d, not %d (tail lost or stream"
+                " re-created); republishing from PostgreSQL",
+                name,
+                stream,
+                actual,
+                position,
+            )
+            return
+        stored = await max_position(reader, self.context)
+        if actual > stored:
+            log.error(
+                "relay %s: stream %s ends at position %d, beyond the store's last (%d):"
+                " the stream does not belong to this database",
+                name,
+                stream,
+                actual,
+                stored,
+            )
+            return
+        log.warning(
+            "relay %s: stream %s ends at position %d, beyond %d: another relay published;"
+            " continuing after it",
+            name,
+            stream,
+            actual,
+            position,
+        )
 
     async def _publish(
         self, js: JetStreamContext, batch: list[EventEnvelope], position: int

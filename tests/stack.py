@@ -111,7 +111,9 @@ async def _stream_positions(nats_url: str, context: Context) -> list[int]:
     try:
         js = nc.jetstream()
         info = await js.stream_info(context.stream)
-        positions = []
+        positions: list[int] = []
+        if not info.state.messages:
+            return positions
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
                 message = await js.get_msg(context.stream, seq=seq)
