@@ -29,6 +29,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
 from eventstore.reader import max_position, read_events
+from eventstore.settings import nats_servers
 from eventstore.stopping import pause
 from eventstore.streams import ensure_stream
 
@@ -81,7 +82,7 @@ class Relay:
         """Publish until `stop` is set."""
         listen = await AsyncConnection.connect(self.conninfo, autocommit=True)
         reader = await AsyncConnection.connect(self.conninfo, autocommit=True)
-        nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
+        nc = await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1)
         try:
             if not await self._acquire_lock(listen, stop):
                 return

@@ -23,6 +23,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
 from eventstore.reader import read_events
+from eventstore.settings import nats_servers
 from eventstore.stopping import pause
 from projections import dead_letters
 from projections.projection import Projection
@@ -93,7 +94,7 @@ class Projector:
         self._skipped: set[tuple[str, int]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
+        nc = await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1)
         try:
             await self.prepare()
             js = nc.jetstream()

@@ -31,6 +31,7 @@ from eventstore.contexts import PAYMENTS
 from eventstore.envelope import H_AGGREGATE_ID
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.recorder import PaystreamRecorder
+from eventstore.settings import nats_servers
 from eventstore.stopping import pause
 from saga import pending
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
@@ -76,7 +77,7 @@ class PaymentSaga:
         self._locks: defaultdict[UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def run(self, stop: asyncio.Event) -> None:
-        nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
+        nc = await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1)
         try:
             async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
                 await pending.create_table(conn)
