@@ -37,11 +37,19 @@ class CliError(Exception):
 
 
 @app.command()
-def up(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    nats_cluster: Annotated[
+        int,
+        typer.Option(
+            min=1, max=5, help="Run NATS as a JetStream cluster of N nodes (streams: N replicas)."
+        ),
+    ] = 1,
+) -> None:
     """Start PostgreSQL, NATS and every service; Ctrl-C stops them all."""
     from scripts.up import run_up
 
-    run_up(data_dir, console)
+    run_up(data_dir, console, nats_cluster)
 
 
 @app.command()
