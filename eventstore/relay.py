@@ -38,6 +38,7 @@ log = logging.getLogger("paystream.relay")
 BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
 TAIL_CHECK_SECONDS = 2.0
+ACK_TIMEOUT_SECONDS = 3.0
 LOCK_RETRY_SECONDS = 1.0
 
 
@@ -201,11 +202,16 @@ class Relay:
                 )
             )
             previous = envelope.position
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        try:  # an ack lost with a NATS node that died would otherwise be awaited forever
+            results = await asyncio.wait_for(
+                asyncio.gather(*futures, return_exceptions=True), ACK_TIMEOUT_SECONDS
+            )
+        except TimeoutError as timeout:
+            results = [timeout]
         failures = [result for result in results if isinstance(result, BaseException)]
         if failures:
             log.warning(
-                "relay %s: %d publishes failed (%s); resyncing",
+                "relay %s: %d publishes failed (%r); resyncing",
                 self.context.name,
                 len(failures),
                 failures[0],
