@@ -169,6 +169,17 @@ def bench_rebuild(
         raise CliError(error.args[0] if error.args else str(error)) from None
 
 
+@bench_app.command("nats-sync")
+def bench_nats_sync(
+    messages: Annotated[int, typer.Option(min=100, max=1_000_000)] = 20_000,
+    nodes: Annotated[int, typer.Option(min=1, max=5)] = 1,
+) -> None:
+    """JetStream publish rate with sync_interval 2m (default) and always, same run."""
+    from scripts.bench_nats_sync import run_nats_sync_bench
+
+    run_nats_sync_bench(messages, nodes, console)
+
+
 def main() -> None:
     """Entry point: one-line errors, non-zero exit codes, no tracebacks for known failures."""
     try:
