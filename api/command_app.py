@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -29,12 +30,12 @@ def create_command_app(
     for router in routers:
         app.include_router(router)
 
-    def ready() -> bool:
+    async def ready() -> list[str]:
         service: CommandService | None = getattr(app.state, "service", None)
         if service is None:
-            return False
-        service.recorder.max_notification_id()
-        return True
+            return ["application service (starting)"]
+        await asyncio.to_thread(service.recorder.max_notification_id)
+        return []
 
     install_health(app, ready)
     return app

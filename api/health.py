@@ -12,14 +12,48 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from api.problems import Problem, install_problem_handlers
+from eventstore.outages import Outage, reason
 
 log = logging.getLogger("paystream.health")
 
-ReadyCheck = Callable[[], bool] | Callable[[], Awaitable[bool]]
+READY_TIMEOUT_SECONDS = 3.0
+
+# What the service lacks to do its work right now ([] when ready), e.g.
+# ["postgresql unreachable (OperationalError: ...)", "nats not connected"].
+ReadyCheck = Callable[[], Awaitable[list[str]]]
+
+
+async def missing_dependencies(ready: ReadyCheck) -> list[str]:
+    """Run a readiness check, bounded in time; a check that fails names its failure."""
+    try:
+        return await asyncio.wait_for(ready(), READY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return [f"readiness check timed out after {READY_TIMEOUT_SECONDS:.0f}s"]
+    except Exception as error:
+        return [reason(error)]
+
+
+def single_flight(ready: ReadyCheck) -> ReadyCheck:
+    """Callers that ask while a check is running share it: checks stuck on an unreachable
+    database (answered at the timeout) never pile up behind one another."""
+    running: asyncio.Task[list[str]] | None = None
+
+    async def shared() -> list[str]:
+        nonlocal running
+        if running is None or running.done():
+            running = asyncio.ensure_future(ready())
+            # A check that ends after its callers gave up still has its failure read.
+            running.add_done_callback(lambda task: task.cancelled() or task.exception())
+        return await asyncio.shield(running)
+
+    return shared
 
 
 def install_health(app: FastAPI, ready: ReadyCheck) -> None:
-    """Add /healthz and /readyz to `app`; `ready` says whether the service can work."""
+    """Add /healthz (the process answers) and /readyz (it has what it needs to work);
+    /readyz answers 503 naming each missing dependency, logged as one outage."""
+    outage = Outage(log, f"{app.title}: readiness")
+    ready = single_flight(ready)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -27,16 +61,17 @@ def install_health(app: FastAPI, ready: ReadyCheck) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> ORJSONResponse:
-        try:
-            result = ready()
-            is_ready = await result if asyncio.iscoroutine(result) else bool(result)
-        except Exception as error:
-            log.warning("not ready: %s", error)
-            is_ready = False
-        if not is_ready:
+        missing = await missing_dependencies(ready)
+        if missing:
+            outage.failed(RuntimeError("; ".join(missing)))
             raise Problem(
-                503, "not-ready", "the service is not ready yet", headers={"Retry-After": "1"}
+                503,
+                "not-ready",
+                "not ready: " + "; ".join(missing),
+                headers={"Retry-After": "1"},
+                extra={"missing": missing},
             )
+        outage.recovered()
         return ORJSONResponse({"status": "ready"})
 
 
@@ -64,7 +99,8 @@ class _WorkerServer(uvicorn.Server):
 
 async def serve_http(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve `app` inside the running event loop until `stop` is set."""
-    server = _WorkerServer(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None)
+    server = _WorkerServer(config)
     task = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True

@@ -15,19 +15,24 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import ORJSONResponse
 from psycopg_pool import AsyncConnectionPool
+from starlette.responses import Response
 
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.health import install_health
-from api.problems import Problem, install_problem_handlers
+from api.problems import Problem, install_problem_handlers, problem_response
+from eventstore.outages import reason
+from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
 from projections.projection import Projection
 from projections.tracking import reached_query
 
 POLL_SECONDS = 0.005
 DEFAULT_CONSISTENCY_WAIT_SECONDS = 5.0
+POOL_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,17 @@ async def consistent(
 Consistent = Annotated[None, Depends(consistent)]
 
 
+async def _on_store_unavailable(request: Request, error: Exception) -> Response:
+    """The read models' database is unreachable right now (a restart, a failover)."""
+    problem = Problem(
+        503,
+        "store-unavailable",
+        f"the read models are unavailable: {reason(error)}",
+        headers={"Retry-After": "2"},
+    )
+    return problem_response(problem, request.url.path)
+
+
 def create_query_app(
     api: QueryApi, conninfo: str, consistency_wait: float = DEFAULT_CONSISTENCY_WAIT_SECONDS
 ) -> FastAPI:
@@ -100,7 +116,15 @@ def create_query_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = AsyncConnectionPool(conninfo, min_size=2, max_size=20, open=False)
+        app.state.pool = AsyncConnectionPool(
+            conninfo,
+            min_size=2,
+            max_size=20,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            timeout=POOL_WAIT_SECONDS,
+            reconnect_timeout=POOL_RECONNECT_GIVE_UP_SECONDS,
+        )
         await app.state.pool.open()
         yield
         await app.state.pool.close()
@@ -109,12 +133,13 @@ def create_query_app(
     app.state.query_api = api
     app.state.consistency_wait = consistency_wait
     install_problem_handlers(app)
+    app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
     app.include_router(api.router)
 
-    async def ready() -> bool:
+    async def ready() -> list[str]:
         for projection in api.projections:
             await projected_position(app.state.pool, projection, projection.sources[0].name)
-        return True
+        return []
 
     install_health(app, ready)
     return app

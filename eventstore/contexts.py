@@ -69,8 +69,11 @@ def application_env(
         "POSTGRES_SCHEMA": context.schema,
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        # Check a pooled connection before use, so one lost in a database restart is
+        # replaced instead of failing the next command.
+        "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y" if create_table else "n",
         # Creating tables creates the snapshots table too, whatever the snapshot interval;
         # otherwise the service's PAYSTREAM_SNAPSHOT_INTERVAL decides (domains/service.py).

@@ -16,6 +16,7 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore import hash_chain, idempotency
 from eventstore.metadata import META_KEY, current_idempotency
+from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
 
 
 class PaystreamRecorder(PostgresApplicationRecorder):
@@ -24,6 +25,7 @@ class PaystreamRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        datastore.pool.reconnect_timeout = POOL_RECONNECT_GIVE_UP_SECONDS
         if datastore.enable_db_functions:
             raise ValueError("POSTGRES_ENABLE_DB_FUNCTIONS would bypass the hash chain")
         schema = self.datastore.schema

@@ -18,9 +18,10 @@ import asyncio
 import logging
 import time
 import zlib
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-import nats
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
@@ -29,7 +30,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
 from eventstore.reader import max_position, read_events
-from eventstore.settings import nats_servers
+from eventstore.reconnect import connect, connect_nats
 from eventstore.stopping import pause
 from eventstore.streams import ensure_stream
 
@@ -38,8 +39,8 @@ log = logging.getLogger("paystream.relay")
 BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
 TAIL_CHECK_SECONDS = 2.0
-ACK_TIMEOUT_SECONDS = 3.0
 LOCK_RETRY_SECONDS = 1.0
+PUBLISH_ACK_SECONDS = 10.0
 
 
 def advisory_lock_key(context: Context) -> int:
@@ -63,6 +64,7 @@ async def last_published_position(js: JetStreamContext, context: Context) -> int
 class RelayStatus:
     """What the relay has done, for /readyz and status."""
 
+    connected: bool = False
     holds_lock: bool = False
     published_position: int = 0
     published_count: int = 0
@@ -77,14 +79,19 @@ class Relay:
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = RelayStatus()
+        self.nats: NatsClient | None = None
         self._reported_tail: tuple[int, int] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set."""
-        listen = await AsyncConnection.connect(self.conninfo, autocommit=True)
-        reader = await AsyncConnection.connect(self.conninfo, autocommit=True)
-        nc = await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1)
-        try:
+        """Publish until `stop` is set; a lost connection ends the run (the caller runs
+        it again with fresh connections, and the catch-up read finds what was missed)."""
+        async with AsyncExitStack() as resources:
+            listen = await resources.enter_async_context(await connect(self.conninfo))
+            reader = await resources.enter_async_context(await connect(self.conninfo))
+            self.nats = nc = await connect_nats(self.nats_url, f"relay {self.context.name}", log)
+            resources.push_async_callback(nc.close)
+            resources.callback(self._disconnected)
+            self.status.connected = True
             if not await self._acquire_lock(listen, stop):
                 return
             channel = Identifier(self.context.events_table.replace(".", "_"))
@@ -92,10 +99,10 @@ class Relay:
             js = nc.jetstream()
             await ensure_stream(js, self.context)
             await self._publish_until(stop, listen, reader, js)
-        finally:
-            await nc.close()
-            await reader.close()
-            await listen.close()
+
+    def _disconnected(self) -> None:
+        self.status.connected = False
+        self.status.holds_lock = False  # a session lock dies with its connection
 
     async def _acquire_lock(self, conn: AsyncConnection[object], stop: asyncio.Event) -> bool:
         key = advisory_lock_key(self.context)
@@ -202,16 +209,20 @@ class Relay:
                 )
             )
             previous = envelope.position
-        try:  # an ack lost with a NATS node that died would otherwise be awaited forever
+        try:
             results = await asyncio.wait_for(
-                asyncio.gather(*futures, return_exceptions=True), ACK_TIMEOUT_SECONDS
+                asyncio.gather(*futures, return_exceptions=True), PUBLISH_ACK_SECONDS
             )
-        except TimeoutError as timeout:
-            results = [timeout]
+        except TimeoutError:
+            # An acknowledgement lost with its server never comes (nats-py's futures wait
+            # for ever): start again with a fresh client, from the stream's last message.
+            raise ConnectionError(
+                f"no acknowledgement of {len(futures)} publishes in {PUBLISH_ACK_SECONDS:.0f}s"
+            ) from None
         failures = [result for result in results if isinstance(result, BaseException)]
         if failures:
             log.warning(
-                "relay %s: %d publishes failed (%r); resyncing",
+                "relay %s: %d publishes failed (%s); resyncing",
                 self.context.name,
                 len(failures),
                 failures[0],

@@ -40,6 +40,9 @@ class NatsSettings(BaseSettings):
 
     nats_url: str = ""
     nats_stream_replicas: int = 1  # 3 on the compose cluster
+    # How long the server remembers message ids to drop duplicates; the relay never
+    # relies on it (it resumes after the stream's last message), tests shorten it.
+    nats_duplicate_window_seconds: float = 120.0
 
     def url(self) -> str:
         if not self.nats_url:

@@ -9,17 +9,16 @@ from nats.js.errors import NotFoundError
 from eventstore.contexts import Context
 from eventstore.settings import NatsSettings
 
-DUPLICATE_WINDOW_SECONDS = 120.0
-
 
 def stream_config(context: Context, replicas: int | None = None) -> StreamConfig:
     """The context's stream; `replicas` defaults to NATS_STREAM_REPLICAS (1 if unset)."""
+    settings = NatsSettings()
     return StreamConfig(
         name=context.stream,
         subjects=[f"{context.subject_prefix}.>"],
         storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        num_replicas=replicas or NatsSettings().nats_stream_replicas,
+        duplicate_window=settings.nats_duplicate_window_seconds,
+        num_replicas=replicas or settings.nats_stream_replicas,
     )
 
 

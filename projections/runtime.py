@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
+from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -23,7 +23,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
 from eventstore.reader import read_events
-from eventstore.settings import nats_servers
+from eventstore.reconnect import connect, connect_nats, is_connection_lost, nak_all
 from eventstore.stopping import pause
 from projections import dead_letters
 from projections.projection import Projection
@@ -90,25 +90,29 @@ class Projector:
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = ProjectorStatus()
+        self.nats: NatsClient | None = None
         self._attempts: dict[tuple[str, int], int] = {}
         self._skipped: set[tuple[str, int]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        nc = await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1)
+        """Follow every source until `stop` is set; a lost connection ends the run (the
+        caller runs it again with fresh connections; unacked batches come back)."""
+        self.nats = nc = await connect_nats(self.nats_url, f"projector {self.consumer}", log)
         try:
             await self.prepare()
             js = nc.jetstream()
-            await asyncio.gather(
-                *(self._follow(js, source, stop) for source in self.projection.sources)
-            )
+            async with asyncio.TaskGroup() as group:
+                for source in self.projection.sources:
+                    group.create_task(self._follow(js, source, stop))
         finally:
+            self.status.subscribed.clear()
             await nc.close()
 
     async def prepare(self) -> None:
         """Install the read model if new; rebuild it first when the active build is of an
         older version of this projection (a new shape catches up by itself)."""
         projection = type(self.projection)
-        async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+        async with await connect(self.conninfo) as conn:
             _, version = await install(conn, projection)
         if version < projection.version:
             log.info(
@@ -134,9 +138,9 @@ class Projector:
             stream=source.stream,
             config=config,
         )
-        self.status.subscribed.add(source.name)
-        async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+        async with await connect(self.conninfo) as conn:
             await self._load_skipped(conn)
+            self.status.subscribed.add(source.name)
             while not stop.is_set():
                 if await self._halted(conn):
                     await pause(stop, HALT_CHECK_SECONDS)
@@ -149,19 +153,19 @@ class Projector:
                 try:
                     await self.apply_batch(conn, source, envelopes)
                 except HandlerFailed as failure:
-                    delay = await self._on_failure(conn, source, envelopes, failure)
-                    for message in messages:
-                        await message.nak(delay=delay)
+                    try:
+                        delay = await self._on_failure(conn, source, envelopes, failure)
+                    except Exception:
+                        await nak_all(messages)
+                        raise
+                    await nak_all(messages, delay)
                     continue
                 except Exception:
+                    # Not the read model's fault (a lost connection, most likely): hand the
+                    # batch back at once and let the run end, to start again afresh.
                     self.status.failures += 1
-                    log.exception(
-                        "projection %s: batch failed (not a handler); redelivering",
-                        self.projection.name,
-                    )
-                    for message in messages:
-                        await message.nak(delay=RETRY_DELAY_SECONDS)
-                    continue
+                    await nak_all(messages)
+                    raise
                 for message in messages:
                     await message.ack()
 
@@ -258,6 +262,8 @@ class Projector:
         try:
             await self.projection.apply(cursor, envelope)
         except Exception as error:
+            if is_connection_lost(error):
+                raise  # not the event's fault: never counted towards a dead letter
             raise HandlerFailed(envelope, error) from error
 
     async def _repair(

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import nats
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection
@@ -30,8 +29,9 @@ from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import H_AGGREGATE_ID
 from eventstore.metadata import CommandMetadata, command_metadata
+from eventstore.outages import Outage
+from eventstore.reconnect import connect, connect_nats, nak_all
 from eventstore.recorder import PaystreamRecorder
-from eventstore.settings import nats_servers
 from eventstore.stopping import pause
 from saga import pending
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
@@ -75,14 +75,22 @@ class PaymentSaga:
         self.deadline_seconds = deadline_seconds
         self.status = SagaStatus()
         self._locks: defaultdict[UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.nats: Any = None
+        self.accounts_outage = Outage(log, "accounts API (payments wait)")
+        self.overdue_outage = Outage(log, "payments past their deadline")
 
     async def run(self, stop: asyncio.Event) -> None:
-        nc = await nats.connect(nats_servers(self.nats_url), max_reconnect_attempts=-1)
+        """Consume and sweep until `stop` is set; a lost connection ends the run (the
+        caller runs it again with fresh connections; unacked messages come back)."""
+        self.nats = nc = await connect_nats(self.nats_url, "saga", log)
         try:
-            async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+            async with await connect(self.conninfo) as conn:
                 await pending.create_table(conn)
-                await asyncio.gather(self._consume(nc, conn, stop), self._sweep(stop))
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._consume(nc, conn, stop))
+                    group.create_task(self._sweep(stop))
         finally:
+            self.status.subscribed = False
             await nc.close()
 
     async def _consume(self, nc: Any, conn: AsyncConnection[Any], stop: asyncio.Event) -> None:
@@ -105,20 +113,29 @@ class PaymentSaga:
             by_payment: defaultdict[UUID, list[Any]] = defaultdict(list)
             for message in messages:
                 by_payment[UUID((message.headers or {})[H_AGGREGATE_ID])].append(message)
-            await asyncio.gather(*(self._handle(conn, pid, ms) for pid, ms in by_payment.items()))
+            results = await asyncio.gather(
+                *(self._handle(conn, pid, ms) for pid, ms in by_payment.items()),
+                return_exceptions=True,
+            )
+            failures = [result for result in results if isinstance(result, Exception)]
+            if failures:
+                raise failures[0]  # each failed payment's messages were handed back
 
     async def _handle(
         self, conn: AsyncConnection[Any], payment_id: UUID, messages: list[Any]
     ) -> None:
-        await pending.track(conn, payment_id, self.deadline_seconds)
         try:
+            await pending.track(conn, payment_id, self.deadline_seconds)
             finished = await self.advance(payment_id)
         except AccountsUnavailable as error:
             self.status.unavailable += 1
-            log.warning("payment %s waits: accounts API unavailable (%s)", payment_id, error)
-            for message in messages:
-                await message.nak(delay=RETRY_DELAY_SECONDS)
+            self.accounts_outage.failed(error)
+            await nak_all(messages, RETRY_DELAY_SECONDS)
             return
+        except Exception:
+            await nak_all(messages)
+            raise
+        self.accounts_outage.recovered()
         if finished:
             await pending.forget(conn, payment_id)
         for message in messages:
@@ -204,7 +221,7 @@ class PaymentSaga:
 
     async def _sweep(self, stop: asyncio.Event) -> None:
         """Drive payments past their deadline again; report those still unfinished."""
-        async with await AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+        async with await connect(self.conninfo) as conn:
             while not stop.is_set():
                 await pause(stop, SWEEP_SECONDS)
                 for payment_id, attempts in await pending.overdue(conn):
@@ -216,10 +233,9 @@ class PaymentSaga:
                     if finished:
                         await pending.forget(conn, payment_id)
                     else:
-                        log.warning(
-                            "payment %s past its deadline (%d overdue attempts)",
-                            payment_id,
-                            attempts + 1,
-                        )
+                        overdue = f"payment {payment_id} ({attempts + 1} overdue attempts)"
+                        self.overdue_outage.failed(RuntimeError(overdue))
                         await pending.postpone(conn, payment_id, min(60.0, 2.0**attempts))
                 self.status.overdue_now = await pending.count_overdue(conn)
+                if not self.status.overdue_now:
+                    self.overdue_outage.recovered()

@@ -3,7 +3,6 @@ replay, audit, bench."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -68,8 +67,9 @@ def serve(
 ) -> None:
     """Run one service in the foreground (what compose.yaml calls)."""
     from scripts import serve as runners
+    from scripts.service_logs import configure_service_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_service_logging()
     if service == "accounts-api":
         runners.serve_accounts_api(host, port)
     elif service == "payments-api":

@@ -193,10 +193,11 @@ class EmbeddedPostgres:
                     raise
                 time.sleep(0.1)
 
-    def stop(self) -> None:
-        """Fast shutdown: roll back open transactions, checkpoint, exit."""
+    def stop(self, *, immediate: bool = False) -> None:
+        """Fast shutdown: roll back open transactions, checkpoint, exit. Immediate: exit
+        at once without a checkpoint, as in a crash (`pg_ctl stop -m immediate`)."""
         if self.process is not None:
-            stop_process(self.process, signal.SIGINT)
+            stop_process(self.process, signal.SIGQUIT if immediate else signal.SIGINT)
 
 
 def nats_server_binary() -> str:

@@ -23,11 +23,18 @@ def service_urls(data_dir: Path) -> dict[str, str]:
 
 
 def probe(url: str) -> str:
+    """ "up", "down", or "not ready: <what is missing>" from the service's /readyz."""
     try:
-        response = httpx.get(f"{url}/readyz", timeout=2.0)
+        response = httpx.get(f"{url}/readyz", timeout=5.0)
     except httpx.HTTPError:
         return "down"
-    return "up" if response.status_code == 200 else f"not ready ({response.status_code})"
+    if response.status_code == 200:
+        return "up"
+    try:
+        missing = response.json().get("missing") or []
+    except ValueError:
+        missing = []
+    return "not ready: " + ("; ".join(missing) if missing else f"HTTP {response.status_code}")
 
 
 def run_status(data_dir: Path, console: Console) -> int:

@@ -30,12 +30,23 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def log_file(self) -> Path:
+        """The service's own log, size-capped and rotated by the service."""
+        return self.log_dir / f"{self.spec.name}.log"
+
+    @property
+    def output_file(self) -> Path:
+        """What the process printed outside its log (a crash before logging started)."""
+        return self.log_dir / f"{self.spec.name}.out"
+
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{self.spec.name}.log").open("ab")
+        output = self.output_file.open("ab")
         command = [sys.executable, "-m", "scripts.cli", *self.spec.command(self.port)]
+        env = {**self.env, "PAYSTREAM_LOG_FILE": str(self.log_file)}
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+            command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
 
     def answers(self, path: str) -> bool:
@@ -66,10 +77,12 @@ class ServiceProcess:
         return self.process is not None and self.process.poll() is not None
 
     def log_tail(self, lines: int = 20) -> str:
-        path = self.log_dir / f"{self.spec.name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        """The last lines of the service's log and of its other output."""
+        tails = []
+        for path in (self.log_file, self.output_file):
+            if path.exists():
+                tails += path.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join(tails)
 
     def stop(self) -> None:
         if self.process is not None:

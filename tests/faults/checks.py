@@ -1,0 +1,188 @@
+"""What must hold after every fault: nothing acknowledged lost, nothing published or
+applied twice, every read model equal to a fold of the event store, every service
+ready, every payment finished; and how long recovery took."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from domains.accounts.application import AccountsService
+from domains.payments.aggregates import TERMINAL
+from domains.payments.application import PaymentsService
+from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
+from projections.account_statement import AccountStatementProjection
+from projections.account_summary import AccountSummaryProjection
+from projections.payments import PaymentsProjection
+from projections.projection import Projection
+from projections.tracking import reached_query
+from scripts.supervisor import ServiceProcess
+from tests.faults.load import Tally
+from tests.stack import Stack, wait_until
+from tests.workload import folded_rows, summary_rows
+
+RECOVERY_BOUND_SECONDS = 15.0
+PROJECTIONS: tuple[type[Projection], ...] = (
+    AccountSummaryProjection,
+    AccountStatementProjection,
+    PaymentsProjection,
+)
+STATEMENT_EVENTS = (
+    "MoneyDeposited.v1",
+    "MoneyWithdrawn.v1",
+    "AccountDebited.v1",
+    "AccountCredited.v1",
+    "AccountDebitRefunded.v1",
+)
+
+
+def readiness(process: ServiceProcess) -> int:
+    """The status /readyz answers right now (0 when nothing answers)."""
+    try:
+        return httpx.get(f"{process.url}/readyz", timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def seconds_until_all_ready(processes: list[ServiceProcess]) -> dict[str, float]:
+    """From now until each service first answers /readyz with 200 (bounded)."""
+    started = time.monotonic()
+    ready_after: dict[str, float] = {}
+
+    def all_ready() -> bool:
+        for process in processes:
+            if process.spec.name not in ready_after and readiness(process) == 200:
+                ready_after[process.spec.name] = time.monotonic() - started
+        return len(ready_after) == len(processes)
+
+    wait_until(all_ready, RECOVERY_BOUND_SECONDS, "every service ready again")
+    return ready_after
+
+
+def positions(stack: Stack, context: Context) -> list[int]:
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT notification_id FROM {context.schema}.{context.events_table}"
+            " ORDER BY notification_id"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def reached(stack: Stack, projection: type[Projection], context: Context) -> int:
+    with stack.admin() as conn:
+        row = conn.execute(reached_query(projection.read_schema()), (context.name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def caught_up(stack: Stack) -> bool:
+    """Every read model has applied every event of every source it follows."""
+    return all(
+        reached(stack, projection, source) >= stack.max_position(source)
+        for projection in PROJECTIONS
+        for source in projection.sources
+    )
+
+
+def seconds_until_caught_up(stack: Stack, bound: float = RECOVERY_BOUND_SECONDS) -> float:
+    started = time.monotonic()
+    wait_until(lambda: caught_up(stack), bound, "every read model caught up")
+    return time.monotonic() - started
+
+
+def assert_acknowledged_stored(stack: Stack, tally: Tally) -> None:
+    """Every acknowledged deposit is the event at the position its answer named."""
+    assert tally.acknowledged, "no command was acknowledged"
+    wanted = {ack.position: ack.account_id for ack in tally.acknowledged}
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT notification_id, originator_id::text, topic"
+            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table} WHERE notification_id = ANY(%s)",
+            (list(wanted),),
+        ).fetchall()
+    stored = {int(position): account for position, account, topic in rows}
+    assert all(topic == "MoneyDeposited.v1" for _, _, topic in rows)
+    assert stored == wanted, f"{len(set(wanted) - set(stored))} acknowledged deposits missing"
+
+
+def assert_published_exactly_once(stack: Stack) -> None:
+    """Each stream holds every stored position once, in order, and nothing else."""
+    for context in CONTEXTS.values():
+        assert stack.stream_positions(context) == positions(stack, context), context.name
+
+
+def assert_payments_finished(stack: Stack, tally: Tally) -> None:
+    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=2))
+
+    def finished() -> bool:
+        return all(service.get_payment(UUID(p)).status in TERMINAL for p in tally.payments)
+
+    try:
+        wait_until(finished, 30, "every accepted payment finished")
+    finally:
+        service.close()
+
+
+def assert_read_models_match_store(stack: Stack, accounts: list[str], tally: Tally) -> None:
+    """Row for row: summaries, statement entries and payments equal a fold of the store."""
+    service = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=2))
+    try:
+        assert summary_rows(stack) == folded_rows(service, [UUID(a) for a in accounts])
+    finally:
+        service.close()
+    assert statement_entries(stack) == money_movements(stack)
+    assert payment_rows(stack) == folded_payments(stack, tally.payments)
+
+
+def statement_entries(stack: Stack) -> list[tuple[int, str]]:
+    schema = AccountStatementProjection.read_schema()
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT position, account_id::text FROM {schema}.entries ORDER BY position"
+        ).fetchall()
+    return [(int(p), a) for p, a in rows]
+
+
+def money_movements(stack: Stack) -> list[tuple[int, str]]:
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT notification_id, originator_id::text"
+            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table} WHERE topic = ANY(%s)"
+            " ORDER BY notification_id",
+            (list(STATEMENT_EVENTS),),
+        ).fetchall()
+    return [(int(p), a) for p, a in rows]
+
+
+def payment_rows(stack: Stack) -> dict[str, dict[str, Any]]:
+    schema = PaymentsProjection.read_schema()
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT payment_id::text, status, version FROM {schema}.payments"
+        ).fetchall()
+    return {p: {"status": s, "version": v} for p, s, v in rows}
+
+
+def folded_payments(stack: Stack, payments: list[str]) -> dict[str, dict[str, Any]]:
+    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=2))
+    try:
+        with stack.admin() as conn:
+            table = f"{PAYMENTS.schema}.{PAYMENTS.events_table}"
+            rows = conn.execute(f"SELECT DISTINCT originator_id::text FROM {table}").fetchall()
+        every = {row[0] for row in rows}
+        assert set(payments) <= every, "an accepted payment is not in the store"
+        folded = {p: service.get_payment(UUID(p)) for p in every}
+        return {p: {"status": f.status, "version": f.version} for p, f in folded.items()}
+    finally:
+        service.close()
+
+
+def log_lines(process: ServiceProcess) -> int:
+    """Lines the service has logged so far (its rotated log and its other output)."""
+    total = 0
+    for path in (process.log_file, process.output_file):
+        if path.exists():
+            total += len(path.read_bytes().splitlines())
+    return total

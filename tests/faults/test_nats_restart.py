@@ -1,0 +1,52 @@
+"""nats-server killed (-9) under load and started again: commands go on being stored,
+the workers say they are not ready meanwhile, then the same processes publish and
+apply everything stored while it was away, exactly once."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from eventstore.contexts import ACCOUNTS
+from tests.faults.checks import readiness
+from tests.faults.conftest import FaultStack
+from tests.faults.recovery import FaultRun
+from tests.stack import wait_until
+
+DOWN_SECONDS = 3.0
+WORKERS = ("relay-accounts", "relay-payments", "projector-account-summary", "saga")
+LOG_LINES_BOUND = 40
+
+
+def published_position(faulty: FaultStack, relay: str) -> int:
+    status = httpx.get(f"{faulty.url(relay)}/status", timeout=5).json()
+    return int(status["published_position"])
+
+
+def test_services_heal_after_nats_is_killed_and_restarted(faulty: FaultStack) -> None:
+    run = FaultRun(faulty, "nats-kill-9")
+    run.start_load()
+    published_before = published_position(faulty, "relay-accounts")
+    killed = time.monotonic()
+    faulty.nats.kill()
+
+    workers = [faulty.process(name) for name in WORKERS]
+    wait_until(
+        lambda: all(readiness(p) == 503 for p in workers), DOWN_SECONDS + 10, "workers not ready"
+    )
+    assert readiness(faulty.process("accounts-api")) == 200, "commands need no NATS"
+    wait_until(
+        lambda: faulty.stack.max_position(ACCOUNTS) > published_before + 10,
+        10,
+        "events stored while NATS is away",
+    )
+    run.hold(DOWN_SECONDS, since=killed)
+    unpublished = faulty.stack.max_position(ACCOUNTS) - published_position(faulty, "relay-accounts")
+    faulty.nats.start()
+    run.returned()
+    run.finish()
+
+    assert unpublished > 0, "the fault did not leave events unpublished"
+    assert published_position(faulty, "relay-accounts") >= faulty.stack.max_position(ACCOUNTS)
+    assert max(run.recovery.log_lines.values()) <= LOG_LINES_BOUND, run.recovery.log_lines
