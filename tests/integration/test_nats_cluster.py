@@ -25,7 +25,7 @@ from tests.workload import accounts_service, tracked_position
 pytestmark = pytest.mark.integration
 
 NODES = 3
-# An election (4-9 s of raft timeouts) plus the relay's ack timeout and restart.
+# An election (4-9 s of raft timeouts), or the relay's ack bound (5 s) and its restart.
 MAX_OUTAGE_SECONDS = 15.0
 
 
