@@ -129,13 +129,20 @@ class Relay:
         position = await last_published_position(js, self.context)
         self.status.published_position = position
         tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
+        chain_first = True
         while not stop.is_set():
             batch = await read_events(reader, self.context, position, limit=BATCH_SIZE)
             if batch:
-                position = await self._publish(js, batch, position)
+                position = await self._publish(js, batch, position, chain_first=chain_first)
+                chain_first = True
                 continue
             if time.monotonic() >= tail_check_due:
-                position = await self._check_tail(js, reader, position)
+                resumed = await self._check_tail(js, reader, position)
+                # Behind: the end was just read, so the first republished message needs
+                # no expectation, which the server could not meet if the messages at the
+                # end were deleted rather than lost (it keeps their id as its last).
+                chain_first = resumed >= position
+                position = resumed
                 tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
                 continue
             async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
@@ -197,11 +204,17 @@ class Relay:
         )
 
     async def _publish(
-        self, js: JetStreamContext, batch: list[EventEnvelope], position: int
+        self,
+        js: JetStreamContext,
+        batch: list[EventEnvelope],
+        position: int,
+        *,
+        chain_first: bool = True,
     ) -> int:
-        """Publish a batch pipelined; on any failure resume from the stream's last message."""
+        """Publish a batch pipelined; on any failure resume from the stream's last message.
+        Each message expects its predecessor's id, the first one only if `chain_first`."""
         futures = []
-        previous = position
+        previous = position if chain_first else 0
         for envelope in batch:
             headers = envelope.headers(self.context)
             if previous:

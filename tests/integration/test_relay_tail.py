@@ -84,6 +84,38 @@ def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
     assert stored_positions(stack) == expected, "nothing was written meanwhile"
 
 
+def delete_last_messages(stack: Stack, count: int) -> None:
+    async def run() -> None:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            js = nc.jetstream()
+            last = (await js.stream_info(ACCOUNTS.stream)).state.last_seq
+            for seq in range(last - count + 1, last + 1):
+                await js.delete_msg(ACCOUNTS.stream, seq)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+def test_messages_deleted_from_the_end_come_back_once_the_duplicate_window_passes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted, not lost: the server still knows their ids (duplicates for a while, and
+    its last id), so they come back only after the window, unchained to that last id."""
+    monkeypatch.setenv("NATS_DUPLICATE_WINDOW_SECONDS", "2")  # the relay sets its stream so
+    relay = stack.start("relay-accounts")
+    expected = wait_caught_up(stack, "the relay to publish the history")
+    resyncs_before = tail_resyncs(relay)
+
+    delete_last_messages(stack, 5)
+    assert stack.stream_positions(ACCOUNTS) == expected[:-5]
+
+    wait_caught_up(stack, "the relay to republish the deleted tail, with no new command")
+    assert stack.stream_positions(ACCOUNTS) == expected
+    assert tail_resyncs(relay) > resyncs_before
+
+
 def test_a_stream_ahead_of_the_relay_is_adopted_not_republished(stack: Stack) -> None:
     write_events(accounts_service(stack), accounts=2, movements=10, seed=11)
     stack.start("relay-accounts")
