@@ -44,6 +44,10 @@ LOCK_RETRY_SECONDS = 1.0
 # node (docs: sync_interval); waiting longer for an ack lost with a dead server only
 # adds to the pause a cluster's leader election already causes.
 PUBLISH_ACK_SECONDS = 5.0
+# JetStream API requests (stream info, last message) answer in milliseconds; while a
+# stream elects its leader they get no answer, and nats-py's default 5 s wait only
+# delays the retry after the election.
+JS_API_SECONDS = 2.0
 
 
 def advisory_lock_key(context: Context) -> int:
@@ -99,7 +103,7 @@ class Relay:
                 return
             channel = Identifier(self.context.events_table.replace(".", "_"))
             await listen.execute(SQL("LISTEN {}").format(channel))
-            js = nc.jetstream()
+            js = nc.jetstream(timeout=JS_API_SECONDS)
             await ensure_stream(js, self.context)
             await self._publish_until(stop, listen, reader, js)
 

@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from uuid import UUID
 
 import httpx
 import nats
@@ -20,7 +21,7 @@ from eventstore.settings import nats_servers
 from scripts.embedded import EmbeddedNatsCluster, EmbeddedPostgres, free_port
 from scripts.provision import provision
 from tests.stack import Stack, database_url_for, wait_until
-from tests.workload import accounts_service, tracked_position
+from tests.workload import accounts_service, folded_rows, summary_rows, tracked_position
 
 pytestmark = pytest.mark.integration
 
@@ -58,13 +59,14 @@ class Depositor(threading.Thread):
         self.rng = random.Random(seed)
         self.stopping = threading.Event()
         self.acknowledged = 0
+        self.ids: list[UUID] = []
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            ids = [self.service.open_account(f"client-{i}", "EUR").account_id for i in range(3)]
+            self.ids = [self.service.open_account(f"c-{i}", "EUR").account_id for i in range(3)]
             while not self.stopping.is_set():
-                self.service.deposit(self.rng.choice(ids), self.rng.randint(1, 1000))
+                self.service.deposit(self.rng.choice(self.ids), self.rng.randint(1, 1000))
                 self.acknowledged += 1
         except BaseException as error:
             self.error = error
@@ -79,7 +81,7 @@ class Depositor(threading.Thread):
 async def _stream_facts(nats_url: str) -> tuple[str, int]:
     nc = await nats.connect(nats_servers(nats_url))
     try:
-        js = nc.jetstream()
+        js = nc.jetstream(timeout=1.0)  # a poll stuck during an election skews the pause
         leader = (await js.stream_info(ACCOUNTS.stream)).cluster.leader  # type: ignore[union-attr]
         return str(leader), await last_published_position(js, ACCOUNTS)
     finally:
@@ -141,4 +143,6 @@ def test_killing_the_stream_leader_under_load_loses_nothing(stack: Stack) -> Non
     )
 
     assert stack.stream_positions(ACCOUNTS) == expected  # every event once, in order
+    ids = [account_id for client in clients for account_id in client.ids]
+    assert summary_rows(stack) == folded_rows(clients[0].service, ids)  # each applied once
     assert len(expected) == acknowledged + 3 * len(clients)  # every deposit and opening
