@@ -12,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 from api.health import install_health
 from api.problems import install_problem_handlers
 from domains.service import CommandService
+from eventstore.probes import database_missing
 
 
 def create_command_app(
@@ -34,8 +35,9 @@ def create_command_app(
         service: CommandService | None = getattr(app.state, "service", None)
         if service is None:
             return ["application service (starting)"]
-        await asyncio.to_thread(service.recorder.max_notification_id)
-        return []
+        return await database_missing(
+            lambda: asyncio.to_thread(service.recorder.max_notification_id)
+        )
 
     install_health(app, ready)
     return app

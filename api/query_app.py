@@ -26,6 +26,7 @@ from api.consistency import ConsistencyToken
 from api.health import install_health
 from api.problems import Problem, install_problem_handlers, problem_response
 from eventstore.outages import reason
+from eventstore.probes import database_missing
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
 from projections.projection import Projection
 from projections.tracking import reached_query
@@ -136,10 +137,12 @@ def create_query_app(
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
     app.include_router(api.router)
 
-    async def ready() -> list[str]:
+    async def positions() -> None:
         for projection in api.projections:
             await projected_position(app.state.pool, projection, projection.sources[0].name)
-        return []
+
+    async def ready() -> list[str]:
+        return await database_missing(positions)
 
     install_health(app, ready)
     return app

@@ -16,10 +16,12 @@ SUMMARY_SECONDS = 10.0
 
 
 def reason(error: BaseException) -> str:
-    """One line naming a failure: its innermost cause in a group, its type and message."""
+    """One line naming a failure: the first of a group, its type and the first line of
+    its message (libpq adds hints on further lines)."""
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
-    text = " ".join(str(error).split()) or "no detail"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else "no detail"
     return f"{type(error).__name__}: {text[:300]}"
 
 

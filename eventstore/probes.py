@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import nats
 import psycopg
 from psycopg import AsyncConnection
 
@@ -25,8 +28,37 @@ async def postgres_missing(conninfo: str) -> list[str]:
     return []
 
 
-def nats_missing(client: Any) -> list[str]:
-    """[] when the worker's own NATS client is connected, else what is missing."""
-    if client is None or not client.is_connected:
-        return ["nats not connected"]
+async def database_missing(check: Callable[[], Awaitable[object]]) -> list[str]:
+    """[] when `check` (a query through the service's own pool) answers in time."""
+    try:
+        await asyncio.wait_for(check(), PROBE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return [f"postgresql unreachable (no connection within {PROBE_TIMEOUT_SECONDS}s)"]
+    except Exception as error:
+        return [f"postgresql unreachable ({reason(error)})"]
+    return []
+
+
+async def nats_missing(client: Any, servers: str | list[str]) -> list[str]:
+    """[] when the worker's own NATS client is connected, or (between two runs of the
+    worker, when it has none) when a fresh connection succeeds; else why not."""
+    if client is not None and client.is_connected:
+        return []
+    if client is not None and not client.is_closed:
+        return ["nats not connected (reconnecting)"]
+
+    async def quiet(error: Exception) -> None:
+        """The failure is the answer; nats-py would log it with a traceback."""
+
+    try:
+        probe = await nats.connect(
+            servers,
+            connect_timeout=PROBE_TIMEOUT_SECONDS,
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            error_cb=quiet,
+        )
+    except Exception as error:
+        return [f"nats unreachable ({reason(error)})"]
+    await probe.close()
     return []

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
 from psycopg.sql import SQL, Identifier
@@ -40,10 +41,8 @@ BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
 TAIL_CHECK_SECONDS = 2.0
 LOCK_RETRY_SECONDS = 1.0
-# A batch's acks arrive within about 0.5 s even when every write is fsynced on one
-# node (docs: sync_interval); waiting longer for an ack lost with a dead server only
-# adds to the pause a cluster's leader election already causes.
-PUBLISH_ACK_SECONDS = 5.0
+PUBLISH_ACK_SECONDS = 10.0
+ACK_CHECK_SECONDS = 0.2
 # JetStream API requests (stream info, last message) answer in milliseconds; while a
 # stream elects its leader they get no answer, and nats-py's default 5 s wait only
 # delays the retry after the election.
@@ -157,9 +156,9 @@ class Relay:
     ) -> int:
         """Where to continue from: the stream's real end, when it is not `position`.
 
-        Behind (tail lost in a crash, stream re-created): the caller republishes the
-        missing events from PostgreSQL, chained to the message the stream really ends
-        with (none when it is empty, which a re-created stream's check accepts).
+        Behind (tail lost in a crash, stream re-created, messages deleted): the caller
+        republishes the missing events from PostgreSQL, the first without expecting
+        the id of the message the stream ends with, the rest chained as always.
         Ahead (another relay published meanwhile): its messages are chained and in
         order, so they are adopted rather than published twice."""
         actual = await last_published_position(js, self.context)
@@ -207,6 +206,23 @@ class Relay:
             position,
         )
 
+    async def _acks(self, futures: list[asyncio.Future[PubAck]]) -> list[BaseException | None]:
+        """Wait for the server's acknowledgements (each an error or None). One lost with
+        a disconnection never comes (nats-py's futures wait for ever): then give up on
+        all, so the run starts again with a fresh client from the stream's last message."""
+        assert self.nats is not None
+        reconnects = self.nats.stats["reconnects"]
+        deadline = asyncio.get_running_loop().time() + PUBLISH_ACK_SECONDS
+        waiting: set[asyncio.Future[PubAck]] = set(futures)
+        while waiting:
+            _, waiting = await asyncio.wait(waiting, timeout=ACK_CHECK_SECONDS)
+            lost = self.nats.stats["reconnects"] != reconnects or not self.nats.is_connected
+            if waiting and (lost or asyncio.get_running_loop().time() > deadline):
+                for future in waiting:
+                    future.cancel()
+                raise ConnectionError(f"{len(waiting)} publishes were never acknowledged")
+        return [future.exception() for future in futures]
+
     async def _publish(
         self,
         js: JetStreamContext,
@@ -229,17 +245,7 @@ class Relay:
                 )
             )
             previous = envelope.position
-        try:
-            results = await asyncio.wait_for(
-                asyncio.gather(*futures, return_exceptions=True), PUBLISH_ACK_SECONDS
-            )
-        except TimeoutError:
-            # An acknowledgement lost with its server never comes (nats-py's futures wait
-            # for ever): start again with a fresh client, from the stream's last message.
-            raise ConnectionError(
-                f"no acknowledgement of {len(futures)} publishes in {PUBLISH_ACK_SECONDS:.0f}s"
-            ) from None
-        failures = [result for result in results if isinstance(result, BaseException)]
+        failures = [error for error in await self._acks(futures) if error is not None]
         if failures:
             log.warning(
                 "relay %s: %d publishes failed (%s); resyncing",

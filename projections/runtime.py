@@ -160,9 +160,10 @@ class Projector:
                         raise
                     await nak_all(messages, delay)
                     continue
-                except Exception:
-                    # Not the read model's fault (a lost connection, most likely): hand the
-                    # batch back at once and let the run end, to start again afresh.
+                except BaseException:
+                    # Not the read model's fault (a lost connection, most likely, or the run
+                    # ending because another source's loop failed): hand the batch back at
+                    # once, not after the ack wait, and let the run start again afresh.
                     self.status.failures += 1
                     await nak_all(messages)
                     raise

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection
@@ -75,7 +76,7 @@ class PaymentSaga:
         self.deadline_seconds = deadline_seconds
         self.status = SagaStatus()
         self._locks: defaultdict[UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.nats: Any = None
+        self.nats: NatsClient | None = None
         self.accounts_outage = Outage(log, "accounts API (payments wait)")
         self.overdue_outage = Outage(log, "payments past their deadline")
 
@@ -132,7 +133,7 @@ class PaymentSaga:
             self.accounts_outage.failed(error)
             await nak_all(messages, RETRY_DELAY_SECONDS)
             return
-        except Exception:
+        except BaseException:  # a lost connection, or the run ending (cancelled)
             await nak_all(messages)
             raise
         self.accounts_outage.recovered()

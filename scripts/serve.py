@@ -108,6 +108,7 @@ class Worker:
         self.title = title
         self.work = work
         self.connected = connected
+        self.nats_url = NatsSettings().url()
 
     def readiness(
         self,
@@ -121,7 +122,7 @@ class Worker:
         async def ready() -> list[str]:
             return [
                 *await postgres_missing(conninfo),
-                *nats_missing(nats_client()),
+                *await nats_missing(nats_client(), self.nats_url),
                 *own_missing(),
             ]
 

@@ -6,6 +6,8 @@ import json
 import os
 import signal
 import threading
+import time
+from collections import deque
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +23,7 @@ from scripts.supervisor import ServiceProcess, service_env
 DEFAULT_PG_PORT = 54329
 DEFAULT_NATS_PORT = 54222
 MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
 
 
 def layout_file(data_dir: Path) -> Path:
@@ -130,15 +133,22 @@ def _print_urls(
 
 
 def _supervise(services: list[ServiceProcess], console: Console, stop: threading.Event) -> None:
-    """Restart a service that dies (a few times), until Ctrl-C or SIGTERM."""
-    restarts = dict.fromkeys((s.spec.name for s in services), 0)
+    """Restart a service that dies, until Ctrl-C or SIGTERM; one that dies more than
+    MAX_RESTARTS times within RESTART_WINDOW_SECONDS is crash-looping: stop everything."""
+    exits: dict[str, deque[float]] = {s.spec.name: deque() for s in services}
     while not stop.wait(0.5):
         for service in services:
             if not service.exited():
                 continue
-            restarts[service.spec.name] += 1
-            if restarts[service.spec.name] > MAX_RESTARTS:
-                console.print(f"[red]{service.spec.name} keeps failing; stopping.[/red]")
+            recent, now = exits[service.spec.name], time.monotonic()
+            recent.append(now)
+            while now - recent[0] > RESTART_WINDOW_SECONDS:
+                recent.popleft()
+            if len(recent) > MAX_RESTARTS:
+                console.print(
+                    f"[red]{service.spec.name} exited {len(recent)} times within"
+                    f" {RESTART_WINDOW_SECONDS:.0f}s; stopping.[/red]"
+                )
                 console.print(service.log_tail())
                 return
             console.print(f"[yellow]{service.spec.name} exited; restarting[/yellow]")

@@ -23,6 +23,7 @@ SERVICES = (
     "projector-account-summary",
     "projector-account-statement",
     "projector-payments",
+    "projector-notifications",
     "accounts-api",
     "accounts-query-api",
     "payments-api",

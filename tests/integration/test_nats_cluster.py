@@ -26,7 +26,7 @@ from tests.workload import accounts_service, folded_rows, summary_rows, tracked_
 pytestmark = pytest.mark.integration
 
 NODES = 3
-# An election (4-9 s of raft timeouts), or the relay's ack bound (5 s) and its restart.
+# An election (4-9 s of raft timeouts), then the relay's next try (requests wait 2 s).
 MAX_OUTAGE_SECONDS = 15.0
 
 

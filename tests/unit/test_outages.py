@@ -84,6 +84,7 @@ def test_a_traceback_is_logged_only_when_asked_for(
     assert caplog.records[0].exc_info is not None
 
 
-def test_the_reason_of_a_group_is_its_first_failure_on_one_line() -> None:
-    group = ExceptionGroup("tasks", [OSError("the connection\nis lost"), ValueError("x")])
+def test_the_reason_of_a_group_is_the_first_line_of_its_first_failure() -> None:
+    lost = OSError("the connection is lost\n\tIs the server running on that host?")
+    group = ExceptionGroup("tasks", [lost, ValueError("x")])
     assert reason(group) == "OSError: the connection is lost"
