@@ -27,6 +27,7 @@ from nats.aio.msg import Msg
 from psycopg import AsyncConnection
 
 from eventstore.outages import Outage
+from eventstore.settings import nats_servers
 from eventstore.stopping import pause
 
 INITIAL_DELAY_SECONDS = 0.2
@@ -152,8 +153,9 @@ async def nak_all(messages: Sequence[Msg], delay: float | None = None) -> None:
 
 
 async def connect_nats(servers: str | list[str], what: str, log: logging.Logger) -> NatsClient:
-    """A worker's NATS client: reconnects forever by itself (publishes and fetches fail
-    meanwhile), and reports a disconnection once, then summarised, then its end."""
+    """A worker's NATS client (`servers`: a list, or a NATS_URL with commas between
+    servers): reconnects forever by itself (publishes and fetches fail meanwhile), and
+    reports a disconnection once, then summarised, then its end."""
     outage = Outage(log, f"{what}: NATS connection")
 
     async def on_error(error: Exception) -> None:
@@ -163,7 +165,7 @@ async def connect_nats(servers: str | list[str], what: str, log: logging.Logger)
         outage.recovered()
 
     return await nats.connect(
-        servers,
+        nats_servers(servers) if isinstance(servers, str) else servers,
         max_reconnect_attempts=-1,
         reconnect_time_wait=NATS_RECONNECT_WAIT_SECONDS,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,

@@ -6,12 +6,17 @@ message carries `Nats-Msg-Id: <context>:<position>` and, pipelined, the id of
 the message before it as `Nats-Expected-Last-Msg-Id`: the server refuses a
 message whose predecessor is missing, so a failed publish can never leave a hole.
 A PostgreSQL advisory lock lets only one relay per context publish.
+
+When idle it checks every few seconds that the stream still ends at the position it
+published last (`_check_tail`): a tail lost by a server crash, or a stream deleted and
+re-created, is republished from PostgreSQL without waiting for new traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -19,12 +24,13 @@ from dataclasses import dataclass
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
 from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
-from eventstore.reader import read_events
+from eventstore.reader import max_position, read_events
 from eventstore.reconnect import connect, connect_nats
 from eventstore.stopping import pause
 from eventstore.streams import ensure_stream
@@ -33,9 +39,14 @@ log = logging.getLogger("paystream.relay")
 
 BATCH_SIZE = 500
 IDLE_WAKE_SECONDS = 1.0
+TAIL_CHECK_SECONDS = 2.0
 LOCK_RETRY_SECONDS = 1.0
 PUBLISH_ACK_SECONDS = 10.0
 ACK_CHECK_SECONDS = 0.2
+# JetStream API requests (stream info, last message) answer in milliseconds; while a
+# stream elects its leader they get no answer, and nats-py's default 5 s wait only
+# delays the retry after the election.
+JS_API_SECONDS = 2.0
 
 
 def advisory_lock_key(context: Context) -> int:
@@ -44,11 +55,14 @@ def advisory_lock_key(context: Context) -> int:
 
 
 async def last_published_position(js: JetStreamContext, context: Context) -> int:
-    """The position in the header of the stream's last message (0 for an empty stream)."""
-    info = await js.stream_info(context.stream)
-    if not info.state.last_seq:
+    """The position in the header of the stream's last message (0 for an empty stream).
+
+    Asked by subject, not by the stream's last sequence, which stays put when the
+    messages at the end are deleted."""
+    try:
+        message = await js.get_msg(context.stream, subject=f"{context.subject_prefix}.>")
+    except NotFoundError:
         return 0
-    message = await js.get_msg(context.stream, seq=info.state.last_seq)
     return int((message.headers or {})[H_POSITION])
 
 
@@ -60,6 +74,7 @@ class RelayStatus:
     holds_lock: bool = False
     published_position: int = 0
     published_count: int = 0
+    tail_resyncs: int = 0  # idle checks that found the stream not ending where it published
 
 
 class Relay:
@@ -71,6 +86,7 @@ class Relay:
         self.nats_url = nats_url
         self.status = RelayStatus()
         self.nats: NatsClient | None = None
+        self._reported_tail: tuple[int, int] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set; a lost connection ends the run (the caller runs
@@ -86,7 +102,7 @@ class Relay:
                 return
             channel = Identifier(self.context.events_table.replace(".", "_"))
             await listen.execute(SQL("LISTEN {}").format(channel))
-            js = nc.jetstream()
+            js = nc.jetstream(timeout=JS_API_SECONDS)
             await ensure_stream(js, self.context)
             await self._publish_until(stop, listen, reader, js)
 
@@ -115,13 +131,80 @@ class Relay:
     ) -> None:
         position = await last_published_position(js, self.context)
         self.status.published_position = position
+        tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
+        chain_first = True
         while not stop.is_set():
             batch = await read_events(reader, self.context, position, limit=BATCH_SIZE)
             if batch:
-                position = await self._publish(js, batch, position)
+                position = await self._publish(js, batch, position, chain_first=chain_first)
+                chain_first = True
+                continue
+            if time.monotonic() >= tail_check_due:
+                resumed = await self._check_tail(js, reader, position)
+                # Behind: the end was just read, so the first republished message needs
+                # no expectation, which the server could not meet if the messages at the
+                # end were deleted rather than lost (it keeps their id as its last).
+                chain_first = resumed >= position
+                position = resumed
+                tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
                 continue
             async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
                 pass
+
+    async def _check_tail(
+        self, js: JetStreamContext, reader: AsyncConnection[object], position: int
+    ) -> int:
+        """Where to continue from: the stream's real end, when it is not `position`.
+
+        Behind (tail lost in a crash, stream re-created, messages deleted): the caller
+        republishes the missing events from PostgreSQL, the first without expecting
+        the id of the message the stream ends with, the rest chained as always.
+        Ahead (another relay published meanwhile): its messages are chained and in
+        order, so they are adopted rather than published twice."""
+        actual = await last_published_position(js, self.context)
+        if actual == position:
+            self._reported_tail = None
+            return position
+        self.status.tail_resyncs += 1
+        self.status.published_position = actual
+        if self._reported_tail != (actual, position):  # a mismatch that repeats is logged once
+            self._reported_tail = (actual, position)
+            await self._report_tail(reader, actual, position)
+        return actual
+
+    async def _report_tail(
+        self, reader: AsyncConnection[object], actual: int, position: int
+    ) -> None:
+        name, stream = self.context.name, self.context.stream
+        if actual < position:
+            log.warning(
+                "relay %s: stream %s ends at position %d, not %d (tail lost or stream"
+                " re-created); republishing from PostgreSQL",
+                name,
+                stream,
+                actual,
+                position,
+            )
+            return
+        stored = await max_position(reader, self.context)
+        if actual > stored:
+            log.error(
+                "relay %s: stream %s ends at position %d, beyond the store's last (%d):"
+                " the stream does not belong to this database",
+                name,
+                stream,
+                actual,
+                stored,
+            )
+            return
+        log.warning(
+            "relay %s: stream %s ends at position %d, beyond %d: another relay published;"
+            " continuing after it",
+            name,
+            stream,
+            actual,
+            position,
+        )
 
     async def _acks(self, futures: list[asyncio.Future[PubAck]]) -> list[BaseException | None]:
         """Wait for the server's acknowledgements (each an error or None). One lost with
@@ -141,11 +224,17 @@ class Relay:
         return [future.exception() for future in futures]
 
     async def _publish(
-        self, js: JetStreamContext, batch: list[EventEnvelope], position: int
+        self,
+        js: JetStreamContext,
+        batch: list[EventEnvelope],
+        position: int,
+        *,
+        chain_first: bool = True,
     ) -> int:
-        """Publish a batch pipelined; on any failure resume from the stream's last message."""
+        """Publish a batch pipelined; on any failure resume from the stream's last message.
+        Each message expects its predecessor's id, the first one only if `chain_first`."""
         futures = []
-        previous = position
+        previous = position if chain_first else 0
         for envelope in batch:
             headers = envelope.headers(self.context)
             if previous:

@@ -34,7 +34,7 @@ class DatabaseSettings(BaseSettings):
 
 
 class NatsSettings(BaseSettings):
-    """Where NATS JetStream is."""
+    """Where NATS JetStream is: NATS_URL names one server, or a cluster's, comma-separated."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
@@ -48,3 +48,8 @@ class NatsSettings(BaseSettings):
         if not self.nats_url:
             raise RuntimeError("NATS_URL is not set; run `paystream up` or set it")
         return self.nats_url
+
+
+def nats_servers(url: str) -> list[str]:
+    """The servers of a NATS_URL, one per entry: nats-py wants a list, not a comma string."""
+    return [server.strip() for server in url.split(",") if server.strip()]

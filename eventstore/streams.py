@@ -10,20 +10,23 @@ from eventstore.contexts import Context
 from eventstore.settings import NatsSettings
 
 
-def stream_config(context: Context) -> StreamConfig:
+def stream_config(context: Context, replicas: int | None = None) -> StreamConfig:
+    """The context's stream; `replicas` defaults to NATS_STREAM_REPLICAS (1 if unset)."""
     settings = NatsSettings()
     return StreamConfig(
         name=context.stream,
         subjects=[f"{context.subject_prefix}.>"],
         storage=StorageType.FILE,
         duplicate_window=settings.nats_duplicate_window_seconds,
-        num_replicas=settings.nats_stream_replicas,
+        num_replicas=replicas or settings.nats_stream_replicas,
     )
 
 
-async def ensure_stream(js: JetStreamContext, context: Context) -> None:
+async def ensure_stream(
+    js: JetStreamContext, context: Context, replicas: int | None = None
+) -> None:
     """Create the context's stream, or bring an existing one to the expected config."""
-    config = stream_config(context)
+    config = stream_config(context, replicas)
     try:
         await js.stream_info(context.stream)
     except NotFoundError:

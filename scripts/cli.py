@@ -36,11 +36,19 @@ class CliError(Exception):
 
 
 @app.command()
-def up(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    nats_cluster: Annotated[
+        int,
+        typer.Option(
+            min=1, max=5, help="Run NATS as a JetStream cluster of N nodes (streams: N replicas)."
+        ),
+    ] = 1,
+) -> None:
     """Start PostgreSQL, NATS and every service; Ctrl-C stops them all."""
     from scripts.up import run_up
 
-    run_up(data_dir, console)
+    run_up(data_dir, console, nats_cluster)
 
 
 @app.command()
@@ -159,6 +167,17 @@ def bench_rebuild(
         run_rebuild_bench(projection, prefill, console)
     except KeyError as error:
         raise CliError(error.args[0] if error.args else str(error)) from None
+
+
+@bench_app.command("nats-sync")
+def bench_nats_sync(
+    messages: Annotated[int, typer.Option(min=100, max=1_000_000)] = 20_000,
+    nodes: Annotated[int, typer.Option(min=1, max=5)] = 1,
+) -> None:
+    """JetStream publish rate with sync_interval 2m (default) and always, same run."""
+    from scripts.bench_nats_sync import run_nats_sync_bench
+
+    run_nats_sync_bench(messages, nodes, console)
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ Used by `paystream up` (data under .paystream/) and by the test fixtures
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -19,10 +21,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats
 import psycopg
+from nats.errors import Error as NatsError
+
+from eventstore.settings import nats_servers
 
 PG_OS_USER = "paystream-pg"
 STOP_TIMEOUT = 15.0
+# JetStream's fsync policy: see docs/architecture.md, "sync_interval".
+SYNC_INTERVAL = "always"
 
 
 def free_port() -> int:
@@ -203,17 +211,51 @@ def nats_server_binary() -> str:
     return found
 
 
+@dataclass(frozen=True)
+class ClusterSeat:
+    """A node's place in a NATS cluster: the cluster's name, its route port, every route."""
+
+    name: str
+    route_port: int
+    routes: tuple[str, ...]
+
+
 @dataclass
 class EmbeddedNats:
-    """A nats-server with JetStream on file storage, on 127.0.0.1:`port`."""
+    """A nats-server with JetStream on file storage, on 127.0.0.1:`port`.
+
+    Configured by a file it writes beside its data (`sync_interval` has no flag)."""
 
     data_dir: Path
     port: int
+    server_name: str = "paystream"
+    sync_interval: str = SYNC_INTERVAL
+    cluster: ClusterSeat | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    def config(self) -> str:
+        """The server's configuration file (NATS conf syntax; strings quoted as JSON)."""
+        lines = [
+            f"server_name: {json.dumps(self.server_name)}",
+            f"listen: {json.dumps(f'127.0.0.1:{self.port}')}",
+            "jetstream {",
+            f"  store_dir: {json.dumps(str(self.data_dir / 'jetstream'))}",
+            f"  sync_interval: {json.dumps(self.sync_interval)}",
+            "}",
+        ]
+        if self.cluster is not None:
+            lines += [
+                "cluster {",
+                f"  name: {json.dumps(self.cluster.name)}",
+                f"  listen: {json.dumps(f'127.0.0.1:{self.cluster.route_port}')}",
+                f"  routes: {json.dumps(list(self.cluster.routes))}",
+                "}",
+            ]
+        return "\n".join(lines) + "\n"
 
     def start(self, timeout: float = 30.0) -> str:
         """Start the server and return its URL once it accepts connections."""
@@ -221,22 +263,11 @@ class EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         pid_file = self.data_dir / "nats.pid"
         _stop_stale(pid_file, signal.SIGTERM, "nats-server")
+        config_file = self.data_dir / "nats.conf"
+        config_file.write_text(self.config())
         log = (self.data_dir / "nats.log").open("ab")
         self.process = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-sd",
-                str(self.data_dir / "jetstream"),
-                "-n",
-                "paystream",
-                "-P",
-                str(pid_file),
-            ],
+            [nats_server_binary(), "-c", str(config_file), "-P", str(pid_file)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -244,12 +275,81 @@ class EmbeddedNats:
         wait_for_port(self.port, time.monotonic() + timeout, self.process)
         return self.url
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-
     def kill(self) -> None:
         """SIGKILL: the server gets no chance to flush or say goodbye (crash tests)."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+
+@dataclass
+class EmbeddedNatsCluster:
+    """`size` EmbeddedNats joined as one JetStream cluster, each under `data_dir`/nats-<i>.
+
+    Client ports are `ports`; route ports are free ones. kill(i) and start(i) let tests
+    crash and bring back one node."""
+
+    data_dir: Path
+    ports: list[int]
+    sync_interval: str = SYNC_INTERVAL
+    name: str = "paystream"
+    nodes: list[EmbeddedNats] = field(init=False)
+
+    def __post_init__(self) -> None:
+        route_ports = [free_port() for _ in self.ports]
+        routes = tuple(f"nats-route://127.0.0.1:{port}" for port in route_ports)
+        self.nodes = [
+            EmbeddedNats(
+                self.data_dir / f"nats-{i}",
+                port,
+                server_name=f"{self.name}-{i}",
+                sync_interval=self.sync_interval,
+                cluster=ClusterSeat(self.name, route_port, routes),
+            )
+            for i, (port, route_port) in enumerate(zip(self.ports, route_ports, strict=True))
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every node's URL, comma-separated: what NATS_URL holds for a cluster."""
+        return ",".join(node.url for node in self.nodes)
+
+    def start(self, node: int | None = None, timeout: float = 60.0) -> str:
+        """Start one node, or all; return once the cluster's JetStream answers."""
+        for member in self.nodes if node is None else [self.nodes[node]]:
+            member.start(timeout)
+        wait_for_jetstream(self.url, time.monotonic() + timeout)
+        return self.url
+
+    def kill(self, node: int) -> None:
+        """SIGKILL one node."""
+        self.nodes[node].kill()
+
+    def stop(self) -> None:
+        for member in reversed(self.nodes):
+            member.stop()
+
+
+def wait_for_jetstream(url: str, deadline: float) -> None:
+    """Block until JetStream answers an account request (a cluster has its meta leader)."""
+    asyncio.run(_wait_for_jetstream(url, deadline))
+
+
+async def _wait_for_jetstream(url: str, deadline: float) -> None:
+    nc = await nats.connect(nats_servers(url), max_reconnect_attempts=-1)
+    try:
+        js = nc.jetstream(timeout=2.0)
+        while True:
+            try:
+                await js.account_info()
+                return
+            except (NatsError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("JetStream did not become available in time") from None
+                await asyncio.sleep(0.2)
+    finally:
+        await nc.close()

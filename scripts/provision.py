@@ -16,7 +16,7 @@ from domains.service import CommandService
 from eventstore import roles
 from eventstore.audit_queries import ensure_correlation_index
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
-from eventstore.settings import DatabaseSettings
+from eventstore.settings import DatabaseSettings, nats_servers
 from eventstore.streams import ensure_stream
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
@@ -28,7 +28,7 @@ APPLICATIONS: dict[str, type[CommandService]] = {
 }
 
 
-def provision(db: DatabaseSettings, nats_url: str) -> None:
+def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None = None) -> None:
     """Bring the database and the streams to the state every service expects."""
     admin = db.admin_conninfo()
     roles.ensure_database(admin)
@@ -60,7 +60,7 @@ def provision(db: DatabaseSettings, nats_url: str) -> None:
                 roles.grant_schema_reading(
                     conn, projection.read_schema(), projection.role(), api.role
                 )
-    asyncio.run(_ensure_streams(nats_url))
+    asyncio.run(_ensure_streams(nats_url, stream_replicas))
 
 
 def _create_context_tables(context: Context, db: DatabaseSettings) -> None:
@@ -77,11 +77,11 @@ def _install_read_model(projection: type[Projection], db: DatabaseSettings) -> N
     asyncio.run(create())
 
 
-async def _ensure_streams(nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
+async def _ensure_streams(nats_url: str, replicas: int | None) -> None:
+    nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         for context in CONTEXTS.values():
-            await ensure_stream(js, context)
+            await ensure_stream(js, context, replicas)
     finally:
         await nc.close()

@@ -95,6 +95,11 @@ class ServiceProcess:
             self.process.wait()
 
 
-def service_env(database_url: str, nats_url: str) -> dict[str, str]:
-    """The environment every service process starts with."""
-    return {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url}
+def service_env(
+    database_url: str, nats_url: str, stream_replicas: int | None = None
+) -> dict[str, str]:
+    """The environment every service process starts with (replicas: when not inherited)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url}
+    if stream_replicas is not None:
+        env["NATS_STREAM_REPLICAS"] = str(stream_replicas)
+    return env

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eventstore.settings import DatabaseSettings
-from scripts.embedded import EmbeddedNats, EmbeddedPostgres
+from scripts.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from scripts.provision import provision
 from scripts.services import SERVICES
 from scripts.supervisor import ServiceProcess, service_env
@@ -31,8 +31,14 @@ def layout_file(data_dir: Path) -> Path:
     return data_dir / "services.json"
 
 
-def run_up(data_dir: Path, console: Console) -> None:
-    """Start infrastructure (unless external), provision, start services, wait for Ctrl-C."""
+Server = EmbeddedPostgres | EmbeddedNats | EmbeddedNatsCluster
+
+
+def run_up(data_dir: Path, console: Console, nats_nodes: int = 1) -> None:
+    """Start infrastructure (unless external), provision, start services, wait for Ctrl-C.
+
+    With `nats_nodes` > 1 the embedded NATS is a JetStream cluster of that many servers,
+    and streams get one replica per node."""
     data_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
 
@@ -41,13 +47,15 @@ def run_up(data_dir: Path, console: Console) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    infrastructure: list[EmbeddedPostgres | EmbeddedNats] = []
+    infrastructure: list[Server] = []
     services: list[ServiceProcess] = []
     try:
-        database_url, nats_url = _infrastructure(data_dir, console, infrastructure)
+        database_url, nats_url = _infrastructure(data_dir, console, infrastructure, nats_nodes)
+        clustered = any(isinstance(server, EmbeddedNatsCluster) for server in infrastructure)
+        replicas = nats_nodes if clustered else None
         with console.status("Creating database roles, schemas, tables and streams..."):
-            provision(DatabaseSettings(database_url=database_url), nats_url)
-        env = service_env(database_url, nats_url)
+            provision(DatabaseSettings(database_url=database_url), nats_url, replicas)
+        env = service_env(database_url, nats_url, replicas)
         services = [ServiceProcess(spec, spec.port, env, data_dir / "logs") for spec in SERVICES]
         _start_services(services, console, stop)
         if stop.is_set():
@@ -68,7 +76,7 @@ def run_up(data_dir: Path, console: Console) -> None:
 
 
 def _infrastructure(
-    data_dir: Path, console: Console, started: list[EmbeddedPostgres | EmbeddedNats]
+    data_dir: Path, console: Console, started: list[Server], nats_nodes: int
 ) -> tuple[str, str]:
     database_url = os.environ.get("DATABASE_URL", "")
     nats_url = os.environ.get("NATS_URL", "")
@@ -78,12 +86,22 @@ def _infrastructure(
         started.append(postgres)
         with console.status(f"Starting PostgreSQL on 127.0.0.1:{port}..."):
             database_url = postgres.start()
-    if not nats_url:
-        port = int(os.environ.get("PAYSTREAM_NATS_PORT", DEFAULT_NATS_PORT))
+    if nats_url:
+        if nats_nodes > 1:
+            console.print("[yellow]NATS_URL is set: --nats-cluster is ignored[/yellow]")
+        return database_url, nats_url
+    port = int(os.environ.get("PAYSTREAM_NATS_PORT", DEFAULT_NATS_PORT))
+    nats_server: EmbeddedNats | EmbeddedNatsCluster
+    if nats_nodes > 1:
+        ports = [port + i for i in range(nats_nodes)]
+        nats_server = EmbeddedNatsCluster(data_dir, ports)
+        what = f"a {nats_nodes}-node NATS JetStream cluster on 127.0.0.1:{ports[0]}-{ports[-1]}"
+    else:
         nats_server = EmbeddedNats(data_dir / "nats", port)
-        started.append(nats_server)
-        with console.status(f"Starting NATS JetStream on 127.0.0.1:{port}..."):
-            nats_url = nats_server.start()
+        what = f"NATS JetStream on 127.0.0.1:{port}"
+    started.append(nats_server)
+    with console.status(f"Starting {what}..."):
+        nats_url = nats_server.start()
     return database_url, nats_url
 
 

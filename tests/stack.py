@@ -16,8 +16,8 @@ from nats.js.errors import NotFoundError
 from psycopg.conninfo import make_conninfo
 
 from eventstore.contexts import Context
-from eventstore.settings import DatabaseSettings
-from scripts.embedded import EmbeddedNats, free_port
+from eventstore.settings import DatabaseSettings, nats_servers
+from scripts.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from scripts.services import SERVICES
 from scripts.supervisor import ServiceProcess, service_env
 
@@ -39,16 +39,18 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 @dataclass
 class Stack:
-    """One isolated system: its own database on the shared server, its own NATS server."""
+    """One isolated system: its own database on the shared server, its own NATS server
+    (or cluster, whose streams have `stream_replicas` replicas)."""
 
     database_url: str
-    nats: EmbeddedNats
+    nats: EmbeddedNats | EmbeddedNatsCluster
     work_dir: Path
     processes: list[ServiceProcess] = field(default_factory=list)
     # Services others call over HTTP keep one port per stack, so a restart keeps its URL.
     upstream_ports: dict[str, int] = field(
         default_factory=lambda: {name: free_port() for name in UPSTREAM_ENV}
     )
+    stream_replicas: int | None = None
 
     def url_of(self, name: str) -> str:
         return f"http://127.0.0.1:{self.upstream_ports[name]}"
@@ -63,7 +65,7 @@ class Stack:
 
     def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
         """Start one service (by its name in scripts/services.py), by default until ready."""
-        env = service_env(self.database_url, self.nats_url)
+        env = service_env(self.database_url, self.nats_url, self.stream_replicas)
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
         port = self.upstream_ports.get(name) or free_port()
         process = ServiceProcess(SPECS[name], port, env, self.work_dir / "logs")
@@ -107,11 +109,13 @@ def database_url_for(server_url: str, name: str) -> str:
 
 
 async def _stream_positions(nats_url: str, context: Context) -> list[int]:
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         info = await js.stream_info(context.stream)
-        positions = []
+        positions: list[int] = []
+        if not info.state.messages:
+            return positions
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
                 message = await js.get_msg(context.stream, seq=seq)

@@ -43,6 +43,7 @@ class FaultStack:
 
     @property
     def nats(self) -> EmbeddedNats:
+        assert isinstance(self.stack.nats, EmbeddedNats), "the fault suite runs one server"
         return self.stack.nats
 
     def process(self, name: str) -> ServiceProcess:

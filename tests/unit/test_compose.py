@@ -261,13 +261,21 @@ def test_nats_is_a_three_node_jetstream_cluster(services: dict[str, dict[str, An
     assert len(cluster_names) == 1, "every node must join the same cluster"
 
 
+def test_nats_nodes_fsync_before_acknowledging(services: dict[str, dict[str, Any]]) -> None:
+    configs = load_compose().get("configs") or {}
+    for name, node in nats_nodes(services).items():
+        config_file = flag_value(as_list(node.get("command")), "-c", "--config")
+        sources = [c["source"] for c in node.get("configs", []) if c["target"] == config_file]
+        assert sources, f"{name}: {config_file} is not mounted"
+        assert "sync_interval: always" in configs[sources[0]]["content"], name
+
+
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
 def test_nats_url_reaches_the_cluster(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
     nats_url = environment(services[spec.name]).get("NATS_URL", "")
-    # nats-py 2.16 takes one URL per string; a comma-separated list fails to parse.
-    assert nats_url.startswith("nats://") and "," not in nats_url
+    assert nats_url.startswith("nats://") and "," not in nats_url  # the shared alias
     host = urlsplit(nats_url).hostname
     nodes = nats_nodes(services)
     aliases_of_every_node = set.intersection(

@@ -1,0 +1,141 @@
+"""An idle relay finds a stream that no longer ends where it published, and repairs it
+from PostgreSQL without any new command (real nats-server, real PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import nats
+import pytest
+from nats.js import JetStreamContext
+from psycopg import AsyncConnection
+
+from eventstore.contexts import ACCOUNTS
+from eventstore.relay import Relay, last_published_position
+from eventstore.streams import ensure_stream
+from scripts.supervisor import ServiceProcess
+from tests.stack import Stack, wait_until
+from tests.workload import accounts_service, write_events
+
+pytestmark = pytest.mark.integration
+
+KEPT = 40  # messages that survive the simulated crash
+
+
+def stored_positions(stack: Stack) -> list[int]:
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT notification_id FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+            " ORDER BY notification_id"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def tail_resyncs(relay: ServiceProcess) -> int:
+    return int(httpx.get(f"{relay.url}/status", timeout=5).json()["tail_resyncs"])
+
+
+async def _recreate_stream(js: JetStreamContext, keep: int) -> None:
+    """Delete the stream and create it again holding only its first `keep` messages, as
+    a server that lost its unsynced tail in a crash would: the lost messages' ids are
+    gone from its de-duplication state, and its last message id is the last kept one."""
+    kept = [await js.get_msg(ACCOUNTS.stream, seq=seq) for seq in range(1, keep + 1)]
+    await js.delete_stream(ACCOUNTS.stream)
+    await ensure_stream(js, ACCOUNTS)
+    for message in kept:
+        await js.publish(message.subject or "", message.data or b"", headers=message.headers)
+
+
+def lose_tail(stack: Stack, keep: int) -> None:
+    async def run() -> None:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            await _recreate_stream(nc.jetstream(), keep)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def history(stack: Stack) -> None:
+    write_events(accounts_service(stack), accounts=10, movements=150)
+
+
+def wait_caught_up(stack: Stack, what: str) -> list[int]:
+    expected = stored_positions(stack)
+    wait_until(lambda: stack.stream_positions(ACCOUNTS) == expected, 30, what)
+    return expected
+
+
+@pytest.mark.parametrize("keep", [KEPT, 0], ids=["tail-lost", "recreated-empty"])
+def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
+    relay = stack.start("relay-accounts")
+    expected = wait_caught_up(stack, "the relay to publish the history")
+    resyncs_before = tail_resyncs(relay)
+
+    lose_tail(stack, keep)
+    assert len(stack.stream_positions(ACCOUNTS)) == keep
+
+    wait_caught_up(stack, "the relay to republish the lost tail, with no new command")
+    assert stack.stream_positions(ACCOUNTS) == expected  # each position once, in order
+    assert tail_resyncs(relay) == resyncs_before + 1
+    assert stored_positions(stack) == expected, "nothing was written meanwhile"
+
+
+def delete_last_messages(stack: Stack, count: int) -> None:
+    async def run() -> None:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            js = nc.jetstream()
+            last = (await js.stream_info(ACCOUNTS.stream)).state.last_seq
+            for seq in range(last - count + 1, last + 1):
+                await js.delete_msg(ACCOUNTS.stream, seq)
+        finally:
+            await nc.close()
+
+    asyncio.run(run())
+
+
+def test_messages_deleted_from_the_end_come_back_once_the_duplicate_window_passes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted, not lost: the server still knows their ids (duplicates for a while, and
+    its last id), so they come back only after the window, unchained to that last id."""
+    monkeypatch.setenv("NATS_DUPLICATE_WINDOW_SECONDS", "2")  # the relay sets its stream so
+    relay = stack.start("relay-accounts")
+    expected = wait_caught_up(stack, "the relay to publish the history")
+    resyncs_before = tail_resyncs(relay)
+
+    delete_last_messages(stack, 5)
+    assert stack.stream_positions(ACCOUNTS) == expected[:-5]
+
+    wait_caught_up(stack, "the relay to republish the deleted tail, with no new command")
+    assert stack.stream_positions(ACCOUNTS) == expected
+    assert tail_resyncs(relay) > resyncs_before
+
+
+def test_a_stream_ahead_of_the_relay_is_adopted_not_republished(stack: Stack) -> None:
+    write_events(accounts_service(stack), accounts=2, movements=10, seed=11)
+    stack.start("relay-accounts")
+    expected = wait_caught_up(stack, "the relay to publish the history")
+    stack.stop_all()
+    relay = Relay(ACCOUNTS, stack.db.role_conninfo(ACCOUNTS.role), stack.nats_url)
+
+    async def check_from_behind() -> tuple[int, int]:
+        nc = await nats.connect(stack.nats_url)
+        reader = await AsyncConnection.connect(relay.conninfo, autocommit=True)
+        try:
+            js = nc.jetstream()
+            resumed = await relay._check_tail(js, reader, expected[-5])
+            return resumed, await last_published_position(js, ACCOUNTS)
+        finally:
+            await reader.close()
+            await nc.close()
+
+    resumed, stream_end = asyncio.run(check_from_behind())
+
+    assert resumed == stream_end == expected[-1]
+    assert relay.status.tail_resyncs == 1
+    assert stack.stream_positions(ACCOUNTS) == expected
