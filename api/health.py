@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from api.problems import Problem, install_problem_handlers
+from api.request_limits import install_request_limits
 from eventstore.outages import Outage, reason
 
 log = logging.getLogger("paystream.health")
@@ -79,6 +80,7 @@ def worker_app(title: str, ready: ReadyCheck, status: Callable[[], object]) -> F
     """The small HTTP face of a background worker: health and a status document."""
     app = FastAPI(title=title, default_response_class=ORJSONResponse)
     install_problem_handlers(app)
+    install_request_limits(app)
     install_health(app, ready)
 
     @app.get("/status")

@@ -25,6 +25,7 @@ from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.health import install_health
 from api.problems import Problem, install_problem_handlers, problem_response
+from api.request_limits import install_request_limits
 from eventstore.outages import reason
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
 from projections.projection import Projection
@@ -134,6 +135,7 @@ def create_query_app(
     app.state.consistency_wait = consistency_wait
     install_problem_handlers(app)
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
+    install_request_limits(app)
     app.include_router(api.router)
 
     async def ready() -> list[str]:
