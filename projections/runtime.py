@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, DataError, IntegrityError
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
@@ -220,7 +220,20 @@ class Projector:
     async def apply_batch(
         self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
     ) -> None:
-        """Apply a batch and move the tracking rows, all in one transaction."""
+        """Apply a batch and move the tracking rows, all in one transaction. When the
+        database refuses the batch's data only at commit (a deferred constraint, say), the
+        events are applied again one per transaction, so the failure names its event."""
+        try:
+            await self._apply_in_one_transaction(conn, source, envelopes)
+        except (DataError, IntegrityError) as error:
+            if len(envelopes) == 1:
+                raise HandlerFailed(envelopes[0], error) from error
+            for envelope in envelopes:
+                await self.apply_batch(conn, source, [envelope])
+
+    async def _apply_in_one_transaction(
+        self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
+    ) -> None:
         async with conn.transaction(), conn.cursor() as cursor:
             await cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
