@@ -6,6 +6,7 @@ zone is taken as UTC, like every time these commands print.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -137,9 +138,26 @@ def write_export(
     written = 0
     for context in contexts:
         for event in queries.stream_events(db, context, since, until):
-            out.write(orjson.dumps(event.to_json(), default=str, option=orjson.OPT_APPEND_NEWLINE))
+            out.write(json_bytes(event.to_json()) + b"\n")
             written += 1
     return written
+
+
+def json_bytes(value: object, indent: bool = False) -> bytes:
+    """`value` as JSON; a lone surrogate (stored before the API refused such text, which
+    orjson will not write) goes out as its JSON escape, `\\ud800`, never a crash."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else None)
+    except TypeError:  # orjson.JSONEncodeError: a str that is not valid UTF-8
+        separators = (",", ": ") if indent else (",", ":")
+        text = json.dumps(
+            value,
+            default=str,
+            ensure_ascii=True,
+            indent=2 if indent else None,
+            separators=separators,
+        )
+        return text.encode("ascii")
 
 
 @contextmanager
@@ -302,7 +320,7 @@ def trace_fields(event: AuditEvent) -> dict[str, Any]:
 
 
 def write_json(out: IO[bytes], value: object) -> None:
-    out.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2))
+    out.write(json_bytes(value, indent=True))
     out.write(b"\n")
 
 
@@ -311,7 +329,7 @@ def write_json_array(out: IO[bytes], items: Iterable[object]) -> None:
     out.write(b"[")
     for index, item in enumerate(items):
         out.write(b",\n  " if index else b"\n  ")
-        out.write(orjson.dumps(item, default=str))
+        out.write(json_bytes(item))
     out.write(b"\n]\n")
 
 
