@@ -25,7 +25,13 @@ from eventstore.contexts import Context
 from eventstore.reader import max_position, read_events
 from projections.dead_letters import skipped as skipped_events
 from projections.projection import Projection
-from projections.rebuild_failures import BatchFailed, RebuildError, Skipped, failure_named
+from projections.rebuild_failures import (
+    CHECK_DEFERRED,
+    BatchFailed,
+    RebuildError,
+    Skipped,
+    failure_named,
+)
 from projections.tracking import WHOLE, bucket_positions, record_positions
 from projections.versions import create_build, install, lock_key, switch
 
@@ -167,6 +173,7 @@ async def _apply_batch(
             for envelope in batch:
                 if (envelope.context, envelope.position) not in skipped:
                     await build.apply(cursor, envelope)
+            await cursor.execute(CHECK_DEFERRED)  # fail here, named, rather than at commit
     except Exception as error:
         last = batch[-1].position if batch else position
         raise BatchFailed(source, position, last, error) from error

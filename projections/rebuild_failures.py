@@ -3,7 +3,8 @@
 A rebuild applies each batch pipelined, so a statement's error may surface at a later
 statement or at the end of the batch, not at the event that caused it. When a batch
 fails, it is replayed one event at a time, without the pipeline, in a transaction that
-is rolled back: the first event that fails there is the one the error names.
+is rolled back, every constraint checked at once: the first event that fails there is
+the one the error names.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from projections.projection import Projection
 
 Skipped = set[tuple[str, int]]
 DIAGNOSIS_PAGE = 500
+# Checks deferred constraints now (they stay immediate for the rest of the transaction).
+CHECK_DEFERRED = "SET CONSTRAINTS ALL IMMEDIATE"
 
 
 class RebuildError(Exception):
@@ -58,6 +61,7 @@ async def first_failing_event(
 ) -> tuple[EventEnvelope, Exception] | None:
     """Apply the failed range again, one event at a time, rolled back; the first failure."""
     async with conn.transaction(force_rollback=True), conn.cursor() as cursor:
+        await cursor.execute(CHECK_DEFERRED)  # each statement checked as it runs
         after = failed.after
         while after < failed.last:
             batch = await read_events(

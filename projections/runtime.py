@@ -221,23 +221,27 @@ class Projector:
         self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
     ) -> None:
         """Apply a batch and move the tracking rows, all in one transaction. When the
-        database refuses the batch's data only at commit (a deferred constraint, say), the
-        events are applied again one per transaction, so the failure names its event."""
+        database refuses the batch only at commit (a deferred constraint), it is applied
+        again with every constraint checked as each handler writes, so the failure is a
+        handler's, naming its event (gap repairs' events included)."""
         try:
             await self._apply_in_one_transaction(conn, source, envelopes)
-        except (DataError, IntegrityError) as error:
-            if len(envelopes) == 1:
-                raise HandlerFailed(envelopes[0], error) from error
-            for envelope in envelopes:
-                await self.apply_batch(conn, source, [envelope])
+        except (DataError, IntegrityError):
+            await self._apply_in_one_transaction(conn, source, envelopes, check_at_once=True)
 
     async def _apply_in_one_transaction(
-        self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
+        self,
+        conn: AsyncConnection[Any],
+        source: Context,
+        envelopes: list[EventEnvelope],
+        check_at_once: bool = False,
     ) -> None:
         async with conn.transaction(), conn.cursor() as cursor:
             await cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
             )
+            if check_at_once:
+                await cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             active = await active_build(cursor, type(self.projection))
             if active is not None:
                 self.projection.use_schema(active[0])
