@@ -75,7 +75,9 @@ def rebuild_lock_key(projection: type[Projection]) -> int:
 async def plan_rebuild(conn: AsyncConnection[Any], projection: type[Projection]) -> RebuildPlan:
     """The rebuild's plan, changing nothing (what --dry-run prints)."""
     active, _ = await install(conn, projection)
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    # Microseconds: a build stamped in the same second as the active one must not take
+    # its name (the rebuild would drop the build it just made).
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     events = {source.name: await max_position(conn, source) for source in projection.sources}
     cursor = await conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s AND nspname <> %s"
