@@ -28,7 +28,9 @@ MAX_ACTOR_LENGTH = 200
 DEFAULT_ACTOR = "anonymous"
 
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}")
-_CAUSATION_ID = re.compile(r"([a-z][a-z0-9_]{0,62}):([1-9][0-9]{0,17})")
+# Position 0 is what the saga names when it cannot find its cause; refusing it would
+# turn a payment step into a refusal.
+_CAUSATION_ID = re.compile(r"([a-z][a-z0-9_]{0,62}):(0|[1-9][0-9]{0,17})")
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 

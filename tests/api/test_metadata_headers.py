@@ -31,7 +31,7 @@ BAD_HEADERS: dict[str, tuple[str, bytes]] = {
     "correlation-nul": ("X-Correlation-Id", b"c\x00"),
     "causation-whatever": ("X-Causation-Id", b"whatever"),
     "causation-unknown-context": ("X-Causation-Id", b"ledger:5"),
-    "causation-position-zero": ("X-Causation-Id", b"accounts:0"),
+    "causation-leading-zero": ("X-Causation-Id", b"accounts:007"),
     "causation-negative": ("X-Causation-Id", b"accounts:-1"),
     "causation-trailing": ("X-Causation-Id", b"accounts:5x"),
     "causation-huge": ("X-Causation-Id", b"accounts:" + b"9" * 19),
