@@ -48,24 +48,50 @@ def open_account(accounts: TestClient, headers: list[tuple[bytes, bytes]]) -> ht
     return post_exactly(accounts, "/accounts", {"owner": "Ada", "currency": "EUR"}, headers)
 
 
-@pytest.mark.parametrize(("name", "value"), BAD_HEADERS.values(), ids=BAD_HEADERS.keys())
-@pytest.mark.parametrize("endpoint", ["open", "deposit", "payment"])
-def test_a_bad_metadata_header_is_refused_naming_it_and_nothing_is_stored(
-    accounts: TestClient, payments: TestClient, endpoint: str, name: str, value: bytes
-) -> None:
-    body: dict[str, Any]
+Request = tuple[str, str, dict[str, Any], list[tuple[bytes, bytes]]]
+
+
+def command_request(endpoint: str, account: str) -> Request:
+    """(api, path, body, headers) of a valid request to each command endpoint."""
     if endpoint == "open":
-        client, path, body = accounts, "/accounts", {"owner": "Ada", "currency": "EUR"}
-    elif endpoint == "deposit":
-        account = open_account(accounts, []).json()["account_id"]
-        client, path, body = accounts, f"/accounts/{account}/deposits", {"amount": 5}
-    else:
-        client, path = payments, "/payments"
-        body = {"source": str(uuid4()), "destination": str(uuid4()), "amount": 5}
-        body["currency"] = "EUR"
+        return "accounts", "/accounts", {"owner": "Ada", "currency": "EUR"}, []
+    if endpoint in ("deposits", "withdrawals"):
+        return "accounts", f"/accounts/{account}/{endpoint}", {"amount": 5}, []
+    if endpoint in ("freeze", "unfreeze", "close"):
+        return "accounts", f"/accounts/{account}/{endpoint}", {}, []
+    if endpoint in ("debit", "credit", "refund"):
+        payment = str(uuid4())
+        body = {"amount": 5, "currency": "EUR", "payment_id": payment, "counterparty": "c"}
+        key = [(b"Idempotency-Key", f"{payment}:{endpoint}".encode())]
+        return "accounts", f"/accounts/{account}/{endpoint}s", body, key
+    body = {"source": str(uuid4()), "destination": str(uuid4()), "amount": 5, "currency": "EUR"}
+    return "payments", "/payments", body, []
+
+
+ENDPOINTS = ["open", "deposits", "withdrawals", "freeze", "unfreeze", "close"]
+ENDPOINTS += ["debit", "credit", "refund", "payment"]
+
+
+@pytest.fixture(scope="module")
+def account(accounts: TestClient) -> str:
+    return str(open_account(accounts, []).json()["account_id"])
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_HEADERS.values(), ids=BAD_HEADERS.keys())
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_bad_metadata_header_is_refused_naming_it_and_nothing_is_stored(
+    accounts: TestClient,
+    payments: TestClient,
+    account: str,
+    endpoint: str,
+    name: str,
+    value: bytes,
+) -> None:
+    api, path, body, headers = command_request(endpoint, account)
+    client = payments if api == "payments" else accounts
     before = event_count(client)
 
-    response = post_exactly(client, path, body, [(name.encode(), value)])
+    response = post_exactly(client, path, body, [*headers, (name.encode(), value)])
 
     problem = assert_problem(response, 422, "invalid-header")
     assert problem["field"] == name and problem["detail"].startswith(name), problem

@@ -181,3 +181,16 @@ def test_a_read_only_api_refuses_a_body_that_is_not_json(read_only_app: TestClie
     )
     assert_problem(response, 415, "unsupported-media-type")
     assert read_only_app.get("/healthz").status_code == 200
+
+
+def test_the_payments_api_has_the_same_door(payments: TestClient) -> None:
+    before = event_count(payments)
+    oversized = payments.post(
+        "/payments",
+        content=b" " * (MAX_BODY_BYTES + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(oversized, 413, "body-too-large")
+    wrong_type = payments.post("/payments", content=b"{}", headers={"Content-Type": "text/csv"})
+    assert_problem(wrong_type, 415, "unsupported-media-type")
+    assert event_count(payments) == before
