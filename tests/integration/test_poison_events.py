@@ -11,11 +11,12 @@ import sys
 from typing import Any
 from uuid import uuid4
 
+import nats
 import pytest
 from psycopg import AsyncConnection, AsyncCursor
 
 from eventstore.contexts import ACCOUNTS
-from eventstore.envelope import EventEnvelope
+from eventstore.envelope import H_POSITION, EventEnvelope
 from projections.account_summary import AccountSummaryProjection
 from projections.status import ProjectionStatus, projection_status
 from tests.stack import Stack, wait_until
@@ -197,3 +198,49 @@ def test_poison_stored_around_the_api_is_skipped_alike_by_projector_and_rebuild_
     assert export.returncode == 0, export.stderr
     owners = [json.loads(line)["payload"].get("owner") for line in export.stdout.splitlines()]
     assert [o for o in owners if o] == ["template", "Bob\x00", "\ud800x", "after the poison"]
+
+
+def drop_from_stream(stack: Stack, position: int) -> None:
+    """Delete the message of `position` from the accounts stream: the projector can only
+    reach that event by repairing the gap from the event store."""
+
+    async def drop() -> None:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info(ACCOUNTS.stream)
+            for seq in range(info.state.last_seq, info.state.first_seq - 1, -1):
+                message = await js.get_msg(ACCOUNTS.stream, seq=seq)
+                if int((message.headers or {})[H_POSITION]) == position:
+                    await js.delete_msg(ACCOUNTS.stream, seq)
+                    return
+            raise AssertionError(f"no message for position {position}")
+        finally:
+            await nc.close()
+
+    asyncio.run(drop())
+
+
+def test_a_skipped_poison_met_through_gap_repair_is_skipped_there_too(stack: Stack) -> None:
+    stack.start("relay-accounts")
+    service = accounts_service(stack)
+    template = service.open_account("template for repair", "EUR").position
+    assert template is not None
+    poison = store_straight(stack, {**stored_state(stack, template), "owner": "Eve\x00"})
+    after = service.open_account("after the repaired poison", "EUR")
+    assert after.position is not None
+    published = after.position
+    wait_until(lambda: stack.stream_positions(ACCOUNTS)[-1] >= published, 60, "the relay")
+    drop_from_stream(stack, poison)
+    thread = ProjectorThread(stack, AccountSummaryProjection(), max_attempts=2)
+    thread.start()
+    try:
+        wait_until(lambda: dead_letter_at(stack, poison), 60, "the repaired poison to fail")
+        assert cli(stack, "skip", "account_summary", "--position", str(poison)).returncode == 0
+
+        wait_until(lambda: tracked_position(stack) >= published, 60, "the projector to resume")
+
+        assert summary_rows(stack)[after.account_id]["owner"] == "after the repaired poison"
+        assert thread.projector.status.repaired >= 1
+    finally:
+        thread.finish()
