@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from tests.api.conftest import event_count, stored_events
+from tests.e2e.accounts_client import assert_problem
 
-PROBLEM = "application/problem+json"
 LONG = 1000
 
 HOSTILE_TEXT = {
@@ -28,15 +28,6 @@ HOSTILE_TEXT = {
     "zero-width-space": "B\u200bob",
     "private-use": "Bob\ue000",
 }
-
-
-def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM), response.headers
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == f"/problems/{code}", problem
-    assert problem["status"] == status and problem["detail"], problem
-    return problem
 
 
 def post(
