@@ -155,8 +155,12 @@ def query_app() -> FastAPI:
     return create_query_app(QUERY_APIS["account-summary"], UNREACHABLE_DB)
 
 
+async def nothing_missing() -> list[str]:
+    return []
+
+
 def workers_app() -> FastAPI:
-    return worker_app("worker", lambda: True, lambda: {"ok": True})
+    return worker_app("worker", nothing_missing, lambda: {"ok": True})
 
 
 @pytest.fixture(params=["query-api", "worker"])
