@@ -343,8 +343,8 @@ def history_table(events: list[AuditEvent]) -> Table:
             str(event.version),
             short_time(event.recorded_at),
             event.event_type,
-            escape(str(event.metadata.get("actor") or "")),
-            escape(str(event.metadata.get("correlation_id") or "")),
+            shown(event.metadata.get("actor") or ""),
+            shown(event.metadata.get("correlation_id") or ""),
             payload_text(event.payload),
         )
     return table
@@ -355,7 +355,7 @@ def state_table(report: dict[str, Any]) -> Table:
     table.add_column("attribute", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, value in report["state"].items():
-        table.add_row(name, escape(str(value)))
+        table.add_row(name, shown(value))
     return table
 
 
@@ -369,7 +369,7 @@ def trace_tree(roots: list[TraceNode]) -> Tree:
         label = (
             f"{short_time(event.recorded_at)[11:]} [bold]{event.event_id}[/] {event.event_type}"
             f" {event.aggregate_id} v{event.version}"
-            f" by {escape(str(event.metadata.get('actor')))}"
+            f" by {shown(event.metadata.get('actor'))}"
         )
         branch = parent.add(label)
         stack += [(child, branch) for child in reversed(node.children)]
@@ -395,4 +395,19 @@ def short_time(iso: str) -> str:
 
 def payload_text(payload: dict[str, Any]) -> str:
     """One `field=value` per line."""
-    return escape("\n".join(f"{k}={v}" for k, v in payload.items() if k not in _HIDDEN_IN_TABLE))
+    return "\n".join(
+        f"{shown(k)}={shown(v)}" for k, v in payload.items() if k not in _HIDDEN_IN_TABLE
+    )
+
+
+def shown(value: object) -> str:
+    """`value` for a terminal: markup escaped, and what is not printable (a control
+    character, or a NUL or lone surrogate in an event stored before the API refused
+    them) as a backslash escape, so it can neither garble the screen nor fail to print."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(
+            char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+            for char in text
+        )
+    return escape(text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from projections.dead_letters import storable
-from scripts.audit_inspect import json_bytes
+from scripts.audit_inspect import json_bytes, payload_text, shown
 
 
 def test_a_dead_letter_error_keeps_nul_and_surrogates_as_escapes() -> None:
@@ -21,3 +21,11 @@ def test_audit_json_writes_nul_and_lone_surrogates_as_json_escapes() -> None:
         written = json_bytes(event, indent=indent)
         assert json.loads(written) == event
     assert json_bytes({"owner": "Bob\x00"}) == b'{"owner":"Bob\\u0000"}'
+
+
+def test_audit_tables_show_what_is_not_printable_as_escapes() -> None:
+    assert shown("Bob\x00") == "Bob\\x00"
+    assert shown("\ud800x") == "\\ud800x"
+    assert shown("José [bold]") == "José \\[bold]"  # markup escaped, text kept
+    assert payload_text({"owner": "Bob\x00", "amount": 5}) == "owner=Bob\\x00\namount=5"
+    payload_text({"owner": "\ud800x"}).encode("utf-8")  # prints on any UTF-8 terminal
