@@ -66,8 +66,13 @@ def actor(headers: Headers) -> str:
     return value
 
 
+def is_correlation_id(value: str) -> bool:
+    """Whether `value` may be sent as X-Correlation-Id."""
+    return bool(_CORRELATION_ID.fullmatch(value))
+
+
 def correlation_id(value: str) -> str:
-    if not _CORRELATION_ID.fullmatch(value):
+    if not is_correlation_id(value):
         raise invalid(
             CORRELATION_ID, "must be 1 to 128 letters, digits or . _ : @ + = / - (a UUID, say)"
         )
