@@ -12,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 from api.health import install_health
 from api.openapi_errors import document_problems
 from api.problems import install_problem_handlers
+from api.request_limits import install_request_limits
 from domains.service import CommandService
 from eventstore.probes import database_missing
 from eventstore.recorder import PaystreamRecorder
@@ -31,6 +32,7 @@ def create_command_app(
     app = FastAPI(title=title, default_response_class=ORJSONResponse, lifespan=lifespan)
     install_problem_handlers(app)
     document_problems(app)
+    install_request_limits(app)
     for router in routers:
         app.include_router(router)
 

@@ -8,11 +8,11 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 from fastapi import Request
 
+from api.metadata_headers import MetadataHeaders, metadata_headers
 from api.problems import Problem
 from domains.errors import DomainError
 from domains.service import CommandService
@@ -51,7 +51,8 @@ def domain_errors() -> Iterator[None]:
             status = 404
         else:
             status = 409 if error.code in CONFLICT_CODES else 422
-        raise Problem(status, error.code, str(error)) from None
+        extra = {"field": error.field} if error.field else None
+        raise Problem(status, error.code, str(error), extra=extra) from None
     except IntegrityError:
         raise Problem(
             409,
@@ -69,15 +70,17 @@ def domain_errors() -> Iterator[None]:
 
 
 def idempotency_key(request: Request) -> str | None:
-    """The request's Idempotency-Key, checked: 1-200 printable ASCII characters."""
-    raw = request.headers.get(IDEMPOTENCY_HEADER)
-    if raw is None:
+    """The request's Idempotency-Key, checked: 1-200 printable ASCII characters, sent once."""
+    values = request.headers.getlist(IDEMPOTENCY_HEADER)
+    if not values:
         return None
-    if not _KEY.match(raw):
+    raw = values[0]
+    if len(values) > 1 or not _KEY.fullmatch(raw):
         raise Problem(
             400,
             "invalid-idempotency-key",
             f"{IDEMPOTENCY_HEADER} must be 1 to 200 printable ASCII characters without spaces",
+            extra={"field": IDEMPOTENCY_HEADER},
         )
     return raw
 
@@ -85,25 +88,26 @@ def idempotency_key(request: Request) -> str | None:
 def fingerprint(command: str, target: str, body: dict[str, Any]) -> str:
     """A digest of what was asked, to tell a retry from a different request with the same key.
 
-    Stdlib json, not orjson: a body may hold integers beyond 64 bits that the domain
-    has yet to refuse (orjson raises on them).
+    Stdlib json, not orjson: a body may hold integers beyond 64 bits, or lone surrogates,
+    that the domain has yet to refuse (orjson raises on both; surrogatepass digests them).
     """
     canonical = json.dumps(
         [command, target, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def metadata_for(request: Request, key: str | None, request_fingerprint: str) -> CommandMetadata:
-    """Who is asking and in answer to what, from the request headers."""
-    headers = request.headers
+def metadata_for(
+    headers: MetadataHeaders, key: str | None, request_fingerprint: str
+) -> CommandMetadata:
+    """Who is asking and in answer to what, from the checked request headers."""
     return CommandMetadata(
-        actor=headers.get("X-Actor", "anonymous")[:200],
-        correlation_id=headers.get("X-Correlation-Id", str(uuid4()))[:200],
-        causation_id=headers.get("X-Causation-Id"),
+        actor=headers.actor,
+        correlation_id=headers.correlation_id,
+        causation_id=headers.causation_id,
         idempotency_key=key,
         request_fingerprint=request_fingerprint,
-        traceparent=headers.get("traceparent"),
+        traceparent=headers.traceparent,
     )
 
 
@@ -128,12 +132,13 @@ def run_idempotently(
 
     Returns the answer and whether it was replayed.
     """
+    headers = metadata_headers(request.headers)
     key = idempotency_key(request)
     digest = fingerprint(command, target, body)
     if key is not None and (outcome := find_outcome(key)) is not None:
         return _replayed(outcome, digest, replay), True
     try:
-        with command_metadata(metadata_for(request, key, digest)):
+        with command_metadata(metadata_for(headers, key, digest)):
             return execute(), False
     except IdempotencyKeyTaken:
         assert key is not None

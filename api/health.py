@@ -14,6 +14,7 @@ from fastapi.responses import ORJSONResponse
 from api.openapi_errors import document_problems, problem_responses
 from api.problem_types import INTERNAL_ERROR
 from api.problems import Problem, install_problem_handlers
+from api.request_limits import install_request_limits
 from eventstore.outages import Outage, reason
 
 log = logging.getLogger("paystream.health")
@@ -81,6 +82,7 @@ def worker_app(title: str, ready: ReadyCheck, status: Callable[[], object]) -> F
     """The small HTTP face of a background worker: health and a status document."""
     app = FastAPI(title=title, default_response_class=ORJSONResponse)
     install_problem_handlers(app)
+    install_request_limits(app)
     install_health(app, ready)
     document_problems(app)
 

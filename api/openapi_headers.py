@@ -13,17 +13,41 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.commands import IDEMPOTENCY_HEADER
+from api.metadata_headers import (
+    ACTOR,
+    ACTOR_PATTERN,
+    CAUSATION_ID,
+    CAUSATION_ID_PATTERN,
+    CORRELATION_ID,
+    CORRELATION_ID_PATTERN,
+    MAX_ACTOR_LENGTH,
+    TRACEPARENT,
+    TRACEPARENT_PATTERN,
+)
 
 # api/consistency.py: `<context>:<position>`; api/commands.py: 1-200 printable ASCII.
 POSITION = "[0-9]{1,18}"
 ANY_TOKEN_PATTERN = f"^[a-z][a-z0-9_]{{0,62}}:{POSITION}$"
 IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,200}$"
-# Until the gateway authenticates callers, these say who asks and why (metadata only).
-METADATA_HEADERS = {
-    "X-Actor": "Who asks (recorded in the event metadata).",
-    "X-Correlation-Id": "The conversation this command belongs to.",
-    "X-Causation-Id": "What caused this command (`<context>:<position>`).",
-    "traceparent": "W3C trace context.",
+# Until the gateway authenticates callers, these say who asks and why (metadata only);
+# the patterns are the ones the server checks (api/metadata_headers.py).
+METADATA_HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
+    ACTOR: (
+        "Who asks (recorded in the event metadata); printable UTF-8 is accepted too.",
+        {"type": "string", "maxLength": MAX_ACTOR_LENGTH, "pattern": f"^{ACTOR_PATTERN}$"},
+    ),
+    CORRELATION_ID: (
+        "The conversation this command belongs to.",
+        {"type": "string", "pattern": f"^{CORRELATION_ID_PATTERN}$"},
+    ),
+    CAUSATION_ID: (
+        "What caused this command (`<context>:<position>`).",
+        {"type": "string", "pattern": f"^{CAUSATION_ID_PATTERN}$"},
+    ),
+    TRACEPARENT: (
+        "W3C trace context.",
+        {"type": "string", "pattern": f"^{TRACEPARENT_PATTERN}$"},
+    ),
 }
 
 
@@ -45,9 +69,8 @@ def command_headers(*, key_required: bool = False, key_format: str = "") -> dict
         "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
     }
     metadata = [
-        {"name": name, "in": "header", "required": False, "description": text}
-        | {"schema": {"type": "string"}}
-        for name, text in METADATA_HEADERS.items()
+        {"name": name, "in": "header", "required": False, "description": text, "schema": schema}
+        for name, (text, schema) in METADATA_HEADERS.items()
     ]
     return {"parameters": [key, *metadata]}
 

@@ -22,10 +22,10 @@ class ProblemType:
 # Any request
 INTERNAL_ERROR = ProblemType("internal-error", 500)
 VALIDATION_ERROR = ProblemType("validation-error", 422)
-# Raised by the input-hardening work of issue 8 (body size, media type, header values).
+# The door (api/request_limits.py, api/metadata_headers.py): body size, media type, headers.
 INVALID_HEADER = ProblemType("invalid-header", 422)
 MALFORMED_JSON = ProblemType("malformed-json", 400)
-PAYLOAD_TOO_LARGE = ProblemType("payload-too-large", 413)
+BODY_TOO_LARGE = ProblemType("body-too-large", 413)
 UNSUPPORTED_MEDIA_TYPE = ProblemType("unsupported-media-type", 415)
 
 # Commands
@@ -76,7 +76,7 @@ NOT_READY = ProblemType("not-ready", 503, retry_after=True)
 # What every route with parameters (path, query or headers) can answer.
 REQUEST_PROBLEMS = (INTERNAL_ERROR, VALIDATION_ERROR, INVALID_HEADER)
 # What every route that reads a body can answer besides.
-BODY_PROBLEMS = (MALFORMED_JSON, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE)
+BODY_PROBLEMS = (MALFORMED_JSON, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE)
 # Every command: idempotency and the event store.
 COMMAND_PROBLEMS = (
     *REQUEST_PROBLEMS,

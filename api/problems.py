@@ -11,6 +11,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Problem codes of errors raised as HTTP statuses (by routing, or by api/request_limits.py).
+HTTP_ERROR_CODES = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+}
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 class Problem(Exception):
@@ -82,9 +90,12 @@ async def _on_problem(request: Request, error: Exception) -> Response:
 
 async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-    headers = dict(error.headers or {})  # a 405 keeps its Allow header
-    problem = Problem(error.status_code, code, str(error.detail), headers=headers)
+    if error.status_code == 400 and error.detail == FASTAPI_BODY_ERROR:  # not UTF-8, say
+        problem = Problem(400, "malformed-json", "the request body is not valid UTF-8 JSON")
+    else:
+        code = HTTP_ERROR_CODES.get(error.status_code, "http-error")
+        headers = dict(error.headers or {})  # a 405 keeps its Allow header
+        problem = Problem(error.status_code, code, str(error.detail), headers=headers)
     return problem_response(problem, request.url.path)
 
 

@@ -27,6 +27,7 @@ from api.health import install_health
 from api.openapi_errors import document_problems
 from api.openapi_headers import constrain_header, token_schema
 from api.problems import Problem, install_problem_handlers, problem_response
+from api.request_limits import install_request_limits
 from eventstore.outages import reason
 from eventstore.probes import database_missing
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
@@ -138,6 +139,7 @@ def create_query_app(
     install_problem_handlers(app)
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
     document_problems(app)
+    install_request_limits(app)
     app.include_router(api.router)
 
     async def positions() -> None:

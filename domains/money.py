@@ -22,16 +22,18 @@ class UnsupportedCurrency(DomainError):
 def check_amount(amount: object) -> int:
     """An amount is a positive whole number of minor units, never a float or a bool."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidAmount("amount must be a whole number of minor units")
+        raise InvalidAmount("amount must be a whole number of minor units", field="amount")
     if amount <= 0:
-        raise InvalidAmount("amount must be greater than zero")
+        raise InvalidAmount("amount must be greater than zero", field="amount")
     if amount > MAX_AMOUNT:
-        raise InvalidAmount(f"amount must not exceed {MAX_AMOUNT} minor units")
+        raise InvalidAmount(f"amount must not exceed {MAX_AMOUNT} minor units", field="amount")
     return amount
 
 
 def check_currency(currency: object) -> str:
     """A currency is an ISO 4217 code in circulation, in capitals."""
     if not isinstance(currency, str) or currency not in ISO_4217_CODES:
-        raise UnsupportedCurrency(f"currency {currency!r} is not an ISO 4217 code")
+        raise UnsupportedCurrency(
+            f"currency {currency!r} is not an ISO 4217 code", field="currency"
+        )
     return currency

@@ -22,7 +22,15 @@ BATCH = 1_000  # rows per keyset read
 CORRELATION_FUNCTION = "event_correlation_id"
 
 _COLUMNS = SQL("notification_id, originator_id, originator_version, topic, state")
-_META = SQL("convert_from(state, 'UTF8')::jsonb -> '__meta__'")
+# PostgreSQL's JSON functions refuse a \u0000 or a lone surrogate escape anywhere in a
+# document, and stores of before the API refused such text hold some; the metadata is
+# read from the stored text with those escapes turned into \u0020 (the same shape, so
+# the document stays valid JSON): one such event cannot make an export or trace fail.
+_STATE_TEXT = SQL(
+    "regexp_replace(convert_from(state, 'UTF8'),"
+    " '\\\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})', '\\\\u0020', 'g')"
+)
+_META = SQL("({})::jsonb -> '__meta__'").format(_STATE_TEXT)
 _RECORDED_AT = SQL("(({}) ->> 'recorded_at')::timestamptz").format(_META)
 _transcoder = default_transcoder()
 

@@ -11,11 +11,9 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-import orjson
-
 from eventstore.contexts import Context
 from eventstore.metadata import META_KEY
-from eventstore.transcoder import default_transcoder
+from eventstore.transcoder import default_transcoder, parse_json
 
 H_MSG_ID = "Nats-Msg-Id"
 H_EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
@@ -71,7 +69,7 @@ class EventEnvelope:
 
     @cached_property
     def _metadata(self) -> dict[str, Any]:
-        return dict(orjson.loads(self.body).get(META_KEY) or {})
+        return dict(parse_json(self.body).get(META_KEY) or {})
 
     def headers(self, context: Context) -> dict[str, str]:
         """The NATS headers the relay publishes this event with."""

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -18,6 +17,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore import hash_chain, idempotency
 from eventstore.metadata import META_KEY, current_idempotency
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
+from eventstore.transcoder import parse_json
 
 PING_TIMEOUT_SECONDS = 2
 
@@ -88,7 +88,7 @@ class PaystreamRecorder(PostgresApplicationRecorder):
             row = conn.execute(query, (aggregate_id, version)).fetchone()
         if row is None:
             return None
-        meta = orjson.loads(bytes(row["state"])).get(META_KEY) or {}
+        meta = parse_json(bytes(row["state"])).get(META_KEY) or {}
         return int(row["notification_id"]), dict(meta)
 
     def find_outcome(self, key: str) -> idempotency.IdempotentOutcome | None:

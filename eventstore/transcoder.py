@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -53,8 +54,10 @@ class OrjsonTranscoder(Transcoder):
         return orjson.dumps(self._to_json(obj))
 
     def decode(self, data: bytes) -> Any:
-        """Decodes JSON written by `encode` (or by the library's JSONTranscoder)."""
-        return self._from_json(orjson.loads(data))
+        """Decodes JSON written by `encode` (or by the library's JSONTranscoder, which
+        also writes lone surrogates as `\\ud800` escapes; orjson refuses those, json
+        reads them)."""
+        return self._from_json(parse_json(data))
 
     def _to_json(self, obj: Any) -> Any:
         cls = type(obj)
@@ -90,6 +93,16 @@ class OrjsonTranscoder(Transcoder):
                 "Please register a custom transcoding for this type."
             )
         return transcoding.decode(data)
+
+
+def parse_json(data: bytes) -> Any:
+    """JSON from stored bytes: orjson, or the stdlib for what orjson refuses but JSON
+    allows (a lone surrogate escape, `\\ud800`, in events stored before the API refused
+    such text), so such an event can still be read, relayed, skipped and exported."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def default_transcoder() -> OrjsonTranscoder:

@@ -71,10 +71,16 @@ async def record(
             envelope.event_type,
             envelope.aggregate_id,
             envelope.body,
-            error[:2000],
+            storable(error[:2000]),
             attempts,
         ),
     )
+
+
+def storable(text: str) -> str:
+    """`text` as PostgreSQL can store it: a NUL or a lone surrogate (an error message may
+    quote the event that caused it) becomes a backslash escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 async def letters(

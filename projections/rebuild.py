@@ -23,17 +23,23 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import Context
 from eventstore.reader import max_position, read_events
+from projections.dead_letters import skipped as skipped_events
 from projections.projection import Projection
+from projections.rebuild_failures import (
+    CHECK_DEFERRED,
+    BatchFailed,
+    RebuildError,
+    Skipped,
+    failure_named,
+)
 from projections.tracking import WHOLE, bucket_positions, record_positions
 from projections.versions import create_build, install, lock_key, switch
+
+__all__ = ["RebuildError", "rebuild"]
 
 REPLAY_BATCH = 2000
 
 Progress = Callable[[int], None]
-
-
-class RebuildError(Exception):
-    """A rebuild that cannot start (another is running, unknown projection...)."""
 
 
 @dataclass
@@ -69,7 +75,9 @@ def rebuild_lock_key(projection: type[Projection]) -> int:
 async def plan_rebuild(conn: AsyncConnection[Any], projection: type[Projection]) -> RebuildPlan:
     """The rebuild's plan, changing nothing (what --dry-run prints)."""
     active, _ = await install(conn, projection)
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    # Microseconds: a build stamped in the same second as the active one must not take
+    # its name (the rebuild would drop the build it just made).
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     events = {source.name: await max_position(conn, source) for source in projection.sources}
     cursor = await conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s AND nspname <> %s"
@@ -100,41 +108,52 @@ async def rebuild(
         build = projection(plan.new_schema)
         async with conn.cursor() as cursor:
             await create_build(cursor, build)
-        applied = await _replay(conn, build, progress)
-        applied += await _switch(conn, build, progress)
+        applied = await _replay(conn, build, await skipped_events(conn, projection), progress)
+        skipped = await skipped_events(conn, projection)  # an operator may have skipped more
+        applied += await _switch(conn, build, skipped, progress)
         await conn.execute(
             SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(plan.active_schema))
         )
         return RebuildReport(plan, applied, time.monotonic() - started)
 
 
-async def _replay(conn: AsyncConnection[Any], build: Projection, progress: Progress) -> int:
+async def _replay(
+    conn: AsyncConnection[Any], build: Projection, skipped: Skipped, progress: Progress
+) -> int:
     """Apply history one batch per transaction until nothing is left (for now)."""
     applied = 0
     while True:
         done = 0
         for source in build.sources:
-            async with conn.transaction(), conn.cursor() as cursor:
-                done += await _apply_batch(conn, cursor, build, source, progress)
+            try:
+                async with conn.transaction(), conn.cursor() as cursor:
+                    done += await _apply_batch(conn, cursor, build, source, skipped, progress)
+            except BatchFailed as failed:
+                raise await failure_named(conn, build, failed, skipped) from failed.error
         applied += done
         if done == 0:
             return applied
 
 
-async def _switch(conn: AsyncConnection[Any], build: Projection, progress: Progress) -> int:
+async def _switch(
+    conn: AsyncConnection[Any], build: Projection, skipped: Skipped, progress: Progress
+) -> int:
     """Under the exclusive lock: apply the last events, then repoint the views."""
     projection = type(build)
     applied = 0
-    async with conn.transaction(), conn.cursor() as cursor:
-        await cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(projection),))
-        while True:
-            done = 0
-            for source in build.sources:
-                done += await _apply_batch(conn, cursor, build, source, progress)
-            applied += done
-            if done == 0:
-                break
-        await switch(cursor, projection, build.schema())
+    try:
+        async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(projection),))
+            while True:
+                done = 0
+                for source in build.sources:
+                    done += await _apply_batch(conn, cursor, build, source, skipped, progress)
+                applied += done
+                if done == 0:
+                    break
+            await switch(cursor, projection, build.schema())
+    except BatchFailed as failed:
+        raise await failure_named(conn, build, failed, skipped) from failed.error
     return applied
 
 
@@ -143,15 +162,23 @@ async def _apply_batch(
     cursor: AsyncCursor[Any],
     build: Projection,
     source: Context,
+    skipped: Skipped,
     progress: Progress,
 ) -> int:
-    """Apply the next batch of `source` after the build's tracked position."""
+    """Apply the next batch of `source` after the build's tracked position, but the events
+    an operator skipped (exactly as the live projector does)."""
     reached = await bucket_positions(cursor, build, source.name, WHOLE.buckets)
     position = min(reached.values())
     batch = await read_events(conn, source, position, limit=REPLAY_BATCH)
-    async with conn.pipeline():  # handlers' statements go out without a round trip each
-        for envelope in batch:
-            await build.apply(cursor, envelope)
+    try:
+        async with conn.pipeline():  # handlers' statements go out without a round trip each
+            for envelope in batch:
+                if (envelope.context, envelope.position) not in skipped:
+                    await build.apply(cursor, envelope)
+            await cursor.execute(CHECK_DEFERRED)  # fail here, named, rather than at commit
+    except Exception as error:
+        last = batch[-1].position if batch else position
+        raise BatchFailed(source, position, last, error) from error
     if batch:
         last = batch[-1].position
         await record_positions(cursor, build, source.name, dict.fromkeys(WHOLE.buckets, last))

@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, DataError, IntegrityError
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
@@ -221,11 +221,28 @@ class Projector:
     async def apply_batch(
         self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
     ) -> None:
-        """Apply a batch and move the tracking rows, all in one transaction."""
+        """Apply a batch and move the tracking rows, all in one transaction. When the
+        database refuses the batch only at commit (a deferred constraint), it is applied
+        again with every constraint checked as each handler writes, so the failure is a
+        handler's, naming its event (gap repairs' events included)."""
+        try:
+            await self._apply_in_one_transaction(conn, source, envelopes)
+        except (DataError, IntegrityError):
+            await self._apply_in_one_transaction(conn, source, envelopes, check_at_once=True)
+
+    async def _apply_in_one_transaction(
+        self,
+        conn: AsyncConnection[Any],
+        source: Context,
+        envelopes: list[EventEnvelope],
+        check_at_once: bool = False,
+    ) -> None:
         async with conn.transaction(), conn.cursor() as cursor:
             await cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
             )
+            if check_at_once:
+                await cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             active = await active_build(cursor, type(self.projection))
             if active is not None:
                 self.projection.use_schema(active[0])

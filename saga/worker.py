@@ -23,6 +23,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection
 
+from api.metadata_headers import is_correlation_id
 from domains.payments.aggregates import Payment
 from domains.payments.application import PaymentSnapshot, PaymentsService
 from domains.payments.errors import InvalidTransition
@@ -171,6 +172,8 @@ class PaymentSaga:
         origin = recorder.event_origin(payment.id, payment.version)
         position, meta = origin if origin else (0, {})
         correlation = str(meta.get("correlation_id") or payment.id)
+        if not is_correlation_id(correlation):  # stored before the API checked it
+            correlation = str(payment.id)  # the accounts API would refuse the step
         return Cause(correlation, f"{PAYMENTS.name}:{position}")
 
     async def _carry_out(

@@ -6,6 +6,7 @@ zone is taken as UTC, like every time these commands print.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -137,9 +138,26 @@ def write_export(
     written = 0
     for context in contexts:
         for event in queries.stream_events(db, context, since, until):
-            out.write(orjson.dumps(event.to_json(), default=str, option=orjson.OPT_APPEND_NEWLINE))
+            out.write(json_bytes(event.to_json()) + b"\n")
             written += 1
     return written
+
+
+def json_bytes(value: object, indent: bool = False) -> bytes:
+    """`value` as JSON; a lone surrogate (stored before the API refused such text, which
+    orjson will not write) goes out as its JSON escape, `\\ud800`, never a crash."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 if indent else None)
+    except TypeError:  # orjson.JSONEncodeError: a str that is not valid UTF-8
+        separators = (",", ": ") if indent else (",", ":")
+        text = json.dumps(
+            value,
+            default=str,
+            ensure_ascii=True,
+            indent=2 if indent else None,
+            separators=separators,
+        )
+        return text.encode("ascii")
 
 
 @contextmanager
@@ -302,7 +320,7 @@ def trace_fields(event: AuditEvent) -> dict[str, Any]:
 
 
 def write_json(out: IO[bytes], value: object) -> None:
-    out.write(orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2))
+    out.write(json_bytes(value, indent=True))
     out.write(b"\n")
 
 
@@ -311,7 +329,7 @@ def write_json_array(out: IO[bytes], items: Iterable[object]) -> None:
     out.write(b"[")
     for index, item in enumerate(items):
         out.write(b",\n  " if index else b"\n  ")
-        out.write(orjson.dumps(item, default=str))
+        out.write(json_bytes(item))
     out.write(b"\n]\n")
 
 
@@ -325,8 +343,8 @@ def history_table(events: list[AuditEvent]) -> Table:
             str(event.version),
             short_time(event.recorded_at),
             event.event_type,
-            escape(str(event.metadata.get("actor") or "")),
-            escape(str(event.metadata.get("correlation_id") or "")),
+            shown(event.metadata.get("actor") or ""),
+            shown(event.metadata.get("correlation_id") or ""),
             payload_text(event.payload),
         )
     return table
@@ -337,7 +355,7 @@ def state_table(report: dict[str, Any]) -> Table:
     table.add_column("attribute", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, value in report["state"].items():
-        table.add_row(name, escape(str(value)))
+        table.add_row(name, shown(value))
     return table
 
 
@@ -351,7 +369,7 @@ def trace_tree(roots: list[TraceNode]) -> Tree:
         label = (
             f"{short_time(event.recorded_at)[11:]} [bold]{event.event_id}[/] {event.event_type}"
             f" {event.aggregate_id} v{event.version}"
-            f" by {escape(str(event.metadata.get('actor')))}"
+            f" by {shown(event.metadata.get('actor'))}"
         )
         branch = parent.add(label)
         stack += [(child, branch) for child in reversed(node.children)]
@@ -377,4 +395,19 @@ def short_time(iso: str) -> str:
 
 def payload_text(payload: dict[str, Any]) -> str:
     """One `field=value` per line."""
-    return escape("\n".join(f"{k}={v}" for k, v in payload.items() if k not in _HIDDEN_IN_TABLE))
+    return "\n".join(
+        f"{shown(k)}={shown(v)}" for k, v in payload.items() if k not in _HIDDEN_IN_TABLE
+    )
+
+
+def shown(value: object) -> str:
+    """`value` for a terminal: markup escaped, and what is not printable (a control
+    character, or a NUL or lone surrogate in an event stored before the API refused
+    them) as a backslash escape, so it can neither garble the screen nor fail to print."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(
+            char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+            for char in text
+        )
+    return escape(text)

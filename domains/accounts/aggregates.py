@@ -17,6 +17,7 @@ from domains.accounts.errors import (
 )
 from domains.accounts.movements import PaymentMovement
 from domains.money import MAX_AMOUNT, MAX_BALANCE, check_amount, check_currency
+from domains.text import check_text
 
 __all__ = ["MAX_AMOUNT", "MAX_BALANCE", "Account"]
 
@@ -28,12 +29,8 @@ CLOSED = "closed"
 
 
 def check_owner(owner: object) -> str:
-    """An owner is a non-blank name of reasonable length."""
-    if not isinstance(owner, str) or not owner.strip():
-        raise InvalidOwner("owner must be a non-empty string")
-    if len(owner) > MAX_OWNER_LENGTH:
-        raise InvalidOwner(f"owner must be at most {MAX_OWNER_LENGTH} characters")
-    return owner
+    """An owner is a non-blank, printable name of reasonable length."""
+    return check_text("owner", owner, MAX_OWNER_LENGTH, InvalidOwner)
 
 
 class Account(Aggregate):

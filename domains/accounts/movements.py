@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from domains.accounts.errors import InvalidPaymentStep
 from domains.money import check_amount, check_currency
+from domains.text import check_text
 
 MAX_REFERENCE_LENGTH = 140
 MAX_ID_LENGTH = 100
@@ -31,22 +32,16 @@ class PaymentMovement:
         reference: object,
     ) -> PaymentMovement:
         """Check every part of a movement before it reaches an account."""
-        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH:
-            raise InvalidPaymentStep(f"reference must be at most {MAX_REFERENCE_LENGTH} characters")
         return cls(
             check_amount(amount),
             check_currency(currency),
-            _check_id("payment_id", payment_id),
-            _check_id("counterparty", counterparty),
-            reference,
+            check_text("payment_id", payment_id, MAX_ID_LENGTH, InvalidPaymentStep),
+            check_text("counterparty", counterparty, MAX_ID_LENGTH, InvalidPaymentStep),
+            check_text(
+                "reference", reference, MAX_REFERENCE_LENGTH, InvalidPaymentStep, required=False
+            ),
         )
 
     def event_args(self) -> tuple[int, str, str, str]:
         """What the account's payment events record: amount, payment, counterparty, reference."""
         return self.amount, self.payment_id, self.counterparty, self.reference
-
-
-def _check_id(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_LENGTH:
-        raise InvalidPaymentStep(f"{name} must be a non-empty string of at most {MAX_ID_LENGTH}")
-    return value

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domains.money import check_amount, check_currency
 from domains.payments.errors import InvalidPaymentRequest, InvalidTransition, SameAccount
+from domains.text import check_text
 
 REQUESTED = "requested"
 DEBITED = "debited"
@@ -32,14 +33,12 @@ def check_account_id(name: str, value: object) -> str:
     try:
         return str(UUID(str(value)))
     except ValueError:
-        raise InvalidPaymentRequest(f"{name} must be an account id (a UUID)") from None
+        raise InvalidPaymentRequest(f"{name} must be an account id (a UUID)", field=name) from None
 
 
 def check_reason(reason: object) -> str:
     """A refusal's reason is a short, non-empty code such as `account-frozen`."""
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
-        raise InvalidPaymentRequest(f"a reason must be 1 to {MAX_REASON_LENGTH} characters")
-    return reason
+    return check_text("reason", reason, MAX_REASON_LENGTH, InvalidPaymentRequest)
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,17 @@ class PaymentTerms:
         source_id = check_account_id("source", source)
         destination_id = check_account_id("destination", destination)
         if source_id == destination_id:
-            raise SameAccount("source and destination must be different accounts")
-        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_LENGTH:
-            raise InvalidPaymentRequest(
-                f"reference must be text of at most {MAX_REFERENCE_LENGTH} characters"
+            raise SameAccount(
+                "source and destination must be different accounts", field="destination"
             )
         return cls(
-            source_id, destination_id, check_amount(amount), check_currency(currency), reference
+            source_id,
+            destination_id,
+            check_amount(amount),
+            check_currency(currency),
+            check_text(
+                "reference", reference, MAX_REFERENCE_LENGTH, InvalidPaymentRequest, required=False
+            ),
         )
 
 

@@ -97,11 +97,17 @@ def test_payments_command_api_keeps_its_contract(
             "dictionaries": {
                 "euro_accounts": {"values": euro_accounts},
                 "euro": {"values": ["EUR"]},
+                "references": {"values": ["invoice 42", "Miete März"]},
+                "causes": {"values": ["payments:1"]},
+                "traces": {"values": ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]},
             },
             "parameters": {
                 "body.source": known,
                 "body.destination": known,
                 "body.currency": {"dictionary": "euro", "probability": 0.9},
+                "body.reference": {"dictionary": "references", "probability": 0.7},
+                "header.X-Causation-Id": {"dictionary": "causes", "probability": 0.9},
+                "header.traceparent": {"dictionary": "traces", "probability": 0.9},
             },
         },
     )

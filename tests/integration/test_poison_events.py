@@ -9,12 +9,14 @@ import os
 import subprocess
 import sys
 from typing import Any
+from uuid import uuid4
 
+import nats
 import pytest
 from psycopg import AsyncConnection, AsyncCursor
 
 from eventstore.contexts import ACCOUNTS
-from eventstore.envelope import EventEnvelope
+from eventstore.envelope import H_POSITION, EventEnvelope
 from projections.account_summary import AccountSummaryProjection
 from projections.status import ProjectionStatus, projection_status
 from tests.stack import Stack, wait_until
@@ -121,3 +123,124 @@ def test_resolving_without_a_dead_letter_is_a_one_line_error(stack: Stack) -> No
         result.stderr.strip() == "error: account_summary has no open dead letter at position 999999"
     )
     assert cli(stack, "status", "nope").returncode == 2
+
+
+def stored_state(stack: Stack, position: int) -> dict[str, Any]:
+    table = f"{ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+    with stack.admin() as conn:
+        query = f"SELECT state FROM {table} WHERE notification_id = %s"
+        row = conn.execute(query, (position,)).fetchone()
+    assert row is not None
+    state: dict[str, Any] = json.loads(bytes(row[0]))
+    return state
+
+
+def store_straight(stack: Stack, state: dict[str, Any]) -> int:
+    """Write an AccountOpened event as the administrator, around the API (as stores of
+    before the API refused such text hold them); its position."""
+    table = f"{ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+    body = json.dumps(state).encode()  # NUL as \u0000, a lone surrogate as \ud800
+    with stack.admin() as conn:
+        row = conn.execute(
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+            " VALUES (%s, 1, 'AccountOpened.v1', %s) RETURNING notification_id",
+            (uuid4(), body),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def paystream(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": stack.database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def dead_letter_at(stack: Stack, position: int) -> bool:
+    return any(d.position == position and d.status == "open" for d in status(stack).dead_letters)
+
+
+def test_poison_stored_around_the_api_is_skipped_alike_by_projector_and_rebuild_and_exported(
+    stack: Stack, projector: ProjectorThread
+) -> None:
+    service = accounts_service(stack)
+    template = service.open_account("template", "EUR").position
+    assert template is not None
+    opened = stored_state(stack, template)
+    nul = store_straight(stack, {**opened, "owner": "Bob\x00"})
+    surrogate = store_straight(stack, {**opened, "owner": "\ud800x"})
+    after = service.open_account("after the poison", "EUR").account_id
+    service.deposit(after, 5)
+
+    wait_until(lambda: dead_letter_at(stack, nul), 60, "the NUL owner to be dead-lettered")
+    assert "NUL" in status(stack).dead_letters[-1].error
+    refused = paystream(stack, "rebuild", "account_summary")
+    assert refused.returncode != 0
+    assert f"AccountOpened.v1 at accounts:{nul}" in refused.stderr, refused.stderr
+    assert cli(stack, "skip", "account_summary", "--position", str(nul)).returncode == 0
+    wait_until(lambda: dead_letter_at(stack, surrogate), 60, "the surrogate to be dead-lettered")
+    assert cli(stack, "skip", "account_summary", "--position", str(surrogate)).returncode == 0
+    wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "resume")
+    live = summary_rows(stack)
+    assert live[after]["balance"] == 5 and status(stack).state == "running"
+
+    rebuilt = paystream(stack, "rebuild", "account_summary")
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert summary_rows(stack) == live
+    since = opened["__meta__"]["recorded_at"]
+    export = paystream(stack, "audit", "export", "--context", "accounts", "--since", since)
+    assert export.returncode == 0, export.stderr
+    owners = [json.loads(line)["payload"].get("owner") for line in export.stdout.splitlines()]
+    assert [o for o in owners if o] == ["template", "Bob\x00", "\ud800x", "after the poison"]
+
+
+def drop_from_stream(stack: Stack, position: int) -> None:
+    """Delete the message of `position` from the accounts stream: the projector can only
+    reach that event by repairing the gap from the event store."""
+
+    async def drop() -> None:
+        nc = await nats.connect(stack.nats_url)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info(ACCOUNTS.stream)
+            for seq in range(info.state.last_seq, info.state.first_seq - 1, -1):
+                message = await js.get_msg(ACCOUNTS.stream, seq=seq)
+                if int((message.headers or {})[H_POSITION]) == position:
+                    await js.delete_msg(ACCOUNTS.stream, seq)
+                    return
+            raise AssertionError(f"no message for position {position}")
+        finally:
+            await nc.close()
+
+    asyncio.run(drop())
+
+
+def test_a_skipped_poison_met_through_gap_repair_is_skipped_there_too(stack: Stack) -> None:
+    stack.start("relay-accounts")
+    service = accounts_service(stack)
+    template = service.open_account("template for repair", "EUR").position
+    assert template is not None
+    poison = store_straight(stack, {**stored_state(stack, template), "owner": "Eve\x00"})
+    after = service.open_account("after the repaired poison", "EUR")
+    assert after.position is not None
+    published = after.position
+    wait_until(lambda: stack.stream_positions(ACCOUNTS)[-1] >= published, 60, "the relay")
+    drop_from_stream(stack, poison)
+    thread = ProjectorThread(stack, AccountSummaryProjection(), max_attempts=2)
+    thread.start()
+    try:
+        wait_until(lambda: dead_letter_at(stack, poison), 60, "the repaired poison to fail")
+        assert cli(stack, "skip", "account_summary", "--position", str(poison)).returncode == 0
+
+        wait_until(lambda: tracked_position(stack) >= published, 60, "the projector to resume")
+
+        assert summary_rows(stack)[after.account_id]["owner"] == "after the repaired poison"
+        assert thread.projector.status.repaired >= 1
+    finally:
+        thread.finish()

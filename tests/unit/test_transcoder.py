@@ -87,3 +87,9 @@ def test_given_event_state_when_round_tripped_then_uuid_datetime_and_int_survive
 
     assert copy == state
     assert copy["timestamp"].tzinfo == UTC
+
+
+def test_stored_text_the_api_now_refuses_still_decodes() -> None:
+    """Events stored before the API refused such text: NUL and lone-surrogate escapes."""
+    stored = b'{"owner":"Bob\\u0000","reference":"\\ud800x"}'
+    assert default_transcoder().decode(stored) == {"owner": "Bob\x00", "reference": "\ud800x"}

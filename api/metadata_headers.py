@@ -1,0 +1,116 @@
+"""The request headers that become event metadata, checked at the door.
+
+Each is refused with 422 `invalid-header` naming it when it is malformed, repeated,
+too long or not UTF-8: nothing a header carries reaches a stored event unchecked.
+Header bytes arrive decoded as latin-1 (Starlette); they are re-read as UTF-8, so
+`José` is stored as `José`, and bytes that are not UTF-8 are refused, never stored as
+mojibake. X-Actor is the one free text; it will become the verified token subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import uuid4
+
+from starlette.datastructures import Headers
+
+from api.problems import Problem
+from domains.text import text_flaw
+from eventstore.contexts import CONTEXTS
+
+ACTOR = "X-Actor"
+CORRELATION_ID = "X-Correlation-Id"
+CAUSATION_ID = "X-Causation-Id"
+TRACEPARENT = "traceparent"
+MAX_ACTOR_LENGTH = 200
+DEFAULT_ACTOR = "anonymous"
+
+# The formats, as patterns both the checks below and the OpenAPI documents use
+# (api/openapi_headers.py). Position 0 is what the saga names when it cannot find its
+# cause; refusing it would turn a payment step into a refusal.
+CORRELATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}"
+CAUSATION_ID_PATTERN = rf"({'|'.join(sorted(CONTEXTS))}):(0|[1-9][0-9]{{0,17}})"
+# W3C Trace Context: version (not ff), trace id and parent id (not all zero), flags.
+TRACEPARENT_PATTERN = r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
+# What the document promises for X-Actor: printable ASCII, not blank. The server also
+# takes any printable UTF-8 text (`domains/text.py`).
+ACTOR_PATTERN = r"[ -~]*[!-~][ -~]*"
+
+
+@dataclass(frozen=True)
+class MetadataHeaders:
+    """Who asks and in answer to what, as the request's headers say, checked."""
+
+    actor: str
+    correlation_id: str
+    causation_id: str | None
+    traceparent: str | None
+
+
+def metadata_headers(headers: Headers) -> MetadataHeaders:
+    """The checked metadata headers of a request, or a 422 problem naming the bad one."""
+    return MetadataHeaders(
+        actor=actor(headers),
+        correlation_id=header(headers, CORRELATION_ID, correlation_id) or str(uuid4()),
+        causation_id=header(headers, CAUSATION_ID, causation_id),
+        traceparent=header(headers, TRACEPARENT, traceparent),
+    )
+
+
+def actor(headers: Headers) -> str:
+    """X-Actor: 1 to 200 printable characters (UTF-8 on the wire); `anonymous` when absent."""
+    value = header(headers, ACTOR, lambda text: text)
+    if value is None:
+        return DEFAULT_ACTOR
+    if not value.strip() or len(value) > MAX_ACTOR_LENGTH:
+        raise invalid(ACTOR, f"must be 1 to {MAX_ACTOR_LENGTH} characters")
+    if flaw := text_flaw(value):
+        raise invalid(ACTOR, flaw)
+    return value
+
+
+def is_correlation_id(value: str) -> bool:
+    """Whether `value` may be sent as X-Correlation-Id."""
+    return bool(re.fullmatch(CORRELATION_ID_PATTERN, value))
+
+
+def correlation_id(value: str) -> str:
+    if not is_correlation_id(value):
+        raise invalid(
+            CORRELATION_ID, "must be 1 to 128 letters, digits or . _ : @ + = / - (a UUID, say)"
+        )
+    return value
+
+
+def causation_id(value: str) -> str:
+    if not re.fullmatch(CAUSATION_ID_PATTERN, value):
+        contexts = " or ".join(sorted(CONTEXTS))
+        raise invalid(CAUSATION_ID, f"must name an event as <context>:<position> ({contexts})")
+    return value
+
+
+def traceparent(value: str) -> str:
+    """W3C Trace Context: version-traceid-parentid-flags, lowercase hex, ids not all zero."""
+    if not re.fullmatch(TRACEPARENT_PATTERN, value):
+        raise invalid(TRACEPARENT, "must be W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>")
+    return value
+
+
+def header(headers: Headers, name: str, check: Callable[[str], str]) -> str | None:
+    """The one value of header `name`, decoded as UTF-8 and checked; None when absent."""
+    values = headers.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise invalid(name, "must be sent once")
+    try:
+        text = values[0].encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise invalid(name, "must be UTF-8") from None
+    return check(text)
+
+
+def invalid(name: str, reason: str) -> Problem:
+    return Problem(422, "invalid-header", f"{name} {reason}", extra={"field": name})
