@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint lock bench clean
+.PHONY: up test test-fast lint lock bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ up: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# Unit and in-process API tests only: no PostgreSQL, no NATS, well under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -n 0 tests/unit tests/api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,7 +31,7 @@ from eventstore.settings import nats_servers
 from eventstore.stopping import pause
 
 INITIAL_DELAY_SECONDS = 0.2
-MAX_DELAY_SECONDS = 4.0
+MAX_DELAY_SECONDS = 2.0
 WATCH_SECONDS = 0.1
 STABLE_SECONDS = 1.0
 CONNECT_TIMEOUT_SECONDS = 5

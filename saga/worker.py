@@ -46,6 +46,10 @@ DEADLINE_SECONDS = 10.0
 SWEEP_SECONDS = 1.0
 RETRY_DELAY_SECONDS = 2.0
 MAX_STEPS = 8
+# A message the saga took and never answered (it was killed) comes back after this.
+# Redelivering one still being handled is harmless: it waits on the payment's lock,
+# then finds the payment moved on, and every step is idempotent at the accounts API.
+ACK_WAIT_SECONDS = 15.0
 
 
 @dataclass
@@ -100,7 +104,7 @@ class PaymentSaga:
             durable_name=CONSUMER,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=60.0,
+            ack_wait=ACK_WAIT_SECONDS,
             max_ack_pending=BATCH_SIZE * 8,
         )
         subscription = await nc.jetstream().pull_subscribe(

@@ -28,6 +28,7 @@ from nats.errors import Error as NatsError
 from eventstore.settings import nats_servers
 
 PG_OS_USER = "paystream-pg"
+USERADD_USER_EXISTS = 9
 STOP_TIMEOUT = 15.0
 # JetStream's fsync policy: see docs/architecture.md, "sync_interval".
 SYNC_INTERVAL = "always"
@@ -98,11 +99,13 @@ def _os_user_for_postgres() -> str | None:
     try:
         pwd.getpwnam(PG_OS_USER)
     except KeyError:
-        subprocess.run(
+        created = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_OS_USER],
-            check=True,
+            check=False,
             capture_output=True,
         )
+        if created.returncode not in (0, USERADD_USER_EXISTS):  # another process won the race
+            raise RuntimeError(f"useradd {PG_OS_USER}: {created.stderr.decode().strip()}") from None
     return PG_OS_USER
 
 

@@ -63,8 +63,23 @@ def seconds_until_all_ready(processes: list[ServiceProcess]) -> dict[str, float]
                 ready_after[process.spec.name] = time.monotonic() - started
         return len(ready_after) == len(processes)
 
-    wait_until(all_ready, READY_BOUND_SECONDS, "every service ready again")
+    try:
+        wait_until(all_ready, READY_BOUND_SECONDS, "every service ready again")
+    except AssertionError as timeout:
+        late = [p for p in processes if p.spec.name not in ready_after]
+        raise AssertionError(f"{timeout}; still not ready: {not_ready_reasons(late)}") from None
     return ready_after
+
+
+def not_ready_reasons(processes: list[ServiceProcess]) -> dict[str, str]:
+    """What each service's /readyz says is missing, right now."""
+    reasons = {}
+    for process in processes:
+        try:
+            reasons[process.spec.name] = httpx.get(f"{process.url}/readyz", timeout=5).text
+        except httpx.HTTPError as error:
+            reasons[process.spec.name] = repr(error)
+    return reasons
 
 
 def positions(stack: Stack, context: Context) -> list[int]:
