@@ -27,8 +27,8 @@ from tests.workload import folded_rows, summary_rows
 
 READY_BOUND_SECONDS = 10.0  # /readyz answers 200 again within this of the return
 RECOVERY_BOUND_SECONDS = 15.0
-# Every read model must catch up; the first three are also compared row for row with
-# a fold of the store (notifications follows both contexts: it shows two-source runs).
+# Every read model the fault stack runs; each must catch up and equal a fold of the
+# store (notifications follows both contexts, so it shows two-source runs too).
 PROJECTIONS: tuple[type[Projection], ...] = (
     AccountSummaryProjection,
     AccountStatementProjection,
@@ -148,6 +148,7 @@ def assert_read_models_match_store(stack: Stack, accounts: list[str], tally: Tal
         service.close()
     assert statement_entries(stack) == money_movements(stack)
     assert payment_rows(stack) == folded_payments(stack, tally.payments)
+    assert notification_rows(stack) == folded_notifications(stack)
 
 
 def statement_entries(stack: Stack) -> list[tuple[int, str]]:
@@ -191,6 +192,41 @@ def folded_payments(stack: Stack, payments: list[str]) -> dict[str, dict[str, An
         return {p: {"status": f.status, "version": f.version} for p, f in folded.items()}
     finally:
         service.close()
+
+
+NOTIFIED = {
+    "MoneyDeposited.v1": "deposit",
+    "MoneyWithdrawn.v1": "withdrawal",
+    "AccountDebited.v1": "payment_sent",
+    "AccountCredited.v1": "payment_received",
+}
+
+
+def notification_rows(stack: Stack) -> set[tuple[str, str, str]]:
+    schema = NotificationsProjection.read_schema()
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT id, account_id::text, kind FROM {schema}.notifications"
+        ).fetchall()
+    return {(i, a, k) for i, a, k in rows}
+
+
+def folded_notifications(stack: Stack) -> set[tuple[str, str, str]]:
+    """One notification per money movement of an account, and per failed payment (to its
+    payer), each with the id of the event it tells of."""
+    with stack.admin() as conn:
+        moved = conn.execute(
+            f"SELECT notification_id, originator_id::text, topic"
+            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table} WHERE topic = ANY(%s)",
+            (list(NOTIFIED),),
+        ).fetchall()
+        failed = conn.execute(
+            f"SELECT notification_id, convert_from(state, 'UTF8')::jsonb->>'source'"
+            f" FROM {PAYMENTS.schema}.{PAYMENTS.events_table} WHERE topic = 'PaymentFailed.v1'"
+        ).fetchall()
+    return {(f"accounts:{p}", a, NOTIFIED[t]) for p, a, t in moved} | {
+        (f"payments:{p}", a, "payment_failed") for p, a in failed
+    }
 
 
 def log_lines(process: ServiceProcess) -> int:
