@@ -86,6 +86,15 @@ class Stack:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def positions(self, context: Context) -> list[int]:
+        """Every stored position of the context's events, in order."""
+        with self.admin() as conn:
+            rows = conn.execute(
+                f"SELECT notification_id FROM {context.schema}.{context.events_table}"
+                " ORDER BY notification_id"
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
     def event_count(self, context: Context) -> int:
         with self.admin() as conn:
             row = conn.execute(

@@ -82,15 +82,6 @@ def not_ready_reasons(processes: list[ServiceProcess]) -> dict[str, str]:
     return reasons
 
 
-def positions(stack: Stack, context: Context) -> list[int]:
-    with stack.admin() as conn:
-        rows = conn.execute(
-            f"SELECT notification_id FROM {context.schema}.{context.events_table}"
-            " ORDER BY notification_id"
-        ).fetchall()
-    return [int(row[0]) for row in rows]
-
-
 def reached(stack: Stack, projection: type[Projection], context: Context) -> int:
     with stack.admin() as conn:
         row = conn.execute(reached_query(projection.read_schema()), (context.name,)).fetchone()
@@ -124,7 +115,7 @@ def assert_acknowledged_stored(stack: Stack, tally: Tally) -> None:
 def assert_published_exactly_once(stack: Stack) -> None:
     """Each stream holds every stored position once, in order, and nothing else."""
     for context in CONTEXTS.values():
-        assert stack.stream_positions(context) == positions(stack, context), context.name
+        assert stack.stream_positions(context) == stack.positions(context), context.name
 
 
 def assert_payments_finished(stack: Stack, tally: Tally) -> None:

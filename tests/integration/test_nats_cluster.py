@@ -100,15 +100,6 @@ def stream_end(stack: Stack) -> int:
         return 0
 
 
-def stored_positions(stack: Stack) -> list[int]:
-    with stack.admin() as conn:
-        rows = conn.execute(
-            f"SELECT notification_id FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
-            " ORDER BY notification_id"
-        ).fetchall()
-    return [int(row[0]) for row in rows]
-
-
 def test_killing_the_stream_leader_under_load_loses_nothing(stack: Stack) -> None:
     assert isinstance(stack.nats, EmbeddedNatsCluster)
     cluster = stack.nats
@@ -136,7 +127,7 @@ def test_killing_the_stream_leader_under_load_loses_nothing(stack: Stack) -> Non
     assert outage < MAX_OUTAGE_SECONDS, f"publishing stopped for {outage:.1f}s"
     cluster.start(victim)
     acknowledged = sum(client.finish() for client in clients)
-    expected = stored_positions(stack)
+    expected = stack.positions(ACCOUNTS)
     wait_until(lambda: stream_end(stack) == expected[-1], 30, "the relay to publish everything")
     wait_until(
         lambda: tracked_position(stack) == expected[-1], 30, "the projector to reach the end"

@@ -23,15 +23,6 @@ pytestmark = pytest.mark.integration
 KEPT = 40  # messages that survive the simulated crash
 
 
-def stored_positions(stack: Stack) -> list[int]:
-    with stack.admin() as conn:
-        rows = conn.execute(
-            f"SELECT notification_id FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
-            " ORDER BY notification_id"
-        ).fetchall()
-    return [int(row[0]) for row in rows]
-
-
 def tail_resyncs(relay: ServiceProcess) -> int:
     return int(httpx.get(f"{relay.url}/status", timeout=5).json()["tail_resyncs"])
 
@@ -64,7 +55,7 @@ def history(stack: Stack) -> None:
 
 
 def wait_caught_up(stack: Stack, what: str) -> list[int]:
-    expected = stored_positions(stack)
+    expected = stack.positions(ACCOUNTS)
     wait_until(lambda: stack.stream_positions(ACCOUNTS) == expected, 30, what)
     return expected
 
@@ -81,7 +72,7 @@ def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
     wait_caught_up(stack, "the relay to republish the lost tail, with no new command")
     assert stack.stream_positions(ACCOUNTS) == expected  # each position once, in order
     assert tail_resyncs(relay) == resyncs_before + 1
-    assert stored_positions(stack) == expected, "nothing was written meanwhile"
+    assert stack.positions(ACCOUNTS) == expected, "nothing was written meanwhile"
 
 
 def delete_last_messages(stack: Stack, count: int) -> None:
