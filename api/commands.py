@@ -14,25 +14,17 @@ from fastapi import Request
 
 from api.metadata_headers import MetadataHeaders, metadata_headers
 from api.problems import Problem
-from domains.errors import DomainError
+from domains.errors import Conflict, DomainError, NotFound, Rejected
 from domains.service import CommandService
 from eventstore.idempotency import IdempotencyKeyTaken, IdempotentOutcome
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.recorder import PaystreamRecorder
 
-# Refusals because of the current state of an aggregate (409); other domain errors
-# are refusals of the request itself (422); `*-not-found` is 404.
-CONFLICT_CODES = frozenset(
-    {
-        "insufficient-funds",
-        "account-frozen",
-        "account-not-frozen",
-        "account-closed",
-        "balance-not-zero",
-        "balance-limit-exceeded",
-        "currency-mismatch",
-        "invalid-payment-transition",
-    }
+# A domain refusal's status comes from its kind, never from its code.
+STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (Rejected, 422),
 )
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -47,10 +39,7 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except DomainError as error:
-        if error.code.endswith("-not-found"):
-            status = 404
-        else:
-            status = 409 if error.code in CONFLICT_CODES else 422
+        status = next((code for kind, code in STATUS_OF_KIND if isinstance(error, kind)), 422)
         extra = {"field": error.field} if error.field else None
         raise Problem(status, error.code, str(error), extra=extra) from None
     except IntegrityError:

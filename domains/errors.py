@@ -1,4 +1,6 @@
-"""The root of every refusal a domain makes; `code` is stable and machine-readable."""
+"""Every refusal a domain makes: `code` is stable and machine-readable, and its kind
+(Rejected, Conflict or NotFound, by type) says why, which the API boundary answers as
+422, 409 or 404 without knowing any code."""
 
 from __future__ import annotations
 
@@ -11,3 +13,15 @@ class DomainError(Exception):
     def __init__(self, *args: object, field: str | None = None) -> None:
         super().__init__(*args)
         self.field = field
+
+
+class Rejected(DomainError):
+    """The request itself is wrong, whatever the state (a bad amount, a blank owner)."""
+
+
+class Conflict(DomainError):
+    """The request is fine, but the aggregate's current state refuses it (frozen, empty)."""
+
+
+class NotFound(DomainError):
+    """The aggregate the request names does not exist."""

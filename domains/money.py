@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domains.currencies import ISO_4217_CODES
-from domains.errors import DomainError
+from domains.errors import Rejected
 
 # One movement may not exceed a trillion major units of a two-decimal currency;
 # a balance must stay inside a signed 64-bit column of every read model.
@@ -11,11 +11,11 @@ MAX_AMOUNT = 10**14
 MAX_BALANCE = 10**18
 
 
-class InvalidAmount(DomainError):
+class InvalidAmount(Rejected):
     code = "invalid-amount"
 
 
-class UnsupportedCurrency(DomainError):
+class UnsupportedCurrency(Rejected):
     code = "unsupported-currency"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domains.errors import DomainError
+from domains.errors import Conflict, DomainError, NotFound, Rejected
 from domains.money import InvalidAmount, UnsupportedCurrency
 
 __all__ = ["InvalidAmount", "UnsupportedCurrency"]
@@ -14,41 +14,41 @@ class AccountError(DomainError):
     code = "account-error"
 
 
-class InvalidOwner(AccountError):
+class InvalidOwner(AccountError, Rejected):
     code = "invalid-owner"
 
 
-class CurrencyMismatch(AccountError):
+class CurrencyMismatch(AccountError, Conflict):
     code = "currency-mismatch"
 
 
-class InsufficientFunds(AccountError):
+class InsufficientFunds(AccountError, Conflict):
     code = "insufficient-funds"
 
 
-class BalanceLimitExceeded(AccountError):
+class BalanceLimitExceeded(AccountError, Conflict):
     code = "balance-limit-exceeded"
 
 
-class AccountFrozen(AccountError):
+class AccountFrozen(AccountError, Conflict):
     code = "account-frozen"
 
 
-class AccountNotFrozen(AccountError):
+class AccountNotFrozen(AccountError, Conflict):
     code = "account-not-frozen"
 
 
-class AccountClosed(AccountError):
+class AccountClosed(AccountError, Conflict):
     code = "account-closed"
 
 
-class BalanceNotZero(AccountError):
+class BalanceNotZero(AccountError, Conflict):
     code = "balance-not-zero"
 
 
-class AccountNotFound(AccountError):
+class AccountNotFound(AccountError, NotFound):
     code = "account-not-found"
 
 
-class InvalidPaymentStep(AccountError):
+class InvalidPaymentStep(AccountError, Rejected):
     code = "invalid-payment-step"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domains.errors import DomainError
+from domains.errors import Conflict, DomainError, NotFound, Rejected
 
 
 class PaymentError(DomainError):
@@ -11,17 +11,17 @@ class PaymentError(DomainError):
     code = "payment-error"
 
 
-class SameAccount(PaymentError):
+class SameAccount(PaymentError, Rejected):
     code = "same-account"
 
 
-class InvalidPaymentRequest(PaymentError):
+class InvalidPaymentRequest(PaymentError, Rejected):
     code = "invalid-payment-request"
 
 
-class InvalidTransition(PaymentError):
+class InvalidTransition(PaymentError, Conflict):
     code = "invalid-payment-transition"
 
 
-class PaymentNotFound(PaymentError):
+class PaymentNotFound(PaymentError, NotFound):
     code = "payment-not-found"
