@@ -124,7 +124,9 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> N
     check_read_models_agree(running, ledger)
 
 
-def test_the_readme_payment_session_works_as_written(running: Stack) -> None:
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_the_readme_payment_session_works_as_written_and_again(run: str, running: Stack) -> None:
+    """As written, and a second time on the same system (its keys are the run's own)."""
     script = readme_block("PAY=")
     for port, name in README_PORTS.items():
         script = script.replace(f"http://127.0.0.1:{port}", url(running, name))

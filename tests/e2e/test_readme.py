@@ -24,7 +24,11 @@ def readme_block(marker: str) -> str:
 
 
 @pytest.mark.e2e
-def test_the_readme_curl_session_works_as_written(services: dict[str, str]) -> None:
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_the_readme_curl_session_works_as_written_and_again(
+    run: str, services: dict[str, str]
+) -> None:
+    """As written, and a second time on the same system (its keys are the run's own)."""
     script = readme_block("QUERY=")
     for port, name in DEFAULT_PORTS.items():
         script = script.replace(f"http://127.0.0.1:{port}", services[name])
