@@ -18,7 +18,10 @@ class DatabaseSettings(BaseSettings):
     def admin_conninfo(self) -> str:
         """The administrator's connection string (set-up only)."""
         if not self.database_url:
-            raise RuntimeError("DATABASE_URL is not set; run `paystream up` or set it")
+            raise RuntimeError(
+                "DATABASE_URL is not set: run the `export DATABASE_URL=...` line that"
+                " `paystream up` prints, or export an administrator's URL of your own server"
+            )
         return self.database_url
 
     def role_conninfo(self, role: str) -> str:
@@ -46,7 +49,10 @@ class NatsSettings(BaseSettings):
 
     def url(self) -> str:
         if not self.nats_url:
-            raise RuntimeError("NATS_URL is not set; run `paystream up` or set it")
+            raise RuntimeError(
+                "NATS_URL is not set: run the `export NATS_URL=...` line that"
+                " `paystream up` prints, or export your own server's URL"
+            )
         return self.nats_url
 
 

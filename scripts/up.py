@@ -60,7 +60,7 @@ def run_up(data_dir: Path, console: Console, nats_nodes: int = 1) -> None:
         _start_services(services, console, stop)
         if stop.is_set():
             return
-        _print_urls(services, console, database_url, nats_url)
+        print_urls(services, console, database_url, nats_url)
         layout_file(data_dir).write_text(
             json.dumps({s.spec.name: s.url for s in services}, indent=2)
         )
@@ -118,17 +118,20 @@ def _start_services(
             return
 
 
-def _print_urls(
+def print_urls(
     services: list[ServiceProcess], console: Console, database_url: str, nats_url: str
 ) -> None:
+    """The services' URLs as a table; the servers' as shell lines to copy whole, never
+    cut to the terminal's width (operator commands read them from the environment)."""
     table = Table(title="Paystream is up")
-    table.add_column("service")
-    table.add_column("URL")
+    table.add_column("service", no_wrap=True)
+    table.add_column("URL", no_wrap=True)
     for service in services:
         table.add_row(service.spec.name, service.url)
-    table.add_row("postgres", database_url)
-    table.add_row("nats", nats_url)
     console.print(table)
+    console.print("For operator commands (paystream status, rebuild, audit...), in your shell:")
+    for line in (f"export DATABASE_URL={database_url}", f"export NATS_URL={nats_url}"):
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     console.print("Press Ctrl-C to stop everything.")
 
 
