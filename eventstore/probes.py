@@ -11,6 +11,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from eventstore.outages import reason
+from eventstore.settings import nats_servers
 
 PROBE_TIMEOUT_SECONDS = 2
 
@@ -51,13 +52,15 @@ async def nats_missing(client: Any, servers: str | list[str]) -> list[str]:
         """The failure is the answer; nats-py would log it with a traceback."""
 
     try:
-        probe = await nats.connect(
-            servers,
+        connecting = nats.connect(
+            nats_servers(servers) if isinstance(servers, str) else servers,
             connect_timeout=PROBE_TIMEOUT_SECONDS,
             allow_reconnect=False,
-            max_reconnect_attempts=0,
             error_cb=quiet,
         )
+        probe = await asyncio.wait_for(connecting, PROBE_TIMEOUT_SECONDS)
+    except TimeoutError:  # nats-py keeps trying a refused server until then
+        return [f"nats unreachable (no connection within {PROBE_TIMEOUT_SECONDS}s)"]
     except Exception as error:
         return [f"nats unreachable ({reason(error)})"]
     await probe.close()

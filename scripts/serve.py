@@ -51,13 +51,13 @@ def serve_saga(host: str, port: int) -> None:
     conninfo = db.role_conninfo(PAYMENTS.role)
     saga = PaymentSaga(service, accounts, conninfo, NatsSettings().url())
     worker = Worker("payment saga", saga.run, lambda: saga.status.subscribed)
-    ready = worker.readiness(conninfo, lambda: saga.nats, saga_missing(saga))
+
+    def missing() -> list[str]:
+        return [] if saga.status.subscribed else ["payments consumer not subscribed"]
+
+    ready = worker.readiness(conninfo, lambda: saga.nats, missing)
     app = worker_app(worker.title, ready, lambda: saga.status)
     asyncio.run(worker.serve(app, host, port))
-
-
-def saga_missing(saga: PaymentSaga) -> Callable[[], list[str]]:
-    return lambda: [] if saga.status.subscribed else ["payments consumer not subscribed"]
 
 
 def serve_query_api(name: str, host: str, port: int) -> None:
