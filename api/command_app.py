@@ -7,12 +7,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
 
 from api.health import install_health
-from api.openapi_errors import document_problems
-from api.problems import install_problem_handlers
-from api.request_limits import install_request_limits
+from api.service_app import service_app
 from domains.service import CommandService
 from eventstore.probes import database_missing
 from eventstore.recorder import PaystreamRecorder
@@ -29,10 +26,7 @@ def create_command_app(
         yield
         app.state.service.close()
 
-    app = FastAPI(title=title, default_response_class=ORJSONResponse, lifespan=lifespan)
-    install_problem_handlers(app)
-    document_problems(app)
-    install_request_limits(app)
+    app = service_app(title, lifespan)
     for router in routers:
         app.include_router(router)
 

@@ -11,10 +11,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from api.openapi_errors import document_problems, problem_responses
+from api.openapi_errors import problem_responses
 from api.problem_types import INTERNAL_ERROR
-from api.problems import Problem, install_problem_handlers
-from api.request_limits import install_request_limits
+from api.problems import Problem
+from api.service_app import service_app
 from eventstore.outages import Outage, reason
 
 log = logging.getLogger("paystream.health")
@@ -80,11 +80,8 @@ def install_health(app: FastAPI, ready: ReadyCheck) -> None:
 
 def worker_app(title: str, ready: ReadyCheck, status: Callable[[], object]) -> FastAPI:
     """The small HTTP face of a background worker: health and a status document."""
-    app = FastAPI(title=title, default_response_class=ORJSONResponse)
-    install_problem_handlers(app)
-    install_request_limits(app)
+    app = service_app(title)
     install_health(app, ready)
-    document_problems(app)
 
     @app.get("/status", responses=problem_responses(INTERNAL_ERROR))
     def get_status() -> object:

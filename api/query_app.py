@@ -17,17 +17,15 @@ from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
-from fastapi.responses import ORJSONResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
 
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.health import install_health
-from api.openapi_errors import document_problems
 from api.openapi_headers import constrain_header, token_schema
-from api.problems import Problem, install_problem_handlers, problem_response
-from api.request_limits import install_request_limits
+from api.problems import Problem, problem_response
+from api.service_app import service_app
 from eventstore.outages import reason
 from eventstore.probes import database_missing
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
@@ -133,13 +131,10 @@ def create_query_app(
         yield
         await app.state.pool.close()
 
-    app = FastAPI(title=api.title, default_response_class=ORJSONResponse, lifespan=lifespan)
+    app = service_app(api.title, lifespan)
     app.state.query_api = api
     app.state.consistency_wait = consistency_wait
-    install_problem_handlers(app)
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
-    document_problems(app)
-    install_request_limits(app)
     app.include_router(api.router)
 
     async def positions() -> None:
