@@ -34,11 +34,37 @@ STOP_TIMEOUT = 15.0
 SYNC_INTERVAL = "always"
 
 
+# Ports handed out by free_port in this process, never handed out twice.
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that this process
+    has not handed out before. PAYSTREAM_PORT_RANGE (`low-high`) confines the choice,
+    so processes given disjoint ranges (parallel test workers) never pick the same port
+    between choosing it and binding it; below the kernel's ephemeral range, no outgoing
+    connection takes it meanwhile either."""
+    span = os.environ.get("PAYSTREAM_PORT_RANGE")
+    if not span:
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
+    low, high = (int(bound) for bound in span.split("-"))
+    for port in range(low, high + 1):
+        if port in _handed_out:
+            continue
+        _handed_out.add(port)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port left in PAYSTREAM_PORT_RANGE {span}")
 
 
 def wait_for_port(port: int, deadline: float, process: subprocess.Popen[bytes]) -> None:

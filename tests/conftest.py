@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,17 @@ import pytest
 from scripts.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from scripts.provision import provision
 from tests.stack import Stack, database_url_for
+
+PORTS_PER_WORKER = 2000
+FIRST_TEST_PORT = 20000  # below the kernel's ephemeral ports (32768 and up)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker (gw0, gw1...) takes its servers' and services' ports from
+    a range of its own: two workers never choose the same free port at once."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = FIRST_TEST_PORT + int(worker or 0) * PORTS_PER_WORKER
+    os.environ["PAYSTREAM_PORT_RANGE"] = f"{low}-{low + PORTS_PER_WORKER - 1}"
 
 
 @pytest.fixture(scope="session")
