@@ -13,6 +13,7 @@ from uuid import UUID
 import psycopg
 from psycopg.sql import SQL, Composable, Identifier
 
+from eventstore.chain_check import max_position
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.metadata import META_KEY
 from eventstore.settings import DatabaseSettings
@@ -210,10 +211,7 @@ def stream_events(
         _COLUMNS, _table(context), SQL(" AND ").join(conditions)
     )
     with connect(db, context) as conn:
-        head_row = conn.execute(
-            SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(_table(context))
-        ).fetchone()
-        head, after = int(head_row[0]) if head_row else 0, 0
+        head, after = max_position(conn, context), 0
         while rows := conn.execute(query, (after, head, *bounds, batch)).fetchall():
             yield from (_event(context, row) for row in rows)
             after = rows[-1][0]

@@ -17,6 +17,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from eventstore.contexts import Context
 from eventstore.hash_chain import GENESIS, TABLE, length_prefixed, link_hash
+from eventstore.reader import max_position_query
 
 STREAM_BATCH = 5_000  # rows per round trip from the verifying server-side cursor
 
@@ -45,8 +46,8 @@ def count_events(conn: psycopg.Connection[Any], context: Context) -> int:
 
 
 def max_position(conn: psycopg.Connection[Any], context: Context) -> int:
-    query = SQL("SELECT coalesce(max(notification_id), 0) FROM {}")
-    found = conn.execute(query.format(_table(context, context.events_table))).fetchone()
+    """`eventstore.reader.max_position` on a sync connection."""
+    found = conn.execute(max_position_query(context)).fetchone()
     return int(found[0]) if found else 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from psycopg import AsyncConnection
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
@@ -39,11 +39,16 @@ async def read_events(
     ]
 
 
-async def max_position(conn: AsyncConnection[object], context: Context) -> int:
-    """The highest position committed in the context's log (0 when empty)."""
-    query = SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(
+def max_position_query(context: Context) -> Composed:
+    """SQL for the highest position committed in the context's log (0 when empty); the
+    one statement behind both callers, async `max_position` and the audit's sync one."""
+    return SQL("SELECT COALESCE(MAX(notification_id), 0) FROM {}.{}").format(
         Identifier(context.schema), Identifier(context.events_table)
     )
-    cursor = await conn.execute(query)
+
+
+async def max_position(conn: AsyncConnection[object], context: Context) -> int:
+    """The highest position committed in the context's log (0 when empty)."""
+    cursor = await conn.execute(max_position_query(context))
     row = await cursor.fetchone()
     return int(row[0]) if row else 0  # type: ignore[index]

@@ -15,6 +15,7 @@ import psycopg
 from nats.js.errors import NotFoundError
 from psycopg.conninfo import make_conninfo
 
+from eventstore import chain_check
 from eventstore.contexts import Context
 from eventstore.settings import DatabaseSettings, nats_servers
 from scripts.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
@@ -80,11 +81,7 @@ class Stack:
 
     def max_position(self, context: Context) -> int:
         with self.admin() as conn:
-            row = conn.execute(
-                "SELECT COALESCE(MAX(notification_id), 0)"
-                f" FROM {context.schema}.{context.events_table}"
-            ).fetchone()
-        return int(row[0]) if row else 0
+            return chain_check.max_position(conn, context)
 
     def positions(self, context: Context) -> list[int]:
         """Every stored position of the context's events, in order."""
