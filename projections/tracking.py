@@ -49,9 +49,6 @@ class Partition:
     def buckets(self) -> list[int]:
         return [b for b in range(BUCKETS) if b % self.count == self.index]
 
-    def owns(self, aggregate_id: UUID) -> bool:
-        return bucket_of(aggregate_id) % self.count == self.index
-
     @property
     def suffix(self) -> str:
         """What tells this partition's consumer apart ('' for a whole read model)."""
