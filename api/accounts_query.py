@@ -7,8 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from psycopg.rows import dict_row
-from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
 from api.openapi_errors import problem_responses
@@ -16,6 +14,7 @@ from api.problem_types import ACCOUNT_NOT_FOUND, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.account_summary import AccountSummaryProjection
+from projections.account_summary_queries import account_summary
 
 router = APIRouter(prefix="/accounts", tags=["account summary"])
 
@@ -39,13 +38,8 @@ class AccountSummary(BaseModel):
 )
 async def get_account(pool: Pool, account_id: UUID, _: Consistent) -> dict[str, Any]:
     """One account's balance, currency, status and version."""
-    query = SQL(
-        "SELECT account_id, owner, currency, balance, status, version, updated_at"
-        " FROM {}.accounts WHERE account_id = %s"
-    ).format(Identifier(AccountSummaryProjection.read_schema()))
     async with pool.connection() as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        row = await (await cursor.execute(query, (account_id,))).fetchone()
+        row = await account_summary(conn, account_id)
     if row is None:
         raise Problem(404, "account-not-found", f"account {account_id} does not exist")
     return row

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from psycopg.rows import dict_row
-from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
 from api.openapi_errors import problem_responses
@@ -25,20 +23,9 @@ from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.notifications import NotificationsProjection
+from projections.notifications_queries import account_known, notifications_page
 
 router = APIRouter(prefix="/accounts", tags=["notifications"])
-SCHEMA = Identifier(NotificationsProjection.read_schema())
-NEWEST_FIRST = SQL(
-    "SELECT id, occurred_at AS time, kind, amount, currency, counterparty, payment_id,"
-    " reference, reason, refunded FROM {}.notifications"
-    " WHERE account_id = %s AND (occurred_at, id) < (%s, %s)"
-    " ORDER BY occurred_at DESC, id DESC LIMIT %s"
-).format(SCHEMA)
-KNOWN_ACCOUNT = SQL(
-    "SELECT EXISTS (SELECT 1 FROM {schema}.accounts WHERE account_id = %(id)s)"
-    " OR EXISTS (SELECT 1 FROM {schema}.notifications WHERE account_id = %(id)s) AS known"
-).format(schema=SCHEMA)
-BEYOND_NEWEST = (datetime.max.replace(tzinfo=UTC), "")
 
 
 class Notification(BaseModel):
@@ -77,15 +64,11 @@ async def get_notifications(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """An account's notifications, newest first."""
-    before = BEYOND_NEWEST if cursor is None else decode_time_key(cursor)
+    before = None if cursor is None else decode_time_key(cursor)
     async with pool.connection() as conn:
-        reader = conn.cursor(row_factory=dict_row)
-        params = (account_id, *before, limit + 1)
-        rows = await (await reader.execute(NEWEST_FIRST, params)).fetchall()
-        if not rows:
-            known = await (await reader.execute(KNOWN_ACCOUNT, {"id": account_id})).fetchone()
-            if not known or not known["known"]:
-                raise Problem(404, "account-not-found", f"account {account_id} does not exist")
+        rows = await notifications_page(conn, account_id, before, limit + 1)
+        if not rows and not await account_known(conn, account_id):
+            raise Problem(404, "account-not-found", f"account {account_id} does not exist")
     notifications, last = split_page(rows, limit)
     return {
         "account_id": account_id,

@@ -7,8 +7,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from psycopg.rows import dict_row
-from psycopg.sql import SQL, Composed, Identifier
 from pydantic import BaseModel
 
 from api.openapi_errors import problem_responses
@@ -17,13 +15,9 @@ from api.problem_types import FILTER_REQUIRED, INVALID_CURSOR, PAYMENT_NOT_FOUND
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.payments import PaymentsProjection
+from projections.payments_queries import payment, payments_page
 
 router = APIRouter(prefix="/payments", tags=["payments"])
-TABLE = SQL("{}.payments").format(Identifier(PaymentsProjection.read_schema()))
-COLUMNS = SQL(
-    "payment_id, source, destination, amount, currency, reference, status, failure_reason,"
-    " refunded, created_at, updated_at, version, created_position"
-)
 Status = Literal[
     "requested", "debited", "credited", "credit_refused", "refunded", "completed", "failed"
 ]
@@ -60,10 +54,8 @@ class PaymentPage(BaseModel):
 )
 async def get_payment(pool: Pool, payment_id: UUID, _: Consistent) -> dict[str, Any]:
     """One payment: its parties, amount, status and failure reason."""
-    query = SQL("SELECT {} FROM {} WHERE payment_id = %s").format(COLUMNS, TABLE)
     async with pool.connection() as conn:
-        reader = conn.cursor(row_factory=dict_row)
-        row = await (await reader.execute(query, (payment_id,))).fetchone()
+        row = await payment(conn, payment_id)
     if row is None:
         raise Problem(404, "payment-not-found", f"payment {payment_id} does not exist")
     return row
@@ -85,34 +77,14 @@ async def list_payments(
     """Payments from or to an account, in a status, or both; newest first."""
     if account is None and status is None:
         raise Problem(422, "filter-required", "give an account, a status, or both")
-    params = {"account": account, "status": status, "before": decode_position(cursor)}
+    before = decode_position(cursor)
     async with pool.connection() as conn:
-        reader = conn.cursor(row_factory=dict_row)
-        query = page_query(account is not None, status is not None, limit + 1)
-        rows = await (await reader.execute(query, params)).fetchall()
+        rows = await payments_page(conn, account, status, before, limit + 1)
     payments, last = split_page(rows, limit)
     return {
         "payments": payments,
         "next_cursor": encode_cursor(last["created_position"]) if last else None,
     }
-
-
-def page_query(by_account: bool, by_status: bool, limit: int) -> Composed:
-    """Newest first below a position. By account it is the union of two index scans
-    (paid from it, paid to it); a payment never has the same account on both sides."""
-    conditions = [SQL("created_position < %(before)s")]
-    if by_status:
-        conditions.append(SQL("status = %(status)s"))
-    where = SQL(" AND ").join(conditions)
-    newest = SQL("ORDER BY created_position DESC LIMIT {}").format(limit)
-    if not by_account:
-        return SQL("SELECT {} FROM {} WHERE {} {}").format(COLUMNS, TABLE, where, newest)
-    side = SQL("(SELECT {} FROM {} WHERE {} = %(account)s AND {} {})")
-    return SQL("{} UNION ALL {} {}").format(
-        side.format(COLUMNS, TABLE, Identifier("source"), where, newest),
-        side.format(COLUMNS, TABLE, Identifier("destination"), where, newest),
-        newest,
-    )
 
 
 PAYMENTS_API = QueryApi(

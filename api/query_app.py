@@ -30,7 +30,7 @@ from eventstore.outages import reason
 from eventstore.probes import database_missing
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
 from projections.projection import Projection
-from projections.tracking import reached_query
+from projections.reached import reached_position
 
 POLL_SECONDS = 0.005
 DEFAULT_CONSISTENCY_WAIT_SECONDS = 5.0
@@ -61,9 +61,7 @@ async def projected_position(
 ) -> int:
     """How far `projection` has applied `source`'s log."""
     async with pool.connection() as conn:
-        query = reached_query(projection.read_schema())
-        row = await (await conn.execute(query, (source,))).fetchone()
-    return int(row[0]) if row else 0
+        return await reached_position(conn, projection, source)
 
 
 async def consistent(

@@ -7,8 +7,6 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from psycopg.rows import dict_row
-from psycopg.sql import SQL, Identifier
 from pydantic import BaseModel
 
 from api.openapi_errors import problem_responses
@@ -17,9 +15,9 @@ from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.account_statement import AccountStatementProjection
+from projections.account_statement_queries import statement_currency, statement_entries
 
 router = APIRouter(prefix="/accounts", tags=["account statement"])
-SCHEMA = Identifier(AccountStatementProjection.read_schema())
 
 
 class StatementEntry(BaseModel):
@@ -59,30 +57,14 @@ async def get_statement(
     """An account's deposits, withdrawals and payment steps, newest first."""
     before = decode_position(cursor)
     async with pool.connection() as conn:
-        reader = conn.cursor(row_factory=dict_row)
-        account = await (
-            await reader.execute(
-                SQL("SELECT currency FROM {}.balances WHERE account_id = %s").format(SCHEMA),
-                (account_id,),
-            )
-        ).fetchone()
-        if account is None:
+        currency = await statement_currency(conn, account_id)
+        if currency is None:
             raise Problem(404, "account-not-found", f"account {account_id} does not exist")
-        rows = await (
-            await reader.execute(
-                SQL(
-                    "SELECT position, occurred_at AS time, kind, amount, balance_after,"
-                    " counterparty, reference, payment_id FROM {}.entries"
-                    " WHERE account_id = %s AND position < %s"
-                    " ORDER BY position DESC LIMIT %s"
-                ).format(SCHEMA),
-                (account_id, before, limit + 1),
-            )
-        ).fetchall()
+        rows = await statement_entries(conn, account_id, before, limit + 1)
     entries, last = split_page(rows, limit)
     return {
         "account_id": account_id,
-        "currency": account["currency"],
+        "currency": currency,
         "entries": entries,
         "next_cursor": encode_cursor(last["position"]) if last else None,
     }

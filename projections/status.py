@@ -13,8 +13,8 @@ from eventstore.contexts import Context
 from eventstore.reader import max_position, read_events
 from projections import dead_letters
 from projections.projection import Projection
+from projections.reached import reached_position
 from projections.rebuild import rebuild_lock_key
-from projections.tracking import reached_query
 from projections.versions import active_build
 
 
@@ -69,9 +69,7 @@ async def projection_status(
 async def _progress(
     conn: AsyncConnection[Any], projection: type[Projection], source: Context
 ) -> SourceProgress:
-    query = reached_query(projection.read_schema())
-    row = await (await conn.execute(query, (source.name,))).fetchone()
-    position = int(row[0]) if row else 0
+    position = await reached_position(conn, projection, source.name)
     head = await max_position(conn, source)
     lag_seconds = 0.0
     if head > position:

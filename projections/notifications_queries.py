@@ -1,0 +1,45 @@
+"""Reads of the notifications read model (what its query API serves)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Identifier
+
+from projections.notifications import NotificationsProjection
+
+SCHEMA = Identifier(NotificationsProjection.read_schema())
+NEWEST_FIRST = SQL(
+    "SELECT id, occurred_at AS time, kind, amount, currency, counterparty, payment_id,"
+    " reference, reason, refunded FROM {}.notifications"
+    " WHERE account_id = %s AND (occurred_at, id) < (%s, %s)"
+    " ORDER BY occurred_at DESC, id DESC LIMIT %s"
+).format(SCHEMA)
+KNOWN_ACCOUNT = SQL(
+    "SELECT EXISTS (SELECT 1 FROM {schema}.accounts WHERE account_id = %(id)s)"
+    " OR EXISTS (SELECT 1 FROM {schema}.notifications WHERE account_id = %(id)s)"
+).format(schema=SCHEMA)
+BEYOND_NEWEST = (datetime.max.replace(tzinfo=UTC), "")
+
+
+async def notifications_page(
+    conn: AsyncConnection[Any],
+    account_id: UUID,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """At most `limit` of the account's notifications below the (time, id) `before`
+    (None: from the newest), newest first."""
+    params = (account_id, *(before or BEYOND_NEWEST), limit)
+    cursor = conn.cursor(row_factory=dict_row)
+    return await (await cursor.execute(NEWEST_FIRST, params)).fetchall()
+
+
+async def account_known(conn: AsyncConnection[Any], account_id: UUID) -> bool:
+    """Whether the read model has seen the account (opened, or named in a notification)."""
+    row = await (await conn.execute(KNOWN_ACCOUNT, {"id": account_id})).fetchone()
+    return bool(row and row[0])
