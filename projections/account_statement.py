@@ -19,6 +19,7 @@ class AccountStatementProjection(Projection):
     name = "account_statement"
     version = 1
     sources = (ACCOUNTS,)
+    ignores = ("AccountFrozen.v1", "AccountUnfrozen.v1", "AccountClosed.v1")  # no money moves
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.balances ("
         " account_id uuid PRIMARY KEY,"

@@ -46,6 +46,21 @@ class AnalyticsProjection(Projection):
     name = "analytics"
     version = 1
     sources = (ACCOUNTS, PAYMENTS)
+    # Payments count once, when they finish (completed or failed); their account steps and
+    # inner steps would count them again. Status changes move no money.
+    ignores = (
+        "AccountFrozen.v1",
+        "AccountUnfrozen.v1",
+        "AccountClosed.v1",
+        "AccountDebited.v1",
+        "AccountCredited.v1",
+        "AccountDebitRefunded.v1",
+        "PaymentRequested.v1",
+        "PaymentSourceDebited.v1",
+        "PaymentDestinationCredited.v1",
+        "PaymentCreditRefused.v1",
+        "PaymentSourceRefunded.v1",
+    )
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.account_currencies ("
         " account_id uuid PRIMARY KEY,"

@@ -27,6 +27,20 @@ class NotificationsProjection(Projection):
     name = "notifications"
     version = 1
     sources = (ACCOUNTS, PAYMENTS)
+    # Holders hear of money arriving or leaving, and of a payment that failed (with its
+    # refund); not of status changes, nor of a payment's inner steps.
+    ignores = (
+        "AccountFrozen.v1",
+        "AccountUnfrozen.v1",
+        "AccountClosed.v1",
+        "AccountDebitRefunded.v1",
+        "PaymentRequested.v1",
+        "PaymentSourceDebited.v1",
+        "PaymentDestinationCredited.v1",
+        "PaymentCreditRefused.v1",
+        "PaymentSourceRefunded.v1",
+        "PaymentCompleted.v1",
+    )
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.accounts ("
         " account_id uuid PRIMARY KEY,"

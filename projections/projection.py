@@ -1,4 +1,5 @@
-"""What a read model declares: name, version, sources, tables, one handler per event."""
+"""What a read model declares: name, version, sources, the event types it ignores, tables,
+and one handler per event type it handles."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Projection:
     name: ClassVar[str]
     version: ClassVar[int]
     sources: ClassVar[tuple[Context, ...]]
+    ignores: ClassVar[tuple[str, ...]] = ()
     tables: ClassVar[tuple[str, ...]]
     handlers: ClassVar[dict[str, str]]
 
@@ -44,6 +46,9 @@ class Projection:
             for name, attr in vars(klass).items()
             if callable(attr) and "handles_event_type" in getattr(attr, "__dict__", {})
         }
+        both = sorted(set(cls.handlers) & set(cls.ignores))
+        if both:
+            raise TypeError(f"{cls.__name__} both handles and ignores {both}")
 
     def __init__(self, schema: str | None = None) -> None:
         self._schema = schema or self.versioned_schema()
@@ -90,7 +95,8 @@ class Projection:
         return statements
 
     async def apply(self, cursor: AsyncCursor[Any], envelope: EventEnvelope) -> bool:
-        """Apply one event; False when this read model has no handler for its type."""
+        """Apply one event; False when this read model has no handler for its type (an
+        ignored type: the runtime still moves its tracking past it)."""
         handler_name = self.handlers.get(envelope.event_type)
         if handler_name is None:
             return False
