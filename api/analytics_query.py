@@ -81,7 +81,6 @@ def check_range(first_day: date, last_day: date) -> None:
 
 ANALYTICS_API = QueryApi(
     name="analytics",
-    role="paystream_analytics_query",
     projections=(AnalyticsProjection,),
     router=router,
     title="Paystream analytics",

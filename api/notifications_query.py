@@ -91,7 +91,6 @@ def decode_time_key(cursor: str) -> tuple[datetime, str]:
 
 NOTIFICATIONS_API = QueryApi(
     name="notifications",
-    role="paystream_notifications_query",
     projections=(NotificationsProjection,),
     router=router,
     title="Paystream notifications",

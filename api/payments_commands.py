@@ -114,7 +114,7 @@ def check_account(
     except ValueError:
         raise InvalidPaymentRequest(f"{role} must be an account id (a UUID)") from None
     headers = {TOKEN_HEADER: str(token)} if token else {}
-    client = accounts_lookup(UpstreamSettings().accounts_query_url)
+    client = accounts_lookup(UpstreamSettings().account_summary_query_url)
     try:
         response = client.get(f"/accounts/{account_id}", headers=headers)
     except httpx.HTTPError as error:

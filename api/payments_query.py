@@ -88,8 +88,7 @@ async def list_payments(
 
 
 PAYMENTS_API = QueryApi(
-    name="payments-query",
-    role="paystream_payments_query",
+    name="payments",
     projections=(PaymentsProjection,),
     router=router,
     title="Paystream payments",

@@ -39,13 +39,18 @@ POOL_WAIT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class QueryApi:
-    """A query API: its service name, its database role, the read models it serves."""
+    """A query API: its name (`paystream serve query-api <name>`; its service is
+    `<name>-query-api`), the read models it serves, its routes."""
 
     name: str
-    role: str
     projections: tuple[type[Projection], ...]
     router: APIRouter
     title: str
+
+    @property
+    def role(self) -> str:
+        """Its database role, which may only SELECT its read models' schemas."""
+        return f"paystream_{self.name.replace('-', '_')}_query"
 
 
 def get_pool(request: Request) -> AsyncConnectionPool:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from api.accounts_query import ACCOUNT_SUMMARY_API
+from api.account_statement_query import ACCOUNT_STATEMENT_API
+from api.account_summary_query import ACCOUNT_SUMMARY_API
 from api.analytics_query import ANALYTICS_API
 from api.notifications_query import NOTIFICATIONS_API
 from api.payments_query import PAYMENTS_API
 from api.query_app import QueryApi
-from api.statement_query import STATEMENT_API
 
 QUERY_APIS: dict[str, QueryApi] = {
     api.name: api
     for api in (
         ACCOUNT_SUMMARY_API,
-        STATEMENT_API,
+        ACCOUNT_STATEMENT_API,
         PAYMENTS_API,
         NOTIFICATIONS_API,
         ANALYTICS_API,

@@ -11,4 +11,4 @@ class UpstreamSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAYSTREAM_", extra="ignore")
 
     accounts_api_url: str = "http://127.0.0.1:8001"
-    accounts_query_url: str = "http://127.0.0.1:8002"
+    account_summary_query_url: str = "http://127.0.0.1:8002"

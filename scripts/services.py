@@ -24,7 +24,7 @@ class ServiceSpec:
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("accounts-api", ("accounts-api",), 8001, "command-api"),
-    ServiceSpec("accounts-query-api", ("query-api", "account-summary"), 8002, "query-api"),
+    ServiceSpec("account-summary-query-api", ("query-api", "account-summary"), 8002, "query-api"),
     ServiceSpec("payments-api", ("payments-api",), 8011, "command-api"),
     ServiceSpec("relay-accounts", ("relay", "accounts"), 8101, "worker"),
     ServiceSpec("relay-payments", ("relay", "payments"), 8111, "worker"),
@@ -34,8 +34,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("projector-payments", ("projector", "payments"), 8104, "worker"),
     ServiceSpec("projector-notifications", ("projector", "notifications"), 8105, "worker"),
     ServiceSpec("projector-analytics", ("projector", "analytics"), 8106, "worker"),
-    ServiceSpec("statement-query-api", ("query-api", "account-statement"), 8003, "query-api"),
-    ServiceSpec("payments-query-api", ("query-api", "payments-query"), 8004, "query-api"),
+    ServiceSpec(
+        "account-statement-query-api", ("query-api", "account-statement"), 8003, "query-api"
+    ),
+    ServiceSpec("payments-query-api", ("query-api", "payments"), 8004, "query-api"),
     ServiceSpec("notifications-query-api", ("query-api", "notifications"), 8005, "query-api"),
     ServiceSpec("analytics-query-api", ("query-api", "analytics"), 8006, "query-api"),
 )

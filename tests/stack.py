@@ -25,7 +25,7 @@ from scripts.supervisor import ServiceProcess, service_env
 SPECS = {spec.name: spec for spec in SERVICES}
 UPSTREAM_ENV = {
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
-    "accounts-query-api": "PAYSTREAM_ACCOUNTS_QUERY_URL",
+    "account-summary-query-api": "PAYSTREAM_ACCOUNT_SUMMARY_QUERY_URL",
 }
 
 

@@ -37,11 +37,14 @@ async def nothing_missing() -> list[str]:
 
 def every_app() -> dict[str, FastAPI]:
     apps = {
-        "accounts": accounts_app.create_app(lambda: pytest.fail("no service needed")),
-        "payments": payments_commands.create_app(lambda: pytest.fail("no service needed")),
+        "accounts-api": accounts_app.create_app(lambda: pytest.fail("no service needed")),
+        "payments-api": payments_commands.create_app(lambda: pytest.fail("no service needed")),
         "worker": worker_app("worker", nothing_missing, dict),
     }
-    return apps | {name: create_query_app(api, NO_DATABASE) for name, api in QUERY_APIS.items()}
+    queries = {
+        f"{name}-query-api": create_query_app(api, NO_DATABASE) for name, api in QUERY_APIS.items()
+    }
+    return apps | queries
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -149,7 +152,7 @@ def test_an_answered_problem_fits_the_declared_schema(problem: Problem) -> None:
 
 COMMANDS = [
     pytest.param(operation, id=f"{name}: {label}")
-    for name in ("accounts", "payments")
+    for name in ("accounts-api", "payments-api")
     for label, operation in operations(DOCUMENTS[name])
 ]
 

@@ -14,7 +14,7 @@ SERVICE_NAMES = (
     "relay-accounts",
     "projector-account-summary",
     "accounts-api",
-    "accounts-query-api",
+    "account-summary-query-api",
 )
 TIMEOUT_SECONDS = 30.0
 
@@ -38,5 +38,7 @@ def commands(services: dict[str, str]) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def queries(services: dict[str, str]) -> Iterator[httpx.Client]:
     """A client of the account summary query API."""
-    with httpx.Client(base_url=services["accounts-query-api"], timeout=TIMEOUT_SECONDS) as client:
+    with httpx.Client(
+        base_url=services["account-summary-query-api"], timeout=TIMEOUT_SECONDS
+    ) as client:
         yield client

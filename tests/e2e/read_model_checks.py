@@ -80,14 +80,14 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
         for account_id in ledger.accounts:
             folded = accounts.get_account(UUID(account_id))
             summary = http.get(
-                f"{url(stack, 'accounts-query-api')}/accounts/{account_id}",
+                f"{url(stack, 'account-summary-query-api')}/accounts/{account_id}",
                 headers={"X-Consistency-Token": tokens["accounts"]},
             ).json()
             assert (summary["balance"], summary["version"]) == (folded.balance, folded.version)
 
             statement = read_all(
                 http,
-                f"{url(stack, 'statement-query-api')}/accounts/{account_id}/statement",
+                f"{url(stack, 'account-statement-query-api')}/accounts/{account_id}/statement",
                 tokens["accounts"],
                 "entries",
             )

@@ -238,7 +238,7 @@ def test_a_token_the_read_model_cannot_reach_answers_503_with_retry_after(
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 @pytest.mark.parametrize(
     "service",
-    ["accounts-api", "accounts-query-api", "relay-accounts", "projector-account-summary"],
+    ["accounts-api", "account-summary-query-api", "relay-accounts", "projector-account-summary"],
 )
 def test_every_service_is_healthy_and_ready(
     services: dict[str, str], service: str, path: str

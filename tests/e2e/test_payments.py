@@ -29,7 +29,7 @@ README_PORTS = {
     "8001": "accounts-api",
     "8011": "payments-api",
     "8004": "payments-query-api",
-    "8003": "statement-query-api",
+    "8003": "account-statement-query-api",
     "8005": "notifications-query-api",
 }
 
@@ -41,8 +41,8 @@ SERVICES = (
     "projector-notifications",
     "projector-payments",
     "accounts-api",
-    "accounts-query-api",
-    "statement-query-api",
+    "account-summary-query-api",
+    "account-statement-query-api",
     "notifications-query-api",
     "payments-query-api",
     "payments-api",

@@ -27,7 +27,7 @@ SERVICE_NAMES = (
     "relay-accounts",
     "projector-account-summary",
     "accounts-api",
-    "accounts-query-api",
+    "account-summary-query-api",
     "payments-api",
 )
 TIMEOUT_SECONDS = 30.0
@@ -251,7 +251,9 @@ def accounts(running: dict[str, str]) -> Accounts:
     ids, token = [], ""
     with (
         httpx.Client(base_url=running["accounts-api"], timeout=TIMEOUT_SECONDS) as commands,
-        httpx.Client(base_url=running["accounts-query-api"], timeout=TIMEOUT_SECONDS) as queries,
+        httpx.Client(
+            base_url=running["account-summary-query-api"], timeout=TIMEOUT_SECONDS
+        ) as queries,
     ):
         for owner, held in (("Ada", "EUR"), ("Grace", "EUR"), ("Linus", "USD")):
             opened = commands.post("/accounts", json={"owner": owner, "currency": held})

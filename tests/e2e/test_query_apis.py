@@ -20,7 +20,7 @@ from tests.stack import Stack
 pytestmark = pytest.mark.e2e
 
 APIS = {
-    "statement": "statement-query-api",
+    "statement": "account-statement-query-api",
     "payments": "payments-query-api",
     "notifications": "notifications-query-api",
     "analytics": "analytics-query-api",

@@ -11,7 +11,7 @@ import pytest
 README = Path(__file__).resolve().parents[2] / "README.md"
 DEFAULT_PORTS = {
     "8001": "accounts-api",
-    "8002": "accounts-query-api",
+    "8002": "account-summary-query-api",
     "8101": "relay-accounts",
     "8102": "projector-account-summary",
 }

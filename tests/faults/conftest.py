@@ -25,7 +25,7 @@ SERVICES = (
     "projector-payments",
     "projector-notifications",
     "accounts-api",
-    "accounts-query-api",
+    "account-summary-query-api",
     "payments-api",
     "saga",
 )

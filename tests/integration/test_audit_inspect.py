@@ -164,7 +164,7 @@ TRACE_SERVICES = (
     "relay-payments",
     "projector-account-summary",
     "accounts-api",
-    "accounts-query-api",
+    "account-summary-query-api",
     "payments-api",
     "saga",
 )

@@ -43,7 +43,7 @@ def accounts_summary(stack: Stack) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("PAYSTREAM_ACCOUNTS_QUERY_URL", url)
+            patch.setenv("PAYSTREAM_ACCOUNT_SUMMARY_QUERY_URL", url)
             yield url
     finally:
         server.should_exit = True

@@ -108,7 +108,7 @@ def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> 
         "saga",
     ):
         stack.start(name)
-    query = stack.start("accounts-query-api")
+    query = stack.start("account-summary-query-api")
     ids = many_events(stack, accounts=10, deposits=300)
     ledger = Ledger()
     token = open_funded_accounts(stack.url_of("accounts-api"), 10, ledger)
@@ -144,7 +144,7 @@ def test_an_interrupted_rebuild_leaves_the_live_build_and_the_next_one_succeeds(
     stack: Stack,
 ) -> None:
     service = accounts_service(stack)
-    query = stack.start("accounts-query-api")
+    query = stack.start("account-summary-query-api")
     many_events(stack, accounts=60, deposits=1000)
     before = active_schema(stack)
 

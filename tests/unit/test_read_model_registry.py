@@ -37,3 +37,21 @@ def test_every_read_model_has_a_projector_and_every_query_api_a_service() -> Non
     assert {(name,) for name in QUERY_APIS} <= served
     for api in QUERY_APIS.values():
         assert all(PROJECTIONS[p.name] is p for p in api.projections)
+
+
+def test_a_read_model_has_one_name_for_its_projector_query_api_services_and_roles() -> None:
+    """account_summary: projector `projector-account-summary` (role paystream_account_summary),
+    query API `account-summary` (service `account-summary-query-api`, role
+    paystream_account_summary_query); likewise for every read model."""
+    services = {spec.name: spec.serve_args for spec in SERVICES}
+    for name, projection in PROJECTIONS.items():
+        dashed = name.replace("_", "-")
+        assert services[f"projector-{dashed}"] == ("projector", name)
+        named_like_a_context = name in CONTEXTS  # paystream_payments owns the event store
+        suffix = "_projector" if named_like_a_context else ""
+        assert projection.role() == f"paystream_{name}{suffix}"
+    for api in QUERY_APIS.values():
+        (projection,) = api.projections
+        assert api.name == projection.name.replace("_", "-")
+        assert services[f"{api.name}-query-api"] == ("query-api", api.name)
+        assert api.role == f"paystream_{projection.name}_query"

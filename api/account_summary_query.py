@@ -47,7 +47,6 @@ async def get_account(pool: Pool, account_id: UUID, _: Consistent) -> dict[str, 
 
 ACCOUNT_SUMMARY_API = QueryApi(
     name="account-summary",
-    role="paystream_accounts_query",
     projections=(AccountSummaryProjection,),
     router=router,
     title="Paystream account summary",

@@ -70,9 +70,8 @@ async def get_statement(
     }
 
 
-STATEMENT_API = QueryApi(
+ACCOUNT_STATEMENT_API = QueryApi(
     name="account-statement",
-    role="paystream_statement_query",
     projections=(AccountStatementProjection,),
     router=router,
     title="Paystream account statement",
