@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -14,7 +14,7 @@ from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_curs
 from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
-from projections.account_statement import AccountStatementProjection
+from projections.account_statement import AccountStatementProjection, EntryKind
 from projections.account_statement_queries import statement_currency, statement_entries
 
 router = APIRouter(prefix="/accounts", tags=["account statement"])
@@ -25,7 +25,7 @@ class StatementEntry(BaseModel):
 
     position: int
     time: datetime
-    kind: Literal["deposit", "withdrawal", "payment_debit", "payment_credit", "payment_refund"]
+    kind: EntryKind
     amount: int
     balance_after: int
     counterparty: str | None

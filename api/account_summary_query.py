@@ -13,6 +13,7 @@ from api.openapi_errors import problem_responses
 from api.problem_types import ACCOUNT_NOT_FOUND, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
+from domains.accounts.aggregates import AccountStatus
 from projections.account_summary import AccountSummaryProjection
 from projections.account_summary_queries import account_summary
 
@@ -26,7 +27,7 @@ class AccountSummary(BaseModel):
     owner: str
     currency: str
     balance: int
-    status: str
+    status: AccountStatus
     version: int
     updated_at: datetime
 

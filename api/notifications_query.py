@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -22,7 +22,7 @@ from api.pages import (
 from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
-from projections.notifications import NotificationsProjection
+from projections.notifications import NotificationKind, NotificationsProjection
 from projections.notifications_queries import account_known, notifications_page
 
 router = APIRouter(prefix="/accounts", tags=["notifications"])
@@ -33,7 +33,7 @@ class Notification(BaseModel):
 
     id: str
     time: datetime
-    kind: Literal["deposit", "withdrawal", "payment_sent", "payment_received", "payment_failed"]
+    kind: NotificationKind
     amount: int
     currency: str
     counterparty: str | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -14,13 +14,11 @@ from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_curs
 from api.problem_types import FILTER_REQUIRED, INVALID_CURSOR, PAYMENT_NOT_FOUND, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
+from domains.payments.aggregates import PaymentStatus
 from projections.payments import PaymentsProjection
 from projections.payments_queries import payment, payments_page
 
 router = APIRouter(prefix="/payments", tags=["payments"])
-Status = Literal[
-    "requested", "debited", "credited", "credit_refused", "refunded", "completed", "failed"
-]
 
 
 class PaymentView(BaseModel):
@@ -32,7 +30,7 @@ class PaymentView(BaseModel):
     amount: int
     currency: str
     reference: str
-    status: Status
+    status: PaymentStatus
     failure_reason: str | None
     refunded: bool
     created_at: datetime
@@ -70,7 +68,7 @@ async def list_payments(
     pool: Pool,
     _: Consistent,
     account: Annotated[UUID | None, Query(description="Paid from or to this account.")] = None,
-    status: Status | None = None,
+    status: PaymentStatus | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:

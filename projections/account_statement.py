@@ -3,7 +3,7 @@ balance after it. It keeps its own running balances; it reads no other schema.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import AsyncCursor
 from psycopg.sql import SQL, Identifier
@@ -11,6 +11,8 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
 from projections.projection import Projection, handles
+
+EntryKind = Literal["deposit", "withdrawal", "payment_debit", "payment_credit", "payment_refund"]
 
 
 class AccountStatementProjection(Projection):
@@ -71,7 +73,7 @@ class AccountStatementProjection(Projection):
         await self._move(cursor, event, "payment_refund", +1)
 
     async def _move(
-        self, cursor: AsyncCursor[Any], event: EventEnvelope, kind: str, sign: int
+        self, cursor: AsyncCursor[Any], event: EventEnvelope, kind: EntryKind, sign: int
     ) -> None:
         """Move the running balance and record the entry with the balance after it.
         The balance remembers the last position it moved at, so an event applied

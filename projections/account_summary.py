@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncCursor
 from psycopg.sql import SQL, Identifier
 
+from domains.accounts.aggregates import CLOSED, FROZEN, OPEN
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
 from projections.projection import Projection, handles
@@ -36,12 +37,13 @@ class AccountSummaryProjection(Projection):
             SQL(
                 "INSERT INTO {}.accounts"
                 " (account_id, owner, currency, balance, status, version, updated_at)"
-                " VALUES (%s, %s, %s, 0, 'open', %s, %s)"
+                " VALUES (%s, %s, %s, 0, %s, %s, %s)"
             ).format(Identifier(self.schema())),
             (
                 event.aggregate_id,
                 state["owner"],
                 state["currency"],
+                OPEN,
                 event.aggregate_version,
                 state["timestamp"],
             ),
@@ -69,15 +71,15 @@ class AccountSummaryProjection(Projection):
 
     @handles("AccountFrozen.v1")
     async def account_frozen(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "status = %s", "frozen")
+        await self._change(cursor, event, "status = %s", FROZEN)
 
     @handles("AccountUnfrozen.v1")
     async def account_unfrozen(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "status = %s", "open")
+        await self._change(cursor, event, "status = %s", OPEN)
 
     @handles("AccountClosed.v1")
     async def account_closed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "status = %s", "closed")
+        await self._change(cursor, event, "status = %s", CLOSED)
 
     async def _change(
         self, cursor: AsyncCursor[Any], event: EventEnvelope, assignment: str, value: object

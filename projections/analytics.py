@@ -14,6 +14,7 @@ from typing import Any
 from psycopg import AsyncCursor
 from psycopg.sql import SQL, Composable, Identifier
 
+from domains.payments.aggregates import COMPLETED, FAILED
 from eventstore.contexts import ACCOUNTS, PAYMENTS
 from eventstore.envelope import EventEnvelope
 from projections.projection import Projection, handles
@@ -89,11 +90,11 @@ class AnalyticsProjection(Projection):
 
     @handles("PaymentCompleted.v1")
     async def payment_completed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._count_payment(cursor, event, "completed")
+        await self._count_payment(cursor, event, COMPLETED)
 
     @handles("PaymentFailed.v1")
     async def payment_failed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._count_payment(cursor, event, "failed")
+        await self._count_payment(cursor, event, FAILED)
 
     async def _count_payment(
         self, cursor: AsyncCursor[Any], event: EventEnvelope, measure: str

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import Literal as SqlLiteral
 
 from eventstore.envelope import EventEnvelope
 from projections.projection import Projection
@@ -26,6 +27,11 @@ def _table(projection: type[Projection]) -> Composed:
     return SQL("{}.{}").format(Identifier(projection.read_schema()), Identifier(TABLE))
 
 
+LetterStatus = Literal["open", "retried", "skipped"]
+OPEN: LetterStatus = "open"
+SKIPPED: LetterStatus = "skipped"
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     source: str
@@ -35,7 +41,7 @@ class DeadLetter:
     error: str
     attempts: int
     failed_at: datetime
-    status: str
+    status: LetterStatus
     resolved_at: datetime | None
     resolved_by: str | None
 
@@ -47,9 +53,13 @@ async def create_table(cursor: AsyncCursor[Any], projection: type[Projection]) -
             " event_type text NOT NULL, aggregate_id uuid NOT NULL, body bytea NOT NULL,"
             " error text NOT NULL, attempts int NOT NULL,"
             " failed_at timestamptz NOT NULL DEFAULT now(),"
-            " status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'retried', 'skipped')),"
+            " status text NOT NULL DEFAULT {open} CHECK (status IN ({statuses})),"
             " resolved_at timestamptz, resolved_by text, PRIMARY KEY (source, position, failed_at))"
-        ).format(_table(projection))
+        ).format(
+            _table(projection),
+            open=SqlLiteral(OPEN),
+            statuses=SQL(", ").join(SqlLiteral(status) for status in get_args(LetterStatus)),
+        )
     )
 
 
@@ -84,7 +94,7 @@ def storable(text: str) -> str:
 
 
 async def letters(
-    conn: AsyncConnection[Any], projection: type[Projection], status: str | None = None
+    conn: AsyncConnection[Any], projection: type[Projection], status: LetterStatus | None = None
 ) -> list[DeadLetter]:
     """Dead letters of `projection`, oldest first (only those with `status`, if given)."""
     query = SQL(
@@ -100,7 +110,8 @@ async def letters(
 async def skipped(conn: AsyncConnection[Any], projection: type[Projection]) -> set[tuple[str, int]]:
     """(source, position) of every event an operator chose to skip."""
     cursor = await conn.execute(
-        SQL("SELECT source, position FROM {} WHERE status = 'skipped'").format(_table(projection))
+        SQL("SELECT source, position FROM {} WHERE status = %s").format(_table(projection)),
+        (SKIPPED,),
     )
     return {(str(row[0]), int(row[1])) for row in await cursor.fetchall()}
 
@@ -116,8 +127,9 @@ async def resolve(
     cursor = await conn.execute(
         SQL(
             "UPDATE {} SET status = %(status)s, resolved_at = now(), resolved_by = %(actor)s"
-            " WHERE status = 'open' AND (%(position)s::bigint IS NULL OR position = %(position)s)"
+            " WHERE status = %(open)s"
+            " AND (%(position)s::bigint IS NULL OR position = %(position)s)"
         ).format(_table(projection)),
-        {"status": status, "actor": actor, "position": position},
+        {"status": status, "actor": actor, "position": position, "open": OPEN},
     )
     return cursor.rowcount

@@ -6,7 +6,7 @@ Each notification's id is the position of the event that caused it
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import AsyncCursor
 from psycopg.sql import SQL, Identifier
@@ -14,6 +14,11 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import ACCOUNTS, PAYMENTS
 from eventstore.envelope import EventEnvelope
 from projections.projection import Projection, handles
+
+NotificationKind = Literal[
+    "deposit", "withdrawal", "payment_sent", "payment_received", "payment_failed"
+]
+PAYMENT_FAILED: NotificationKind = "payment_failed"
 
 
 def notification_id(event: EventEnvelope) -> str:
@@ -95,13 +100,14 @@ class NotificationsProjection(Projection):
             SQL(
                 "INSERT INTO {}.notifications (id, account_id, occurred_at, kind, amount,"
                 " currency, counterparty, payment_id, reason, refunded)"
-                " VALUES (%s, %s, %s, 'payment_failed', %s, %s, %s, %s, %s, %s)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (id) DO NOTHING"
             ).format(Identifier(self.schema())),
             (
                 notification_id(event),
                 state["source"],
                 state["timestamp"],
+                PAYMENT_FAILED,
                 state["amount"],
                 state["currency"],
                 state["destination"],
@@ -112,7 +118,7 @@ class NotificationsProjection(Projection):
         )
 
     async def _notify_account(
-        self, cursor: AsyncCursor[Any], event: EventEnvelope, kind: str
+        self, cursor: AsyncCursor[Any], event: EventEnvelope, kind: NotificationKind
     ) -> None:
         """A notification to the account the event happened to, in its currency."""
         state = event.state()

@@ -8,6 +8,16 @@ from typing import Any
 from psycopg import AsyncCursor
 from psycopg.sql import SQL, Identifier
 
+from domains.payments.aggregates import (
+    COMPLETED,
+    CREDIT_REFUSED,
+    CREDITED,
+    DEBITED,
+    FAILED,
+    REFUNDED,
+    REQUESTED,
+    PaymentStatus,
+)
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import EventEnvelope
 from projections.projection import Projection, handles
@@ -54,7 +64,7 @@ class PaymentsProjection(Projection):
             SQL(
                 "INSERT INTO {}.payments (payment_id, source, destination, amount, currency,"
                 " reference, status, created_position, created_at, updated_at, version)"
-                " VALUES (%s, %s, %s, %s, %s, %s, 'requested', %s, %s, %s, %s)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (payment_id) DO NOTHING"
             ).format(Identifier(self.schema())),
             (
@@ -64,6 +74,7 @@ class PaymentsProjection(Projection):
                 state["amount"],
                 state["currency"],
                 state["reference"],
+                REQUESTED,
                 event.position,
                 state["timestamp"],
                 state["timestamp"],
@@ -73,38 +84,38 @@ class PaymentsProjection(Projection):
 
     @handles("PaymentSourceDebited.v1")
     async def payment_source_debited(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "debited")
+        await self._change(cursor, event, DEBITED)
 
     @handles("PaymentDestinationCredited.v1")
     async def payment_destination_credited(
         self, cursor: AsyncCursor[Any], event: EventEnvelope
     ) -> None:
-        await self._change(cursor, event, "credited")
+        await self._change(cursor, event, CREDITED)
 
     @handles("PaymentCreditRefused.v1")
     async def payment_credit_refused(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "credit_refused", reason=event.state()["reason"])
+        await self._change(cursor, event, CREDIT_REFUSED, reason=event.state()["reason"])
 
     @handles("PaymentSourceRefunded.v1")
     async def payment_source_refunded(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "refunded")
+        await self._change(cursor, event, REFUNDED)
 
     @handles("PaymentCompleted.v1")
     async def payment_completed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
-        await self._change(cursor, event, "completed")
+        await self._change(cursor, event, COMPLETED)
 
     @handles("PaymentFailed.v1")
     async def payment_failed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         state = event.state()
         await self._change(
-            cursor, event, "failed", reason=state["reason"], refunded=state["refunded"]
+            cursor, event, FAILED, reason=state["reason"], refunded=state["refunded"]
         )
 
     async def _change(
         self,
         cursor: AsyncCursor[Any],
         event: EventEnvelope,
-        status: str,
+        status: PaymentStatus,
         reason: str | None = None,
         refunded: bool | None = None,
     ) -> None:

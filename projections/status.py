@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import AsyncConnection
 
@@ -16,6 +16,11 @@ from projections.projection import Projection
 from projections.reached import reached_position
 from projections.rebuild import rebuild_lock_key
 from projections.versions import active_build
+
+ProjectionState = Literal["running", "rebuilding", "halted"]
+RUNNING: ProjectionState = "running"
+REBUILDING: ProjectionState = "rebuilding"
+HALTED: ProjectionState = "halted"
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class ProjectionStatus:
     name: str
     version: int | None
     active_schema: str | None
-    state: str  # running, rebuilding or halted
+    state: ProjectionState
     sources: list[SourceProgress] = field(default_factory=list)
     dead_letters: list[dead_letters.DeadLetter] = field(default_factory=list)
 
@@ -50,12 +55,13 @@ async def projection_status(
         active = await active_build(cursor, projection)
     letters = await dead_letters.letters(conn, projection)
     sources = [await _progress(conn, projection, source) for source in projection.sources]
-    if any(letter.status == "open" for letter in letters):
-        state = "halted"
+    state: ProjectionState
+    if any(letter.status == dead_letters.OPEN for letter in letters):
+        state = HALTED
     elif await _rebuilding(conn, projection):
-        state = "rebuilding"
+        state = REBUILDING
     else:
-        state = "running"
+        state = RUNNING
     return ProjectionStatus(
         projection.name,
         active[1] if active else None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from eventsourcing.domain import Aggregate, event
 
 from domains.accounts.errors import (
@@ -23,9 +25,10 @@ __all__ = ["MAX_AMOUNT", "MAX_BALANCE", "Account"]
 
 MAX_OWNER_LENGTH = 200
 
-OPEN = "open"
-FROZEN = "frozen"
-CLOSED = "closed"
+AccountStatus = Literal["open", "frozen", "closed"]
+OPEN: AccountStatus = "open"
+FROZEN: AccountStatus = "frozen"
+CLOSED: AccountStatus = "closed"
 
 
 def check_owner(owner: object) -> str:

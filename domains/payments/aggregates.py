@@ -8,6 +8,7 @@ debited -> credit_refused -> refunded -> failed  (the credit was refused)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -16,13 +17,16 @@ from domains.money import check_amount, check_currency
 from domains.payments.errors import InvalidPaymentRequest, InvalidTransition, SameAccount
 from domains.text import check_text
 
-REQUESTED = "requested"
-DEBITED = "debited"
-CREDITED = "credited"
-CREDIT_REFUSED = "credit_refused"
-REFUNDED = "refunded"
-COMPLETED = "completed"
-FAILED = "failed"
+PaymentStatus = Literal[
+    "requested", "debited", "credited", "credit_refused", "refunded", "completed", "failed"
+]
+REQUESTED: PaymentStatus = "requested"
+DEBITED: PaymentStatus = "debited"
+CREDITED: PaymentStatus = "credited"
+CREDIT_REFUSED: PaymentStatus = "credit_refused"
+REFUNDED: PaymentStatus = "refunded"
+COMPLETED: PaymentStatus = "completed"
+FAILED: PaymentStatus = "failed"
 TERMINAL = frozenset({COMPLETED, FAILED})
 MAX_REFERENCE_LENGTH = 140
 MAX_REASON_LENGTH = 200
