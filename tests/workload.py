@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -62,6 +65,41 @@ class BackgroundWriter(threading.Thread):
         self.join(timeout=300)
         assert self.error is None, self.error
         return self.ids
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """Where a worker stood when it was killed: what it had done and what was stored."""
+
+    done: int
+    stored: int
+
+
+def kill_mid_work(
+    kill: Callable[[], None],
+    done: Callable[[], int],
+    stored: Callable[[], int],
+    writer: BackgroundWriter,
+    timeout: float = 60.0,
+) -> Interrupted:
+    """Kill -9 a worker while it is working: it has moved since the first look, more is
+    stored than it has done (work waiting for it), and the writer is still writing.
+
+    Fails past `timeout` if that moment never comes, so a kill can never silently land on
+    an idle worker."""
+    first = done()
+    deadline = time.monotonic() + timeout
+    while True:
+        position, backlog_end = done(), stored()
+        if position > first and backlog_end > position and writer.is_alive():
+            kill()
+            return Interrupted(position, backlog_end)
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the worker never was busy: done {position}, stored {backlog_end},"
+                f" writer alive {writer.is_alive()}"
+            )
+        time.sleep(0.02)
 
 
 def summary_rows(stack: Stack) -> dict[UUID, dict[str, Any]]:
