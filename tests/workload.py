@@ -44,27 +44,39 @@ def write_events(
     return ids
 
 
-class BackgroundWriter(threading.Thread):
-    """Keeps writing events while a test kills and restarts a worker."""
+class CheckedThread(threading.Thread):
+    """A thread whose exception fails the test that waits for it (not lost on stderr)."""
 
-    def __init__(self, service: AccountsService, accounts: int, movements: int) -> None:
+    def __init__(self, target: Callable[..., Any], *args: Any) -> None:
         super().__init__(daemon=True)
-        self.service = service
-        self.accounts = accounts
-        self.movements = movements
-        self.ids: list[UUID] = []
+        self._work, self._args = target, args
+        self.result: Any = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.ids = write_events(self.service, self.accounts, self.movements)
+            self.result = self._work(*self._args)
         except BaseException as error:
             self.error = error
 
-    def finish(self) -> list[UUID]:
-        self.join(timeout=300)
-        assert self.error is None, self.error
-        return self.ids
+    def finish(self, timeout: float = 300) -> Any:
+        """Wait for the thread; fail if it raised or is still running."""
+        self.join(timeout=timeout)
+        assert not self.is_alive(), f"{self._work.__name__} still running after {timeout:.0f}s"
+        if self.error is not None:
+            raise AssertionError(f"{self._work.__name__} failed: {self.error!r}") from self.error
+        return self.result
+
+
+class BackgroundWriter(CheckedThread):
+    """Keeps writing events while a test kills and restarts a worker."""
+
+    def __init__(self, service: AccountsService, accounts: int, movements: int) -> None:
+        super().__init__(write_events, service, accounts, movements)
+
+    def finish(self, timeout: float = 300) -> list[UUID]:
+        ids: list[UUID] = super().finish(timeout)
+        return ids
 
 
 @dataclass(frozen=True)
