@@ -10,6 +10,7 @@ import pytest
 from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from tests.contracts.event_schemas import schema_violations
 from tests.e2e.chaos import SAGA_KILLS, Chaos
 from tests.e2e.payments_workload import (
     Ledger,
@@ -98,6 +99,20 @@ def check_each_step_ran_once(stack: Stack, ledger: Ledger) -> None:
     assert refunded, "no credit was refused and refunded"
 
 
+def check_stored_events_keep_their_golden_schemas(stack: Stack) -> None:
+    """Every event the run stored (and so published: the same bytes) fits its golden schema."""
+    wrong = []
+    with stack.admin() as conn:
+        for context in (ACCOUNTS, PAYMENTS):
+            rows = conn.execute(
+                f"SELECT notification_id, topic, state FROM {context.schema}.{context.events_table}"
+            ).fetchall()
+            assert rows, context.name
+            for position, topic, state in rows:
+                wrong += [f"{context.name}:{position} {v}" for v in schema_violations(topic, state)]
+    assert not wrong, "\n".join(wrong[:20])
+
+
 def check_closed_account_took_no_payment_after(stack: Stack, ledger: Ledger) -> None:
     """The account closed mid-run ends closed and empty."""
     assert ledger.closed is not None
@@ -122,6 +137,7 @@ def test_concurrent_payments_all_end_and_conserve_money(running: Stack) -> None:
     check_each_step_ran_once(running, ledger)
     check_closed_account_took_no_payment_after(running, ledger)
     check_read_models_agree(running, ledger)
+    check_stored_events_keep_their_golden_schemas(running)
 
 
 def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> None:
