@@ -60,8 +60,11 @@ class _Retryable(Exception):
 class AccountsClient:
     """Debits, credits and refunds on the accounts command API."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=CALL_TIMEOUT_SECONDS)
+    def __init__(self, base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`transport` replaces the network (the contract tests call the app in-process)."""
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=CALL_TIMEOUT_SECONDS, transport=transport
+        )
         self.breaker = CircuitBreaker(
             failure_threshold=BREAKER_FAILURES,
             recovery_timeout=BREAKER_RECOVERY_SECONDS,

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -41,27 +44,74 @@ def write_events(
     return ids
 
 
-class BackgroundWriter(threading.Thread):
-    """Keeps writing events while a test kills and restarts a worker."""
+class CheckedThread(threading.Thread):
+    """A thread whose exception fails the test that waits for it (not lost on stderr)."""
 
-    def __init__(self, service: AccountsService, accounts: int, movements: int) -> None:
+    def __init__(self, target: Callable[..., Any], *args: Any) -> None:
         super().__init__(daemon=True)
-        self.service = service
-        self.accounts = accounts
-        self.movements = movements
-        self.ids: list[UUID] = []
+        self._work, self._args = target, args
+        self.result: Any = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.ids = write_events(self.service, self.accounts, self.movements)
+            self.result = self._work(*self._args)
         except BaseException as error:
             self.error = error
 
-    def finish(self) -> list[UUID]:
-        self.join(timeout=300)
-        assert self.error is None, self.error
-        return self.ids
+    def finish(self, timeout: float = 300) -> Any:
+        """Wait for the thread; fail if it raised or is still running."""
+        self.join(timeout=timeout)
+        assert not self.is_alive(), f"{self._work.__name__} still running after {timeout:.0f}s"
+        if self.error is not None:
+            raise AssertionError(f"{self._work.__name__} failed: {self.error!r}") from self.error
+        return self.result
+
+
+class BackgroundWriter(CheckedThread):
+    """Keeps writing events while a test kills and restarts a worker."""
+
+    def __init__(self, service: AccountsService, accounts: int, movements: int) -> None:
+        super().__init__(write_events, service, accounts, movements)
+
+    def finish(self, timeout: float = 300) -> list[UUID]:
+        ids: list[UUID] = super().finish(timeout)
+        return ids
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """Where a worker stood when it was killed: what it had done and what was stored."""
+
+    done: int
+    stored: int
+
+
+def kill_mid_work(
+    kill: Callable[[], None],
+    done: Callable[[], int],
+    stored: Callable[[], int],
+    writer: BackgroundWriter,
+    timeout: float = 60.0,
+) -> Interrupted:
+    """Kill -9 a worker while it is working: it has moved since the first look, more is
+    stored than it has done (work waiting for it), and the writer is still writing.
+
+    Fails past `timeout` if that moment never comes, so a kill can never silently land on
+    an idle worker."""
+    first = done()
+    deadline = time.monotonic() + timeout
+    while True:
+        position, backlog_end = done(), stored()
+        if position > first and backlog_end > position and writer.is_alive():
+            kill()
+            return Interrupted(position, backlog_end)
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the worker never was busy: done {position}, stored {backlog_end},"
+                f" writer alive {writer.is_alive()}"
+            )
+        time.sleep(0.02)
 
 
 def summary_rows(stack: Stack) -> dict[UUID, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class Ledger:
     deposited: int = 0
     withdrawn: int = 0
     payments: list[str] = field(default_factory=list)
+    closed: str | None = None  # the account closed while payments ran
+    unavailable: int = 0  # 503s the payments API answered (it could not check accounts)
 
 
 def open_funded_accounts(api: str, count: int, ledger: Ledger) -> str:
@@ -65,7 +68,8 @@ def send_payments(payments_api: str, ledger: Ledger, count: int, token: str, see
     def send(body: dict[str, object]) -> str:
         with httpx.Client(base_url=payments_api, timeout=30) as http:
             key = f"workload-{str(body['reference']).replace(' ', '-')}"
-            for _ in range(20):  # the payments API may be briefly unable to check accounts
+            deadline = time.monotonic() + 60  # the accounts may be down for a while
+            while time.monotonic() < deadline:
                 response = http.post(
                     "/payments",
                     json=body,
@@ -74,6 +78,8 @@ def send_payments(payments_api: str, ledger: Ledger, count: int, token: str, see
                 if response.status_code == 202:
                     return str(response.json()["payment_id"])
                 assert response.status_code == 503, response.text
+                ledger.unavailable += 1
+                time.sleep(0.1)  # a client backing off before it tries again
             raise AssertionError("payment never accepted")
 
     with ThreadPoolExecutor(16) as pool:
@@ -86,10 +92,10 @@ def disturb_accounts(api: str, ledger: Ledger) -> None:
         for account in ledger.accounts[:2]:
             assert http.post(f"/accounts/{account}/freeze").status_code == 200
         closing = ledger.accounts[2]
-        for _ in range(50):
-            balance = http.post(f"/accounts/{closing}/freeze").json().get("balance")
-            if balance is None:
-                break
+        for _ in range(50):  # payments keep moving its balance: empty it, then close
+            frozen = http.post(f"/accounts/{closing}/freeze")
+            assert frozen.status_code == 200, frozen.text
+            balance = frozen.json()["balance"]
             http.post(f"/accounts/{closing}/unfreeze")
             if (
                 balance
@@ -100,7 +106,21 @@ def disturb_accounts(api: str, ledger: Ledger) -> None:
             ):
                 ledger.withdrawn += balance
             if http.post(f"/accounts/{closing}/close").status_code == 200:
-                break
+                ledger.closed = closing
+                return
+        raise AssertionError(f"account {closing} could not be closed in 50 tries")
+
+
+def payments_in_flight(stack: Stack) -> int:
+    """How many payments the payments log holds that have not ended yet."""
+    with stack.admin() as conn:
+        row = conn.execute(
+            f"SELECT count(DISTINCT originator_id) FROM {PAYMENTS.schema}.{PAYMENTS.events_table}"
+            " WHERE originator_id NOT IN (SELECT originator_id"
+            f"  FROM {PAYMENTS.schema}.{PAYMENTS.events_table} WHERE topic = ANY(%s))",
+            (["PaymentCompleted.v1", "PaymentFailed.v1"],),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def payment_statuses(stack: Stack, ledger: Ledger) -> Counter[str]:
@@ -124,18 +144,41 @@ def balances(stack: Stack, ledger: Ledger) -> dict[str, int]:
         service.close()
 
 
-def step_counts(stack: Stack) -> defaultdict[str, Counter[str]]:
-    """Per account event type, how many times each payment id appears."""
-    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+# Each account step of a payment, and the payment event that records it.
+STEP_RECORDS = {
+    "AccountDebited.v1": "PaymentSourceDebited.v1",
+    "AccountCredited.v1": "PaymentDestinationCredited.v1",
+    "AccountDebitRefunded.v1": "PaymentSourceRefunded.v1",
+}
+
+
+def account_steps(stack: Stack) -> defaultdict[str, Counter[str]]:
+    """Per payment id, how many times each payment step event appears in the accounts log
+    (under the payment event type that records that step)."""
+    steps: defaultdict[str, Counter[str]] = defaultdict(Counter)
     with stack.admin() as conn:
         rows = conn.execute(
             f"SELECT topic, convert_from(state, 'UTF8')::jsonb->>'payment_id'"
-            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
-            " WHERE topic IN ('AccountDebited.v1', 'AccountCredited.v1', 'AccountDebitRefunded.v1')"
+            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table} WHERE topic = ANY(%s)",
+            (list(STEP_RECORDS),),
         ).fetchall()
     for topic, payment_id in rows:
-        counts[topic][payment_id] += 1
-    return counts
+        steps[payment_id][STEP_RECORDS[topic]] += 1
+    return steps
+
+
+def recorded_steps(stack: Stack) -> defaultdict[str, Counter[str]]:
+    """Per payment id, the step events the payment itself recorded."""
+    steps: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    with stack.admin() as conn:
+        rows = conn.execute(
+            f"SELECT originator_id::text, topic FROM {PAYMENTS.schema}.{PAYMENTS.events_table}"
+            " WHERE topic = ANY(%s)",
+            (list(STEP_RECORDS.values()),),
+        ).fetchall()
+    for payment_id, topic in rows:
+        steps[payment_id][topic] += 1
+    return steps
 
 
 def causal_events(stack: Stack, payment_id: str) -> list[dict[str, str]]:

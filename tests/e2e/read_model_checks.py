@@ -1,27 +1,28 @@
-"""After a payments run: every account's summary, statement and notifications agree
-with the event store, and every notification exists once."""
+"""After a payments run: every account's summary, statement and notifications equal,
+row for row, what the event store says they must be."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
 import httpx
 
 from domains.accounts.application import AccountsService
-from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from tests.e2e.payments_workload import Ledger
 from tests.stack import Stack
 
+# Money event -> (statement kind, sign of its amount there, notification kind or None).
 MONEY_EVENTS = {
-    "MoneyDeposited.v1": "deposit",
-    "MoneyWithdrawn.v1": "withdrawal",
-    "AccountDebited.v1": "payment_sent",
-    "AccountCredited.v1": "payment_received",
-    "AccountDebitRefunded.v1": None,
+    "MoneyDeposited.v1": ("deposit", 1, "deposit"),
+    "MoneyWithdrawn.v1": ("withdrawal", -1, "withdrawal"),
+    "AccountDebited.v1": ("payment_debit", -1, "payment_sent"),
+    "AccountCredited.v1": ("payment_credit", 1, "payment_received"),
+    "AccountDebitRefunded.v1": ("payment_refund", 1, None),
 }
+STATE = "convert_from(state, 'UTF8')::jsonb"
 
 
 def url(stack: Stack, name: str) -> str:
@@ -46,35 +47,43 @@ def read_all(http: httpx.Client, path: str, token: str, items: str) -> list[dict
         params["cursor"] = page["next_cursor"]
 
 
-def money_events(stack: Stack) -> dict[str, Counter[str]]:
-    """Per account, how many events of each money type the event store holds."""
-    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
+def expected_rows(stack: Stack) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, set[Any]]]:
+    """Per account, from the event store: its statement entries, newest first, as
+    (position, kind, amount, balance_after, payment_id); and its notifications as
+    (id, kind, amount, payment_id, reason, refunded)."""
+    statements: defaultdict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    notifications: defaultdict[str, set[Any]] = defaultdict(set)
     with stack.admin() as conn:
         rows = conn.execute(
-            f"SELECT originator_id::text, topic FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
-            " WHERE topic = ANY(%s)",
+            f"SELECT notification_id, originator_id::text, topic, ({STATE}->>'amount')::bigint,"
+            f" {STATE}->>'payment_id' FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table}"
+            " WHERE topic = ANY(%s) ORDER BY notification_id",
             (list(MONEY_EVENTS),),
         ).fetchall()
-    for account, topic in rows:
-        counts[account][topic] += 1
-    return counts
-
-
-def failed_payments_by_source(stack: Stack, ledger: Ledger) -> Counter[str]:
-    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=2))
-    failed = Counter(
-        payment.source
-        for payment in (service.get_payment(UUID(p)) for p in ledger.payments)
-        if payment.status == "failed"
-    )
-    service.close()
-    return failed
+        failed = conn.execute(
+            f"SELECT notification_id, originator_id::text, {STATE}->>'source',"
+            f" ({STATE}->>'amount')::bigint, {STATE}->>'reason', ({STATE}->>'refunded')::boolean"
+            f" FROM {PAYMENTS.schema}.{PAYMENTS.events_table} WHERE topic = 'PaymentFailed.v1'"
+        ).fetchall()
+    balances: defaultdict[str, int] = defaultdict(int)
+    for position, account, topic, amount, payment_id in rows:
+        kind, sign, notification = MONEY_EVENTS[topic]
+        balances[account] += sign * amount
+        statements[account].append((position, kind, sign * amount, balances[account], payment_id))
+        if notification:
+            notifications[account].add(
+                (f"accounts:{position}", notification, amount, payment_id, None, None)
+            )
+    for position, payment_id, source, amount, reason, refunded in failed:
+        notifications[source].add(
+            (f"payments:{position}", "payment_failed", amount, payment_id, reason, refunded)
+        )
+    return {a: entries[::-1] for a, entries in statements.items()}, notifications
 
 
 def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
     tokens = latest_tokens(stack)
-    events = money_events(stack)
-    failed = failed_payments_by_source(stack, ledger)
+    statements, notifications = expected_rows(stack)
     accounts = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=2))
     with httpx.Client(timeout=30) as http:
         for account_id in ledger.accounts:
@@ -83,7 +92,15 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
                 f"{url(stack, 'account-summary-query-api')}/accounts/{account_id}",
                 headers={"X-Consistency-Token": tokens["accounts"]},
             ).json()
-            assert (summary["balance"], summary["version"]) == (folded.balance, folded.version)
+            assert {
+                k: summary[k] for k in ("owner", "currency", "balance", "status", "version")
+            } == {
+                "owner": folded.owner,
+                "currency": folded.currency,
+                "balance": folded.balance,
+                "status": folded.status,
+                "version": folded.version,
+            }, account_id
 
             statement = read_all(
                 http,
@@ -91,18 +108,18 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
                 tokens["accounts"],
                 "entries",
             )
-            assert len(statement) == sum(events[account_id].values())
+            assert [
+                (e["position"], e["kind"], e["amount"], e["balance_after"], e["payment_id"])
+                for e in statement
+            ] == statements[account_id], account_id
             assert statement[0]["balance_after"] == folded.balance
-            assert sum(entry["amount"] for entry in statement) == folded.balance
 
             feeds = f"{url(stack, 'notifications-query-api')}/accounts/{account_id}/notifications"
             read_all(http, feeds, tokens["payments"], "notifications")  # caught up on payments
             feed = read_all(http, feeds, tokens["accounts"], "notifications")
-            ids = [n["id"] for n in feed]
-            assert len(ids) == len(set(ids)), "a notification exists more than once"
-            expected = Counter(
-                {kind: events[account_id][topic] for topic, kind in MONEY_EVENTS.items() if kind}
-            )
-            expected["payment_failed"] = failed[account_id]
-            assert Counter(n["kind"] for n in feed) == +expected
+            got = [
+                (n["id"], n["kind"], n["amount"], n["payment_id"], n["reason"], n["refunded"])
+                for n in feed
+            ]
+            assert sorted(got, key=str) == sorted(notifications[account_id], key=str), account_id
     accounts.close()

@@ -7,18 +7,21 @@ from uuid import UUID
 
 import pytest
 
+from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
-from eventstore.contexts import PAYMENTS, application_env
-from tests.e2e.chaos import Chaos
+from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from tests.contracts.event_schemas import schema_violations
+from tests.e2e.chaos import SAGA_KILLS, Chaos
 from tests.e2e.payments_workload import (
     Ledger,
+    account_steps,
     all_finished,
     balances,
     causal_events,
     disturb_accounts,
     open_funded_accounts,
+    recorded_steps,
     send_payments,
-    step_counts,
 )
 from tests.e2e.read_model_checks import check_read_models_agree, url
 from tests.e2e.test_readme import readme_block
@@ -68,27 +71,57 @@ def check_money_is_conserved(stack: Stack, ledger: Ledger) -> None:
 
 
 def check_each_step_ran_once(stack: Stack, ledger: Ledger) -> None:
-    """One debit, at most one credit and one refund per payment, matching its outcome."""
-    counts = step_counts(stack)
+    """Each payment's account steps are exactly the steps it recorded, each once, and they
+    match its outcome: completed (debit, credit), refused at the debit (nothing), or
+    refused at the credit (debit, refund)."""
+    done, recorded = account_steps(stack), recorded_steps(stack)
     service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=2))
     outcomes: set[str] = set()
+    debit, credit, refund = (
+        "PaymentSourceDebited.v1",
+        "PaymentDestinationCredited.v1",
+        "PaymentSourceRefunded.v1",
+    )
     for payment_id in ledger.payments:
         payment = service.get_payment(UUID(payment_id))
         outcomes.add(f"{payment.status}:{payment.failure_reason}")
-        debited = payment.status == "completed" or payment.failure_reason != "insufficient-funds"
-        debits = counts["AccountDebited.v1"][payment_id]
-        credits = counts["AccountCredited.v1"][payment_id]
-        refunds = counts["AccountDebitRefunded.v1"][payment_id]
-        assert debits <= 1 and credits <= 1 and refunds <= 1, payment_id
+        assert done[payment_id] == recorded[payment_id], payment_id
+        steps = (done[payment_id][debit], done[payment_id][credit], done[payment_id][refund])
         if payment.status == "completed":
-            assert (debits, credits, refunds) == (1, 1, 0), payment_id
-        elif debits:
-            assert (credits, refunds) == (0, 1), payment_id
+            assert (steps, payment.failure_reason) == ((1, 1, 0), None), payment_id
         else:
-            assert not debited or payment.failure_reason, payment_id
+            assert payment.status == "failed" and payment.failure_reason, payment_id
+            assert steps in ((0, 0, 0), (1, 0, 1)), (payment_id, steps)
     service.close()
     # The run exercised every path: completions, overdrafts, refused credits with refunds.
     assert {"completed:None", "failed:insufficient-funds", "failed:account-frozen"} <= outcomes
+    refunded = [p for p in ledger.payments if done[p][refund]]
+    assert refunded, "no credit was refused and refunded"
+
+
+def check_stored_events_keep_their_golden_schemas(stack: Stack) -> None:
+    """Every event the run stored (and so published: the same bytes) fits its golden schema."""
+    wrong = []
+    with stack.admin() as conn:
+        for context in (ACCOUNTS, PAYMENTS):
+            rows = conn.execute(
+                f"SELECT notification_id, topic, state FROM {context.schema}.{context.events_table}"
+            ).fetchall()
+            assert rows, context.name
+            for position, topic, state in rows:
+                wrong += [f"{context.name}:{position} {v}" for v in schema_violations(topic, state)]
+    assert not wrong, "\n".join(wrong[:20])
+
+
+def check_closed_account_took_no_payment_after(stack: Stack, ledger: Ledger) -> None:
+    """The account closed mid-run ends closed and empty."""
+    assert ledger.closed is not None
+    service = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=2))
+    try:
+        account = service.get_account(UUID(ledger.closed))
+    finally:
+        service.close()
+    assert (account.status, account.balance) == ("closed", 0)
 
 
 def test_concurrent_payments_all_end_and_conserve_money(running: Stack) -> None:
@@ -102,7 +135,9 @@ def test_concurrent_payments_all_end_and_conserve_money(running: Stack) -> None:
 
     check_money_is_conserved(running, ledger)
     check_each_step_ran_once(running, ledger)
+    check_closed_account_took_no_payment_after(running, ledger)
     check_read_models_agree(running, ledger)
+    check_stored_events_keep_their_golden_schemas(running)
 
 
 def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> None:
@@ -110,17 +145,22 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> N
     token = open_funded_accounts(running.url_of("accounts-api"), 20, ledger)
     chaos = Chaos(running)
     chaos.start()
+    assert chaos.accounts_down.wait(30)
 
     send_payments(payment_url(running), ledger, 100, token, seed=3)  # during the outage
-    chaos.accounts_back.wait(30)
+    assert chaos.accounts_back.wait(60)
     disturb_accounts(running.url_of("accounts-api"), ledger)
     send_payments(payment_url(running), ledger, 100, token, seed=4)  # during the saga kills
-    chaos.finish()
+    chaos.finish(180)
     wait_until(lambda: all_finished(running, ledger), 180, "every payment to finish")
 
-    assert chaos.saga_kills == 3 and chaos.accounts_outages == 1
+    assert ledger.unavailable > 0, "the outage reached the payments API (it answered 503)"
+    assert chaos.saga_found_accounts_down > 0, "the outage reached the saga's steps"
+    assert len(chaos.in_flight_at_kills) == SAGA_KILLS and min(chaos.in_flight_at_kills) > 0
+    assert chaos.saga_steps() > 0, "the last restarted saga carried steps out"
     check_money_is_conserved(running, ledger)
     check_each_step_ran_once(running, ledger)
+    check_closed_account_took_no_payment_after(running, ledger)
     check_read_models_agree(running, ledger)
 
 

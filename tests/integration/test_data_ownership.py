@@ -8,7 +8,10 @@ or query API is covered the day it is registered:
   stable one readers use and the active build) and may SELECT its sources' events
   tables, and no other table of those schemas;
 - a query API role (api.query_registry.QUERY_APIS) may SELECT the tables and views of
-  its read models' stable schemas, and nothing else.
+  its read models' stable schemas, and nothing else;
+- no service role owns or may touch `paystream_builds` (its `owners` table decides which
+  build schemas a projector role may create): only its function may be called, and only
+  by a projector role.
 
 Each case is one role, one schema, one action, tried on every table of the schema the
 database holds (listed by the administrator from information_schema, so a table the
@@ -45,12 +48,14 @@ TEMP = "pg_temp"
 DATABASE = "database"  # CREATE on the database: new schemas
 
 CONTEXT_SCHEMAS = frozenset(context.schema for context in CONTEXTS.values())
+ADMINISTRATOR = "the administrator"  # owns what no service may change
 # Who owns each schema the services use.
-OWNERS: dict[str, str] = {
+SERVICE_OWNERS: dict[str, str] = {
     **{context.schema: context.role for context in CONTEXTS.values()},
     **{p.read_schema(): p.role() for p in PROJECTIONS.values()},
     **{p.versioned_schema(): p.role() for p in PROJECTIONS.values()},
 }
+OWNERS: dict[str, str] = {**SERVICE_OWNERS, BUILDS_SCHEMA: ADMINISTRATOR}
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,7 @@ class Catalog:
 
 @pytest.fixture(scope="module")
 def catalog(stack: Stack) -> Catalog:
-    ours = sorted(OWNERS)
+    ours = sorted(SERVICE_OWNERS)
     with stack.admin() as conn:
         schemas = {
             str(name)
@@ -310,7 +315,8 @@ def test_a_role_reaches_what_it_owns_and_is_granted(
 
 
 def test_the_matrix_covers_every_schema_of_the_database(catalog: Catalog) -> None:
-    assert catalog.schemas == {*OWNERS, PUBLIC, BUILDS_SCHEMA}
+    assert catalog.schemas == {*OWNERS, PUBLIC}
+    assert [r.name for r in catalog.relations[BUILDS_SCHEMA]] == ["owners"]
     assert catalog.relations[PUBLIC] == []
     for context in CONTEXTS.values():
         assert catalog.sequences[context.schema], context.schema  # the events' positions
@@ -322,6 +328,7 @@ def test_only_the_matrix_roles_hold_anything_in_the_service_schemas(catalog: Cat
 
 def test_every_role_is_tried_on_every_schema_it_does_not_own() -> None:
     assert len({role.name for role in ROLES}) == len(CONTEXTS) + len(PROJECTIONS) + len(QUERY_APIS)
+    assert ADMINISTRATOR not in {role.name for role in ROLES}
     tried = {
         (a.role, a.schema) for a in REFUSED if a.action in (INSERT, CREATE) and a.schema != DATABASE
     }
@@ -363,3 +370,20 @@ def test_a_projector_creates_build_schemas_for_its_own_read_model_only(
                 assert outcome(conn, create, (name,)) == "refused", (owner.role(), name)
         for name in ("accounts", "public_v1", f"{owner.name}_v1; DROP SCHEMA accounts"):
             assert outcome(conn, create, (name,)) == "refused", (owner.role(), name)
+
+
+def test_only_a_projector_role_may_call_the_build_schema_function(
+    connections: RoleConnections,
+) -> None:
+    create = sql.SQL("SELECT paystream_builds.create_build_schema(%s)")
+    projector_roles = {p.role() for p in PROJECTIONS.values()}
+    wrong = []
+    for role in ROLES:
+        if role.name in projector_roles:
+            continue
+        for projection in PROJECTIONS.values():
+            build = f"{projection.versioned_schema()}_20991231235959"
+            result = outcome(connections[role.name], create, (build,))
+            if result != "refused":
+                wrong.append(f"{role.name} may create {build}: {result}")
+    assert not wrong, "\n".join(wrong)

@@ -20,6 +20,7 @@ from tests.e2e.payments_workload import Ledger, all_finished, open_funded_accoun
 from tests.stack import Stack, wait_until
 from tests.workload import (
     BackgroundWriter,
+    CheckedThread,
     accounts_service,
     folded_rows,
     summary_rows,
@@ -71,18 +72,24 @@ def many_events(stack: Stack, accounts: int, deposits: int) -> list[UUID]:
     return ids
 
 
-class Reader(threading.Thread):
+class Reader(CheckedThread):
     """Reads accounts on the query API throughout, noting any 5xx or going backwards."""
 
     def __init__(self, url: str, ids: list[UUID]) -> None:
-        super().__init__(daemon=True)
+        super().__init__(self.read)
         self.url, self.ids = url, ids
         self.stop = threading.Event()
         self.reads = 0
         self.problems: list[str] = []
+        self.first: dict[UUID, int] = {}  # the version each account had at its first read
+        self.seen: dict[UUID, int] = {}
 
-    def run(self) -> None:
-        seen: dict[UUID, int] = {}
+    def versions_seen_change(self, ids: list[UUID]) -> bool:
+        """Whether the reader saw every one of `ids` move (traffic reached what it reads)."""
+        return all(self.seen.get(i, 0) > self.first.get(i, 0) for i in ids)
+
+    def read(self) -> None:
+        seen = self.seen
         with httpx.Client(base_url=self.url, timeout=10) as http:
             while not self.stop.is_set():
                 for account_id in self.ids:
@@ -95,6 +102,7 @@ class Reader(threading.Thread):
                     if version < seen.get(account_id, 0):
                         self.problems.append(f"{account_id} went back to version {version}")
                     seen[account_id] = version
+                    self.first.setdefault(account_id, version)
 
 
 def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> None:
@@ -114,21 +122,25 @@ def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> 
     token = open_funded_accounts(stack.url_of("accounts-api"), 10, ledger)
     wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "catch-up")
     before = active_schema(stack)
-    reader = Reader(query.url, ids)
+    paid = [UUID(a) for a in ledger.accounts]  # the payments below keep changing these
+    reader = Reader(query.url, ids + paid)
     reader.start()
     writer = BackgroundWriter(service, accounts=5, movements=400)
     writer.start()
     payments_url = next(p.url for p in stack.processes if p.spec.name == "payments-api")
-    payer = threading.Thread(target=send_payments, args=(payments_url, ledger, 150, token, 5))
+    payer = CheckedThread(send_payments, payments_url, ledger, 150, token, 5)
     payer.start()
 
     result = rebuild(stack)
     out, err = result.communicate(timeout=300)
     more = writer.finish()
-    payer.join(120)
+    payer.finish(120)
     wait_until(lambda: all_finished(stack, ledger), 120, "every payment to finish")
+    wait_until(
+        lambda: reader.versions_seen_change(paid), 60, "the reader to see payments move accounts"
+    )
     reader.stop.set()
-    reader.join(30)
+    reader.finish(30)
 
     assert result.returncode == 0, err
     assert "readers switched" in out

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import nats
 import pytest
 
 from eventstore.contexts import ACCOUNTS
 from tests.stack import Stack, wait_until
-from tests.workload import BackgroundWriter, accounts_service
+from tests.workload import BackgroundWriter, accounts_service, kill_mid_work
 
 pytestmark = pytest.mark.integration
 
@@ -58,16 +59,22 @@ def test_relay_publishes_every_event_once_in_order_across_kill_9(stack: Stack) -
     relay = stack.start("relay-accounts")
     writer.start()
     wait_until(lambda: stream_length(stack) >= 300, 60, "the relay to publish 300 events")
-    relay.kill()
-    stack.start("relay-accounts")
+
+    killed = kill_mid_work(
+        relay.kill, lambda: stream_length(stack), lambda: stack.max_position(ACCOUNTS), writer
+    )
+    assert killed.stored > killed.done, "the relay was killed with events left to publish"
+    restarted = stack.start("relay-accounts")
     writer.finish()
     expected = stored_events(stack)
     wait_until(lambda: stream_length(stack) >= len(expected), 60, "the relay to catch up")
 
     published = published_events(stack)
-
     assert [position for position, _ in published] == [position for position, _ in expected]
     assert published == expected
+    status = httpx.get(f"{restarted.url}/status", timeout=5).json()
+    assert status["published_position"] == expected[-1][0]
+    assert status["published_count"] >= len(expected) - killed.stored, "the restart published"
 
 
 def test_a_second_relay_waits_for_the_lock_and_takes_over(stack: Stack) -> None:
