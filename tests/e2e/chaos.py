@@ -35,11 +35,11 @@ class Chaos(CheckedThread):
     def inject(self) -> None:
         try:
             threading.Event().wait(0.3)
-            for name in ("accounts-query-api", "accounts-api"):
+            for name in ("account-summary-query-api", "accounts-api"):
                 self._process(name).stop()
             self.accounts_down.set()
             threading.Event().wait(OUTAGE_SECONDS)
-            self.stack.start("accounts-query-api")  # payments are accepted again
+            self.stack.start("account-summary-query-api")  # payments are accepted again
             wait_until(
                 lambda: self._saga_status()["unavailable"] > 0,
                 60,
