@@ -35,7 +35,6 @@ from api.problems import Problem
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
 from domains.payments.application import PaymentSnapshot, PaymentsService
-from domains.payments.errors import InvalidPaymentRequest
 from eventstore.contexts import ACCOUNTS, PAYMENTS
 from eventstore.idempotency import IdempotentOutcome
 
@@ -108,11 +107,8 @@ def accounts_token(raw: str | None) -> ConsistencyToken | None:
 def check_account(
     role: str, account_id: str, currency: str, token: ConsistencyToken | None
 ) -> None:
-    """The account must exist (as far as the account summary knows) in `currency`."""
-    try:
-        UUID(account_id)
-    except ValueError:
-        raise InvalidPaymentRequest(f"{role} must be an account id (a UUID)") from None
+    """The account (an id the payment's terms checked) must exist, as far as the account
+    summary knows, in `currency`."""
     headers = {TOKEN_HEADER: str(token)} if token else {}
     client = accounts_lookup(UpstreamSettings().accounts_query_url)
     try:
@@ -180,10 +176,8 @@ def request_payment(
             body.source, body.destination, body.amount, body.currency, body.reference
         )
         for role, account_id in (("source", terms.source), ("destination", terms.destination)):
-            check_account(role, account_id, body.currency, accounts_position)
-        return service.request_payment(
-            body.source, body.destination, body.amount, body.currency, body.reference
-        )
+            check_account(role, account_id, terms.currency, accounts_position)
+        return service.start_payment(terms)
 
     def replay(outcome: IdempotentOutcome) -> PaymentSnapshot:
         payment = service.get_payment(outcome.aggregate_id, version=outcome.aggregate_version)

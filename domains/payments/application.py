@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from domains.payments.aggregates import Payment
+from domains.payments.aggregates import Payment, PaymentTerms
 from domains.payments.errors import PaymentNotFound
 from domains.service import CommandService
 
@@ -58,7 +58,12 @@ class PaymentsService(CommandService):
         currency: object,
         reference: object,
     ) -> PaymentSnapshot:
-        payment = Payment.request(source, destination, amount, currency, reference)
+        return self.start_payment(PaymentTerms.of(source, destination, amount, currency, reference))
+
+    def start_payment(self, terms: PaymentTerms) -> PaymentSnapshot:
+        """Request a payment on terms the caller has checked already (the API checks them
+        before it looks the accounts up)."""
+        payment = Payment.start(terms)
         return PaymentSnapshot.of(payment, self.record(payment))
 
     def record_debit(self, payment_id: UUID) -> PaymentSnapshot:

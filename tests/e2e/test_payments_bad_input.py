@@ -14,7 +14,7 @@ import pytest
 from api.commands import IDEMPOTENCY_HEADER, REPLAY_HEADER
 from api.consistency import HEADER as TOKEN_HEADER
 from domains.money import MAX_AMOUNT
-from domains.payments.aggregates import MAX_REFERENCE_LENGTH
+from domains.text import MAX_REFERENCE_LENGTH
 from eventstore import idempotency
 from eventstore.contexts import PAYMENTS
 from tests.e2e.accounts_client import assert_problem
