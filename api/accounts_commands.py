@@ -11,8 +11,8 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.body_fields import Amount, Currency, Owner
-from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
-from api.consistency import HEADER as TOKEN_HEADER
+from api.command_app import get_service
+from api.commands import answer, run_idempotently
 from api.openapi_errors import problem_responses
 from api.openapi_headers import answer_headers, command_headers
 from api.problem_types import (
@@ -28,9 +28,8 @@ from api.problem_types import (
     INVALID_OWNER,
     UNSUPPORTED_CURRENCY,
 )
-from domains.accounts.application import AccountSnapshot, AccountsService
+from domains.accounts.application import AccountResult, AccountsService
 from eventstore.contexts import ACCOUNTS
-from eventstore.idempotency import IdempotentOutcome
 
 
 class OpenAccount(BaseModel):
@@ -66,11 +65,6 @@ class AccountAnswer(BaseModel):
     consistency_token: str
 
 
-def get_service(request: Request) -> AccountsService:
-    service: AccountsService = request.app.state.service
-    return service
-
-
 Service = Annotated[AccountsService, Depends(get_service)]
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 COMMAND_HEADERS = command_headers()
@@ -79,51 +73,19 @@ ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED)
 MOVING_MONEY = (*ON_ACCOUNT, INVALID_AMOUNT, ACCOUNT_FROZEN)
 
 
-def answer(snapshot: AccountSnapshot, status: int, replayed: bool) -> ORJSONResponse:
-    token = f"{ACCOUNTS.name}:{snapshot.position}"
-    body = AccountAnswer(
-        account_id=snapshot.account_id,
-        owner=snapshot.owner,
-        currency=snapshot.currency,
-        balance=snapshot.balance,
-        status=snapshot.status,
-        version=snapshot.version,
-        consistency_token=token,
-    )
-    headers = {TOKEN_HEADER: token}
-    if status == 201:
-        headers["Location"] = f"/accounts/{snapshot.account_id}"
-    if replayed:
-        headers[REPLAY_HEADER] = "true"
-    return ORJSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
-
-
 def command(
     request: Request,
     service: AccountsService,
     name: str,
     target: str,
     body: dict[str, Any],
-    execute: Callable[[], AccountSnapshot],
+    execute: Callable[[], AccountResult],
     status: int = 200,
 ) -> ORJSONResponse:
     """Run one command idempotently and answer with the account after it."""
-
-    def replay(outcome: IdempotentOutcome) -> AccountSnapshot:
-        account = service.get_account(outcome.aggregate_id, version=outcome.aggregate_version)
-        return AccountSnapshot.of(account, outcome.position)
-
-    with domain_errors():
-        snapshot, replayed = run_idempotently(
-            request,
-            name,
-            target,
-            body,
-            outcome_finder(service),
-            execute,
-            replay,
-        )
-    return answer(snapshot, status, replayed)
+    result, replayed = run_idempotently(request, name, target, body, service, execute)
+    location = f"/accounts/{result.account_id}" if status == 201 else None
+    return answer(AccountAnswer, ACCOUNTS, result, status, replayed, location)
 
 
 @router.post(

@@ -13,8 +13,8 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.body_fields import AccountId, Amount, Currency, Reference
-from api.command_app import create_command_app
-from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
+from api.command_app import create_command_app, get_service
+from api.commands import answer, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.openapi_errors import problem_responses
@@ -34,9 +34,8 @@ from api.problem_types import (
 from api.problems import Problem
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
-from domains.payments.application import PaymentSnapshot, PaymentsService
+from domains.payments.application import PaymentResult, PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS
-from eventstore.idempotency import IdempotentOutcome
 
 LOOKUP_TIMEOUT_SECONDS = 6.0
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -77,11 +76,6 @@ class PaymentAnswer(BaseModel):
     status: str
     version: int
     consistency_token: str
-
-
-def get_service(request: Request) -> PaymentsService:
-    service: PaymentsService = request.app.state.service
-    return service
 
 
 Service = Annotated[PaymentsService, Depends(get_service)]
@@ -136,25 +130,6 @@ def check_account(
         )
 
 
-def answer(snapshot: PaymentSnapshot, replayed: bool) -> ORJSONResponse:
-    token = f"{PAYMENTS.name}:{snapshot.position}"
-    body = PaymentAnswer(
-        payment_id=snapshot.payment_id,
-        source=snapshot.source,
-        destination=snapshot.destination,
-        amount=snapshot.amount,
-        currency=snapshot.currency,
-        reference=snapshot.reference,
-        status=snapshot.status,
-        version=snapshot.version,
-        consistency_token=token,
-    )
-    headers = {TOKEN_HEADER: token, "Location": f"/payments/{snapshot.payment_id}"}
-    if replayed:
-        headers[REPLAY_HEADER] = "true"
-    return ORJSONResponse(body.model_dump(mode="json"), status_code=202, headers=headers)
-
-
 @router.post(
     "",
     status_code=202,
@@ -171,7 +146,7 @@ def request_payment(
     """Request a payment: answered at once (202); the saga debits, credits, completes."""
     accounts_position = accounts_token(token)
 
-    def execute() -> PaymentSnapshot:
+    def execute() -> PaymentResult:
         terms = PaymentTerms.of(
             body.source, body.destination, body.amount, body.currency, body.reference
         )
@@ -179,21 +154,9 @@ def request_payment(
             check_account(role, account_id, terms.currency, accounts_position)
         return service.start_payment(terms)
 
-    def replay(outcome: IdempotentOutcome) -> PaymentSnapshot:
-        payment = service.get_payment(outcome.aggregate_id, version=outcome.aggregate_version)
-        return PaymentSnapshot.of(payment, outcome.position)
-
-    with domain_errors():
-        snapshot, replayed = run_idempotently(
-            request,
-            "pay",
-            "-",
-            body.model_dump(),
-            outcome_finder(service),
-            execute,
-            replay,
-        )
-    return answer(snapshot, replayed)
+    result, replayed = run_idempotently(request, "pay", "-", body.model_dump(), service, execute)
+    location = f"/payments/{result.payment_id}"
+    return answer(PaymentAnswer, PAYMENTS, result, 202, replayed, location)
 
 
 def create_app(service_factory: Callable[[], PaymentsService]) -> FastAPI:

@@ -24,8 +24,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection
 
 from api.metadata_headers import is_correlation_id
+from domains.command_records import EventOrigin
 from domains.payments.aggregates import Payment
-from domains.payments.application import PaymentSnapshot, PaymentsService
+from domains.payments.application import PaymentResult, PaymentsService
 from domains.payments.errors import InvalidTransition
 from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
@@ -33,7 +34,6 @@ from eventstore.envelope import H_AGGREGATE_ID
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.outages import Outage
 from eventstore.reconnect import connect, connect_nats, nak_all
-from eventstore.recorder import PaystreamRecorder
 from eventstore.stopping import pause
 from saga import pending
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
@@ -171,14 +171,11 @@ class PaymentSaga:
 
     def _cause_of(self, payment: Payment) -> Cause:
         """The payment's correlation id, and its latest event as the cause of the next step."""
-        recorder = self.service.recorder
-        assert isinstance(recorder, PaystreamRecorder)
-        origin = recorder.event_origin(payment.id, payment.version)
-        position, meta = origin if origin else (0, {})
-        correlation = str(meta.get("correlation_id") or payment.id)
+        origin = self.service.event_origin(payment.id, payment.version) or EventOrigin(0)
+        correlation = str(origin.metadata.get("correlation_id") or payment.id)
         if not is_correlation_id(correlation):  # stored before the API checked it
             correlation = str(payment.id)  # the accounts API would refuse the step
-        return Cause(correlation, f"{PAYMENTS.name}:{position}")
+        return Cause(correlation, f"{PAYMENTS.name}:{origin.position}")
 
     async def _carry_out(
         self, payment_id: UUID, step: Step, payment: Payment, cause: Cause
@@ -195,7 +192,7 @@ class PaymentSaga:
         self,
         cause: Cause,
         event: str | None,
-        command: Callable[..., PaymentSnapshot],
+        command: Callable[..., PaymentResult],
         *args: object,
     ) -> int | None:
         metadata = CommandMetadata(
@@ -204,8 +201,8 @@ class PaymentSaga:
             causation_id=event or cause.causation_id,
         )
         with command_metadata(metadata):
-            snapshot = await asyncio.to_thread(command, *args)
-        return snapshot.position
+            result = await asyncio.to_thread(command, *args)
+        return result.position
 
     async def _record_outcome(
         self, payment_id: UUID, action: Action, outcome: Outcome, cause: Cause
