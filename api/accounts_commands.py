@@ -94,7 +94,7 @@ def command(
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
     responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY)
-    | answer_headers(201, location=True),
+    | answer_headers(201, location="Where the new resource is read."),
 )
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""

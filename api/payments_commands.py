@@ -32,6 +32,7 @@ from api.problem_types import (
     UNSUPPORTED_CURRENCY,
 )
 from api.problems import Problem
+from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
 from domains.payments.application import PaymentResult, PaymentsService
@@ -135,7 +136,12 @@ def check_account(
     status_code=202,
     response_model=PaymentAnswer,
     openapi_extra=command_headers(),
-    responses=problem_responses(*PAYMENT_PROBLEMS) | answer_headers(202, location=True),
+    responses=problem_responses(*PAYMENT_PROBLEMS)
+    | answer_headers(
+        202,
+        location="Where the payment is read: its URL on the payments query API (send it the"
+        " X-Consistency-Token to read it as accepted).",
+    ),
 )
 def request_payment(
     request: Request,
@@ -155,7 +161,7 @@ def request_payment(
         return service.start_payment(terms)
 
     result, replayed = run_idempotently(request, "pay", "-", body.model_dump(), service, execute)
-    location = f"/payments/{result.payment_id}"
+    location = f"{PublicUrls().payments_query_url}/payments/{result.payment_id}"
     return answer(PaymentAnswer, PAYMENTS, result, 202, replayed, location)
 
 

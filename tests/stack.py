@@ -25,6 +25,7 @@ SPECS = {spec.name: spec for spec in SERVICES}
 UPSTREAM_ENV = {
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
     "accounts-query-api": "PAYSTREAM_ACCOUNTS_QUERY_URL",
+    "payments-query-api": "PAYSTREAM_PUBLIC_PAYMENTS_QUERY_URL",
 }
 
 
