@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from api.answer_models import answer_model
 from api.body_fields import Amount, Currency, Owner
 from api.command_app import get_service
 from api.commands import answer, run_idempotently
@@ -53,16 +54,11 @@ class NoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AccountAnswer(BaseModel):
-    """The account after the command, with the token to read it back consistently."""
-
-    account_id: UUID
-    owner: str
-    currency: str
-    balance: int
-    status: str
-    version: int
-    consistency_token: str
+AccountAnswer = answer_model(
+    "AccountAnswer",
+    AccountResult,
+    "The account after the command, with the token to read it back consistently.",
+)
 
 
 Service = Annotated[AccountsService, Depends(get_service)]

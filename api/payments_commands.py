@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from typing import Annotated
-from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from api.answer_models import answer_model
 from api.body_fields import AccountId, Amount, Currency, Reference
 from api.command_app import create_command_app, get_service
 from api.commands import answer, run_idempotently
@@ -65,18 +65,13 @@ class RequestPayment(BaseModel):
     reference: Reference = ""
 
 
-class PaymentAnswer(BaseModel):
-    """The payment as accepted; follow it on the payments query API."""
-
-    payment_id: UUID
-    source: str
-    destination: str
-    amount: int
-    currency: str
-    reference: str
-    status: str
-    version: int
-    consistency_token: str
+# Accepted, a payment has no failure reason yet: the answer leaves it out.
+PaymentAnswer = answer_model(
+    "PaymentAnswer",
+    PaymentResult,
+    "The payment as accepted; follow it on the payments query API.",
+    leave_out={"failure_reason"},
+)
 
 
 Service = Annotated[PaymentsService, Depends(get_service)]
