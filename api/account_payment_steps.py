@@ -34,7 +34,7 @@ from api.problem_types import (
     UNSUPPORTED_CURRENCY,
 )
 from api.problems import Problem
-from domains.accounts.application import AccountSnapshot, AccountsService
+from domains.accounts.application import AccountResult, AccountsService
 from domains.accounts.movements import PaymentMovement
 
 router = APIRouter(prefix="/accounts", tags=["payment steps"])
@@ -74,7 +74,7 @@ def step(
     name: str,
     account_id: UUID,
     body: PaymentStep,
-    action: Callable[[UUID, PaymentMovement], AccountSnapshot],
+    action: Callable[[UUID, PaymentMovement], AccountResult],
 ) -> ORJSONResponse:
     """Check the step key, then run the step once."""
     expected = f"{body.payment_id}:{name}"
@@ -83,7 +83,7 @@ def step(
             400, "step-key-required", f"a {name} needs the header {IDEMPOTENCY_HEADER}: {expected}"
         )
 
-    def execute() -> AccountSnapshot:
+    def execute() -> AccountResult:
         movement = PaymentMovement.of(
             body.amount, body.currency, body.payment_id, body.counterparty, body.reference
         )

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from api.answer_models import answer_model
 from api.body_fields import Amount, Currency, Owner
-from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
-from api.consistency import HEADER as TOKEN_HEADER
+from api.command_app import get_service
+from api.commands import answer, run_idempotently
 from api.openapi_errors import problem_responses
 from api.openapi_headers import answer_headers, command_headers
 from api.problem_types import (
@@ -28,9 +29,8 @@ from api.problem_types import (
     INVALID_OWNER,
     UNSUPPORTED_CURRENCY,
 )
-from domains.accounts.application import AccountSnapshot, AccountsService
+from domains.accounts.application import AccountResult, AccountsService
 from eventstore.contexts import ACCOUNTS
-from eventstore.idempotency import IdempotentOutcome
 
 
 class OpenAccount(BaseModel):
@@ -54,21 +54,11 @@ class NoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AccountAnswer(BaseModel):
-    """The account after the command, with the token to read it back consistently."""
-
-    account_id: UUID
-    owner: str
-    currency: str
-    balance: int
-    status: str
-    version: int
-    consistency_token: str
-
-
-def get_service(request: Request) -> AccountsService:
-    service: AccountsService = request.app.state.service
-    return service
+AccountAnswer = answer_model(
+    "AccountAnswer",
+    AccountResult,
+    "The account after the command, with the token to read it back consistently.",
+)
 
 
 Service = Annotated[AccountsService, Depends(get_service)]
@@ -79,51 +69,19 @@ ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED)
 MOVING_MONEY = (*ON_ACCOUNT, INVALID_AMOUNT, ACCOUNT_FROZEN)
 
 
-def answer(snapshot: AccountSnapshot, status: int, replayed: bool) -> ORJSONResponse:
-    token = f"{ACCOUNTS.name}:{snapshot.position}"
-    body = AccountAnswer(
-        account_id=snapshot.account_id,
-        owner=snapshot.owner,
-        currency=snapshot.currency,
-        balance=snapshot.balance,
-        status=snapshot.status,
-        version=snapshot.version,
-        consistency_token=token,
-    )
-    headers = {TOKEN_HEADER: token}
-    if status == 201:
-        headers["Location"] = f"/accounts/{snapshot.account_id}"
-    if replayed:
-        headers[REPLAY_HEADER] = "true"
-    return ORJSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
-
-
 def command(
     request: Request,
     service: AccountsService,
     name: str,
     target: str,
     body: dict[str, Any],
-    execute: Callable[[], AccountSnapshot],
+    execute: Callable[[], AccountResult],
     status: int = 200,
 ) -> ORJSONResponse:
     """Run one command idempotently and answer with the account after it."""
-
-    def replay(outcome: IdempotentOutcome) -> AccountSnapshot:
-        account = service.get_account(outcome.aggregate_id, version=outcome.aggregate_version)
-        return AccountSnapshot.of(account, outcome.position)
-
-    with domain_errors():
-        snapshot, replayed = run_idempotently(
-            request,
-            name,
-            target,
-            body,
-            outcome_finder(service),
-            execute,
-            replay,
-        )
-    return answer(snapshot, status, replayed)
+    result, replayed = run_idempotently(request, name, target, body, service, execute)
+    location = f"/accounts/{result.account_id}" if status == 201 else None
+    return answer(AccountAnswer, ACCOUNTS, result, status, replayed, location)
 
 
 @router.post(
@@ -132,7 +90,7 @@ def command(
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
     responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY)
-    | answer_headers(201, location=True),
+    | answer_headers(201, location="Where the new resource is read."),
 )
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""

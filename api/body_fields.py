@@ -15,7 +15,7 @@ from domains.accounts.aggregates import MAX_OWNER_LENGTH
 from domains.accounts.movements import MAX_ID_LENGTH
 from domains.currencies import ISO_4217_CODES
 from domains.money import MAX_AMOUNT
-from domains.payments.aggregates import MAX_REFERENCE_LENGTH
+from domains.text import MAX_REFERENCE_LENGTH
 
 NOT_BLANK = r"\S"
 

@@ -6,13 +6,19 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from api.health import install_health
 from api.service_app import service_app
 from domains.service import CommandService
 from eventstore.probes import database_missing
-from eventstore.recorder import PaystreamRecorder
+
+
+def get_service(request: Request) -> CommandService:
+    """The app's application service: the dependency of every command route (each API
+    annotates it with its own service type)."""
+    service: CommandService = request.app.state.service
+    return service
 
 
 def create_command_app(
@@ -34,9 +40,7 @@ def create_command_app(
         service: CommandService | None = getattr(app.state, "service", None)
         if service is None:
             return ["application service (starting)"]
-        recorder = service.recorder
-        assert isinstance(recorder, PaystreamRecorder)
-        return await database_missing(lambda: asyncio.to_thread(recorder.ping))
+        return await database_missing(lambda: asyncio.to_thread(service.ping))
 
     install_health(app, ready)
     return app

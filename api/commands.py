@@ -1,4 +1,5 @@
-"""What every command endpoint shares: metadata from headers, idempotency keys."""
+"""What every command endpoint shares: metadata from headers, idempotency keys, errors
+as problems, and the answer."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 from fastapi import Request
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel
 
+from api.consistency import HEADER as TOKEN_HEADER
 from api.metadata_headers import MetadataHeaders, metadata_headers
 from api.problems import Problem
+from domains.command_records import IdempotentOutcome
+from domains.command_result import CommandResult
 from domains.errors import Conflict, DomainError, NotFound, Rejected
 from domains.service import CommandService
-from eventstore.idempotency import IdempotencyKeyTaken, IdempotentOutcome
+from eventstore.contexts import Context
+from eventstore.idempotency import IdempotencyKeyTaken
 from eventstore.metadata import CommandMetadata, command_metadata
-from eventstore.recorder import PaystreamRecorder
 
 # A domain refusal's status comes from its kind, never from its code.
 STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
@@ -30,7 +37,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
-T = TypeVar("T")
+R = TypeVar("R", bound=CommandResult)
 
 
 @contextmanager
@@ -100,49 +107,60 @@ def metadata_for(
     )
 
 
-def outcome_finder(service: CommandService) -> Callable[[str], IdempotentOutcome | None]:
-    """How to look up a key's first outcome in the service's own event store."""
-    recorder = service.recorder
-    if isinstance(recorder, PaystreamRecorder):
-        return recorder.find_outcome
-    return lambda key: None  # an in-memory store keeps no keys
-
-
 def run_idempotently(
     request: Request,
     command: str,
     target: str,
     body: dict[str, Any],
-    find_outcome: Callable[[str], IdempotentOutcome | None],
-    execute: Callable[[], T],
-    replay: Callable[[IdempotentOutcome], T],
-) -> tuple[T, bool]:
-    """Run `execute` once per Idempotency-Key; a retry gets `replay` of the first outcome.
+    service: CommandService[Aggregate, R],
+    execute: Callable[[], R],
+) -> tuple[R, bool]:
+    """Run `execute` once per Idempotency-Key; a retry gets the service's replay of the first
+    outcome. Domain and storage errors become problems.
 
-    Returns the answer and whether it was replayed.
+    Returns the result and whether it was replayed.
     """
     headers = metadata_headers(request.headers)
     key = idempotency_key(request)
     digest = fingerprint(command, target, body)
-    if key is not None and (outcome := find_outcome(key)) is not None:
-        return _replayed(outcome, digest, replay), True
-    try:
-        with command_metadata(metadata_for(headers, key, digest)):
-            return execute(), False
-    except IdempotencyKeyTaken:
-        assert key is not None
-        outcome = find_outcome(key)
-        assert outcome is not None, "a taken key always has an outcome"
-        return _replayed(outcome, digest, replay), True
+    with domain_errors():
+        if key is not None and (outcome := service.find_outcome(key)) is not None:
+            return _replayed(outcome, digest, service), True
+        try:
+            with command_metadata(metadata_for(headers, key, digest)):
+                return execute(), False
+        except IdempotencyKeyTaken:
+            assert key is not None
+            outcome = service.find_outcome(key)
+            assert outcome is not None, "a taken key always has an outcome"
+            return _replayed(outcome, digest, service), True
 
 
-def _replayed(
-    outcome: IdempotentOutcome, digest: str, replay: Callable[[IdempotentOutcome], T]
-) -> T:
+def _replayed(outcome: IdempotentOutcome, digest: str, service: CommandService[Aggregate, R]) -> R:
     if outcome.request_fingerprint != digest:
         raise Problem(
             422,
             "idempotency-key-reused",
             f"{IDEMPOTENCY_HEADER} {outcome.key!r} was already used for a different request",
         )
-    return replay(outcome)
+    return service.replay(outcome)
+
+
+def answer(
+    model: type[BaseModel],
+    context: Context,
+    result: CommandResult,
+    status: int,
+    replayed: bool,
+    location: str | None = None,
+) -> ORJSONResponse:
+    """A command's answer: `model` (the HTTP contract) filled from the result's fields of
+    the same names, with the consistency token in the body and its header."""
+    token = f"{context.name}:{result.position}"
+    body = model.model_validate({**vars(result), "consistency_token": token})
+    headers = {TOKEN_HEADER: token}
+    if location is not None:
+        headers["Location"] = location
+    if replayed:
+        headers[REPLAY_HEADER] = "true"
+    return ORJSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)

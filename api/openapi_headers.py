@@ -75,7 +75,7 @@ def command_headers(*, key_required: bool = False, key_format: str = "") -> dict
     return {"parameters": [key, *metadata]}
 
 
-def answer_headers(status: int, *, location: bool = False) -> dict[int | str, dict[str, Any]]:
+def answer_headers(status: int, *, location: str | None = None) -> dict[int | str, dict[str, Any]]:
     """`responses` entry of a command's success: its consistency token, replay flag, Location."""
     headers: dict[str, Any] = {
         "X-Consistency-Token": {
@@ -90,7 +90,7 @@ def answer_headers(status: int, *, location: bool = False) -> dict[int | str, di
     }
     if location:
         headers["Location"] = {
-            "description": "Where the new resource is read.",
+            "description": location,
             "required": True,
             "schema": {"type": "string"},
         }

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from typing import Annotated
-from uuid import UUID
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from api.answer_models import answer_model
 from api.body_fields import AccountId, Amount, Currency, Reference
-from api.command_app import create_command_app
-from api.commands import REPLAY_HEADER, domain_errors, outcome_finder, run_idempotently
+from api.command_app import create_command_app, get_service
+from api.commands import answer, run_idempotently
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.openapi_errors import problem_responses
@@ -32,12 +32,11 @@ from api.problem_types import (
     UNSUPPORTED_CURRENCY,
 )
 from api.problems import Problem
+from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
-from domains.payments.application import PaymentSnapshot, PaymentsService
-from domains.payments.errors import InvalidPaymentRequest
+from domains.payments.application import PaymentResult, PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS
-from eventstore.idempotency import IdempotentOutcome
 
 LOOKUP_TIMEOUT_SECONDS = 6.0
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -66,23 +65,13 @@ class RequestPayment(BaseModel):
     reference: Reference = ""
 
 
-class PaymentAnswer(BaseModel):
-    """The payment as accepted; follow it on the payments query API."""
-
-    payment_id: UUID
-    source: str
-    destination: str
-    amount: int
-    currency: str
-    reference: str
-    status: str
-    version: int
-    consistency_token: str
-
-
-def get_service(request: Request) -> PaymentsService:
-    service: PaymentsService = request.app.state.service
-    return service
+# Accepted, a payment has no failure reason yet: the answer leaves it out.
+PaymentAnswer = answer_model(
+    "PaymentAnswer",
+    PaymentResult,
+    "The payment as accepted; follow it on the payments query API.",
+    leave_out={"failure_reason"},
+)
 
 
 Service = Annotated[PaymentsService, Depends(get_service)]
@@ -108,11 +97,8 @@ def accounts_token(raw: str | None) -> ConsistencyToken | None:
 def check_account(
     role: str, account_id: str, currency: str, token: ConsistencyToken | None
 ) -> None:
-    """The account must exist (as far as the account summary knows) in `currency`."""
-    try:
-        UUID(account_id)
-    except ValueError:
-        raise InvalidPaymentRequest(f"{role} must be an account id (a UUID)") from None
+    """The account (an id the payment's terms checked) must exist, as far as the account
+    summary knows, in `currency`."""
     headers = {TOKEN_HEADER: str(token)} if token else {}
     client = accounts_lookup(UpstreamSettings().account_summary_query_url)
     try:
@@ -140,31 +126,17 @@ def check_account(
         )
 
 
-def answer(snapshot: PaymentSnapshot, replayed: bool) -> ORJSONResponse:
-    token = f"{PAYMENTS.name}:{snapshot.position}"
-    body = PaymentAnswer(
-        payment_id=snapshot.payment_id,
-        source=snapshot.source,
-        destination=snapshot.destination,
-        amount=snapshot.amount,
-        currency=snapshot.currency,
-        reference=snapshot.reference,
-        status=snapshot.status,
-        version=snapshot.version,
-        consistency_token=token,
-    )
-    headers = {TOKEN_HEADER: token, "Location": f"/payments/{snapshot.payment_id}"}
-    if replayed:
-        headers[REPLAY_HEADER] = "true"
-    return ORJSONResponse(body.model_dump(mode="json"), status_code=202, headers=headers)
-
-
 @router.post(
     "",
     status_code=202,
     response_model=PaymentAnswer,
     openapi_extra=command_headers(),
-    responses=problem_responses(*PAYMENT_PROBLEMS) | answer_headers(202, location=True),
+    responses=problem_responses(*PAYMENT_PROBLEMS)
+    | answer_headers(
+        202,
+        location="Where the payment is read: its URL on the payments query API (send it the"
+        " X-Consistency-Token to read it as accepted).",
+    ),
 )
 def request_payment(
     request: Request,
@@ -175,31 +147,17 @@ def request_payment(
     """Request a payment: answered at once (202); the saga debits, credits, completes."""
     accounts_position = accounts_token(token)
 
-    def execute() -> PaymentSnapshot:
+    def execute() -> PaymentResult:
         terms = PaymentTerms.of(
             body.source, body.destination, body.amount, body.currency, body.reference
         )
         for role, account_id in (("source", terms.source), ("destination", terms.destination)):
-            check_account(role, account_id, body.currency, accounts_position)
-        return service.request_payment(
-            body.source, body.destination, body.amount, body.currency, body.reference
-        )
+            check_account(role, account_id, terms.currency, accounts_position)
+        return service.start_payment(terms)
 
-    def replay(outcome: IdempotentOutcome) -> PaymentSnapshot:
-        payment = service.get_payment(outcome.aggregate_id, version=outcome.aggregate_version)
-        return PaymentSnapshot.of(payment, outcome.position)
-
-    with domain_errors():
-        snapshot, replayed = run_idempotently(
-            request,
-            "pay",
-            "-",
-            body.model_dump(),
-            outcome_finder(service),
-            execute,
-            replay,
-        )
-    return answer(snapshot, replayed)
+    result, replayed = run_idempotently(request, "pay", "-", body.model_dump(), service, execute)
+    location = f"{PublicUrls().payments_query_url}/payments/{result.payment_id}"
+    return answer(PaymentAnswer, PAYMENTS, result, 202, replayed, location)
 
 
 def create_app(service_factory: Callable[[], PaymentsService]) -> FastAPI:

@@ -1,17 +1,33 @@
 """What every context's application service shares: commands with optimistic retries,
-and snapshots every PAYSTREAM_SNAPSHOT_INTERVAL events of an aggregate."""
+their results, answers about its own records (idempotency keys, event origins), and
+snapshots every PAYSTREAM_SNAPSHOT_INTERVAL events of an aggregate."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, cast
 from uuid import UUID
 
-from eventsourcing.application import Application, ProjectorFunction, project_aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProjectorFunction,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
 from eventsourcing.utils import Environment, EnvType
+from typing_extensions import TypeVar  # with defaults (PEP 696), for Python 3.11
+
+from domains.command_records import (
+    CommandRecords,
+    EventOrigin,
+    IdempotentOutcome,
+    NoRecords,
+)
+from domains.command_result import CommandResult
+from domains.errors import NotFound
 
 # A command that lost a race on the aggregate version is re-run on the fresh state
 # this many times before the conflict is reported.
@@ -20,15 +36,20 @@ MAX_CONFLICT_RETRIES = 5
 SNAPSHOT_INTERVAL = "PAYSTREAM_SNAPSHOT_INTERVAL"
 DEFAULT_SNAPSHOT_INTERVAL = 100
 
-A = TypeVar("A", bound=Aggregate)
+# A bare CommandService (any context) is CommandService[Aggregate, CommandResult].
+A = TypeVar("A", bound=Aggregate, default=Aggregate, covariant=True)
+R = TypeVar("R", bound=CommandResult, default=CommandResult, covariant=True)
+T = TypeVar("T", bound=Aggregate)
 
 logger = logging.getLogger(__name__)
 
 
-class CommandService(Application[UUID]):
-    """An application whose commands load, act, save, and report the log position."""
+class CommandService(Application[UUID], Generic[A, R]):
+    """An application whose commands load, act, save, and answer with a result `R`."""
 
     aggregate_class: ClassVar[type[Aggregate]]  # the aggregate this context's commands change
+    result_class: ClassVar[type[CommandResult]]  # what its commands answer
+    not_found: ClassVar[type[NotFound]]  # raised for an id that names no aggregate
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """The library's environment, with snapshotting set by PAYSTREAM_SNAPSHOT_INTERVAL."""
@@ -58,13 +79,52 @@ class CommandService(Application[UUID]):
                 "snapshot of %s at version %s failed", aggregate_id, version, exc_info=True
             )
 
-    def record(self, aggregate: Aggregate) -> int | None:
-        """Save a new aggregate's events; the position of the last one."""
-        return last_position(self.save(aggregate))
+    @property
+    def records(self) -> CommandRecords:
+        """The store's records of keys and event origins (none in memory)."""
+        recorder = self.recorder
+        return recorder if isinstance(recorder, CommandRecords) else NoRecords()
+
+    def find_outcome(self, key: str) -> IdempotentOutcome | None:
+        """What the command run with idempotency key `key` did, if one was recorded."""
+        return self.records.find_outcome(key)
+
+    def event_origin(self, aggregate_id: UUID, version: int) -> EventOrigin | None:
+        """The log position of an aggregate's event and its command's metadata, if known."""
+        return self.records.event_origin(aggregate_id, version)
+
+    def ping(self) -> None:
+        """Raise unless the event store answers right now (for readiness)."""
+        self.records.ping()
+
+    def load(self, aggregate_id: UUID, version: int | None = None) -> A:
+        """The aggregate now, or as it was at `version`; `not_found` when there is none."""
+        try:
+            aggregate: A = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            noun = self.aggregate_class.__name__.lower()
+            raise self.not_found(f"{noun} {aggregate_id} does not exist") from None
+        return aggregate
+
+    def replay(self, outcome: IdempotentOutcome) -> R:
+        """The result the command recorded under an idempotency key answered the first time."""
+        aggregate = self.load(outcome.aggregate_id, version=outcome.aggregate_version)
+        return self.result(aggregate, outcome.position)
+
+    def result(self, aggregate: Aggregate, position: int | None) -> R:
+        return cast(R, self.result_class.of(aggregate, position))
+
+    def create(self, aggregate: Aggregate) -> R:
+        """Save a new aggregate's events; the result, at the position of the last one."""
+        return self.result(aggregate, last_position(self.save(aggregate)))
+
+    def command(self, aggregate_id: UUID, action: Callable[[A], None]) -> R:
+        """Run `action` on the aggregate, retried on version conflicts; the result."""
+        return self.result(*self.change(aggregate_id, self.load, action))
 
     def change(
-        self, aggregate_id: UUID, load: Callable[[UUID], A], action: Callable[[A], None]
-    ) -> tuple[A, int | None]:
+        self, aggregate_id: UUID, load: Callable[[UUID], T], action: Callable[[T], None]
+    ) -> tuple[T, int | None]:
         """Load, act, save; on a version conflict, do it again on the fresh state."""
         for attempt in range(MAX_CONFLICT_RETRIES + 1):
             aggregate = load(aggregate_id)
@@ -75,6 +135,11 @@ class CommandService(Application[UUID]):
                 if attempt == MAX_CONFLICT_RETRIES:
                     raise
         raise AssertionError("unreachable")
+
+
+# The library's Application.__init_subclass__ does not call super(), so typing never
+# records CommandService's own type parameters; record them (CommandService[A, R]).
+setattr(CommandService, "__parameters__", (A, R))  # noqa: B010
 
 
 def snapshot_interval(environment: Environment) -> int:

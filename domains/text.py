@@ -18,6 +18,8 @@ import unicodedata
 
 from domains.errors import DomainError
 
+# A payment's reference, as the payments context stores it and each account step repeats it.
+MAX_REFERENCE_LENGTH = 140
 REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Cf", "Zl", "Zp"})
 ALLOWED_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from psycopg import Connection
 from psycopg.sql import SQL, Composed, Identifier
+
+from domains.command_records import IdempotentOutcome
 
 TABLE = "idempotency_keys"
 
@@ -31,18 +30,6 @@ def insert_statement(schema: str) -> Composed:
         "INSERT INTO {}.{} (key, request_fingerprint, aggregate_id, aggregate_version, position)"
         " VALUES (%s, %s, %s, %s, %s) RETURNING key"
     ).format(Identifier(schema), Identifier(TABLE))
-
-
-@dataclass(frozen=True)
-class IdempotentOutcome:
-    """What a command with this key did the first time."""
-
-    key: str
-    request_fingerprint: str
-    aggregate_id: UUID
-    aggregate_version: int
-    position: int
-    recorded_at: datetime
 
 
 class IdempotencyKeyTaken(Exception):

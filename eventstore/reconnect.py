@@ -11,10 +11,9 @@ once; in between, the failure is logged once and then summarised (`Outage`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,6 @@ import psycopg
 from eventsourcing import persistence
 from nats import errors as nats_errors
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 from psycopg import AsyncConnection
 
 from eventstore.outages import Outage
@@ -142,14 +140,6 @@ async def connect(conninfo: str) -> AsyncConnection[Any]:
         keepalives_interval=5,
         keepalives_count=3,
     )
-
-
-async def nak_all(messages: Sequence[Msg], delay: float | None = None) -> None:
-    """Hand in-flight messages back for redelivery; if NATS is gone too, they come
-    back anyway once their ack wait is over."""
-    with contextlib.suppress(Exception):
-        for message in messages:
-            await message.nak(delay=delay)
 
 
 async def connect_nats(servers: str | list[str], what: str, log: logging.Logger) -> NatsClient:

@@ -14,6 +14,7 @@ from psycopg import Cursor, errors
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from domains.command_records import EventOrigin, IdempotentOutcome
 from eventstore import hash_chain, idempotency
 from eventstore.metadata import META_KEY, current_idempotency
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
@@ -78,7 +79,7 @@ class PaystreamRecorder(PostgresApplicationRecorder):
         with psycopg.connect(**params, connect_timeout=PING_TIMEOUT_SECONDS) as conn:
             conn.execute("SELECT 1")
 
-    def event_origin(self, aggregate_id: UUID, version: int) -> tuple[int, dict[str, Any]] | None:
+    def event_origin(self, aggregate_id: UUID, version: int) -> EventOrigin | None:
         """The position and the metadata of one stored event, if it exists."""
         query = SQL(
             "SELECT notification_id, state FROM {}.{}"
@@ -89,9 +90,9 @@ class PaystreamRecorder(PostgresApplicationRecorder):
         if row is None:
             return None
         meta = parse_json(bytes(row["state"])).get(META_KEY) or {}
-        return int(row["notification_id"]), dict(meta)
+        return EventOrigin(int(row["notification_id"]), dict(meta))
 
-    def find_outcome(self, key: str) -> idempotency.IdempotentOutcome | None:
+    def find_outcome(self, key: str) -> IdempotentOutcome | None:
         """What the command recorded under `key` did, if one was recorded."""
         with self.datastore.get_connection() as conn:
             return idempotency.find_outcome(conn, self.datastore.schema, key)

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from nats.errors import TimeoutError as NatsTimeout
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg import AsyncConnection, AsyncCursor, DataError, IntegrityError
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
+from eventstore.pull_consumer import PullConsumer
 from eventstore.reader import read_events
-from eventstore.reconnect import connect, connect_nats, is_connection_lost, nak_all
-from eventstore.stopping import pause
+from eventstore.reconnect import connect, connect_nats, is_connection_lost
 from projections import dead_letters
 from projections.projection import Projection
 from projections.rebuild import rebuild
@@ -40,12 +39,10 @@ from projections.versions import active_build, install, lock_key
 log = logging.getLogger("paystream.projector")
 
 BATCH_SIZE = 256
-FETCH_WAIT_SECONDS = 1.0
 ACK_WAIT_SECONDS = 30.0
 RETRY_DELAY_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 MAX_ATTEMPTS = 5
-HALT_CHECK_SECONDS = 1.0
 REPAIR_PAGE = 1000
 
 
@@ -125,50 +122,38 @@ class Projector:
         self.status.building = False
 
     async def _follow(self, js: JetStreamContext, source: Context, stop: asyncio.Event) -> None:
-        config = ConsumerConfig(
-            durable_name=self.consumer,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=ACK_WAIT_SECONDS,
-            max_ack_pending=BATCH_SIZE * 4,
+        consumer = PullConsumer(
+            self.consumer, source, BATCH_SIZE, ACK_WAIT_SECONDS, max_ack_pending=BATCH_SIZE * 4
         )
-        subscription = await js.pull_subscribe(
-            f"{source.subject_prefix}.>",
-            durable=self.consumer,
-            stream=source.stream,
-            config=config,
-        )
+        subscription = await consumer.subscribe(js)
         async with await connect(self.conninfo) as conn:
             await self._load_skipped(conn)
             self.status.subscribed.add(source.name)
-            while not stop.is_set():
-                if await self._halted(conn):
-                    await pause(stop, HALT_CHECK_SECONDS)
-                    continue
-                try:
-                    messages = await subscription.fetch(BATCH_SIZE, timeout=FETCH_WAIT_SECONDS)
-                except (NatsTimeout, TimeoutError):
-                    continue
-                envelopes = [EventEnvelope.from_headers(m.headers or {}, m.data) for m in messages]
-                try:
-                    await self.apply_batch(conn, source, envelopes)
-                except HandlerFailed as failure:
-                    try:
-                        delay = await self._on_failure(conn, source, envelopes, failure)
-                    except Exception:
-                        await nak_all(messages)
-                        raise
-                    await nak_all(messages, delay)
-                    continue
-                except BaseException:
-                    # Not the read model's fault (a lost connection, most likely, or the run
-                    # ending because another source's loop failed): hand the batch back at
-                    # once, not after the ack wait, and let the run start again afresh.
-                    self.status.failures += 1
-                    await nak_all(messages)
-                    raise
-                for message in messages:
-                    await message.ack()
+
+            async def handle(messages: list[Msg]) -> float | None:
+                return await self._handle(conn, source, messages)
+
+            async def halted() -> bool:
+                return await self._halted(conn)
+
+            await consumer.consume(subscription, handle, stop, paused=halted)
+
+    async def _handle(
+        self, conn: AsyncConnection[Any], source: Context, messages: list[Msg]
+    ) -> float | None:
+        """Apply a batch; when a handler failed, the delay before the batch comes back."""
+        envelopes = [EventEnvelope.from_headers(m.headers or {}, m.data) for m in messages]
+        try:
+            await self.apply_batch(conn, source, envelopes)
+        except HandlerFailed as failure:
+            return await self._on_failure(conn, source, envelopes, failure)
+        except BaseException:
+            # Not the read model's fault (a lost connection, most likely, or the run
+            # ending because another source's loop failed): the batch is handed back at
+            # once, not after the ack wait, and the run starts again afresh.
+            self.status.failures += 1
+            raise
+        return None
 
     async def _on_failure(
         self,

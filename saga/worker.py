@@ -19,21 +19,21 @@ from typing import Any
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.aio.msg import Msg
 from psycopg import AsyncConnection
 
 from api.metadata_headers import is_correlation_id
+from domains.command_records import EventOrigin
 from domains.payments.aggregates import Payment
-from domains.payments.application import PaymentSnapshot, PaymentsService
+from domains.payments.application import PaymentResult, PaymentsService
 from domains.payments.errors import InvalidTransition
 from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import H_AGGREGATE_ID
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.outages import Outage
-from eventstore.reconnect import connect, connect_nats, nak_all
-from eventstore.recorder import PaystreamRecorder
+from eventstore.pull_consumer import PullConsumer
+from eventstore.reconnect import connect, connect_nats
 from eventstore.stopping import pause
 from saga import pending
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
@@ -61,6 +61,11 @@ class SagaStatus:
     unavailable: int = 0
     overdue_driven: int = 0
     overdue_now: int = 0
+
+
+def payment_of(message: Msg) -> UUID:
+    """The payment a message of the payments stream is about."""
+    return UUID((message.headers or {})[H_AGGREGATE_ID])
 
 
 class PaymentSaga:
@@ -100,52 +105,31 @@ class PaymentSaga:
             await nc.close()
 
     async def _consume(self, nc: Any, conn: AsyncConnection[Any], stop: asyncio.Event) -> None:
-        config = ConsumerConfig(
-            durable_name=CONSUMER,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=ACK_WAIT_SECONDS,
-            max_ack_pending=BATCH_SIZE * 8,
+        consumer = PullConsumer(
+            CONSUMER, PAYMENTS, BATCH_SIZE, ACK_WAIT_SECONDS, max_ack_pending=BATCH_SIZE * 8
         )
-        subscription = await nc.jetstream().pull_subscribe(
-            f"{PAYMENTS.subject_prefix}.>", durable=CONSUMER, stream=PAYMENTS.stream, config=config
-        )
+        subscription = await consumer.subscribe(nc.jetstream())
         self.status.subscribed = True
-        while not stop.is_set():
-            try:
-                messages = await subscription.fetch(BATCH_SIZE, timeout=1.0)
-            except (NatsTimeout, TimeoutError):
-                continue
-            by_payment: defaultdict[UUID, list[Any]] = defaultdict(list)
-            for message in messages:
-                by_payment[UUID((message.headers or {})[H_AGGREGATE_ID])].append(message)
-            results = await asyncio.gather(
-                *(self._handle(conn, pid, ms) for pid, ms in by_payment.items()),
-                return_exceptions=True,
-            )
-            failures = [result for result in results if isinstance(result, Exception)]
-            if failures:
-                raise failures[0]  # each failed payment's messages were handed back
 
-    async def _handle(
-        self, conn: AsyncConnection[Any], payment_id: UUID, messages: list[Any]
-    ) -> None:
+        async def handle(messages: list[Msg]) -> float | None:
+            return await self._handle(conn, payment_of(messages[0]))
+
+        await consumer.consume(subscription, handle, stop, group_by=payment_of)
+
+    async def _handle(self, conn: AsyncConnection[Any], payment_id: UUID) -> float | None:
+        """Drive the payment a group of messages is about; when the accounts API is away,
+        the delay before they come back."""
         try:
             await pending.track(conn, payment_id, self.deadline_seconds)
             finished = await self.advance(payment_id)
         except AccountsUnavailable as error:
             self.status.unavailable += 1
             self.accounts_outage.failed(error)
-            await nak_all(messages, RETRY_DELAY_SECONDS)
-            return
-        except BaseException:  # a lost connection, or the run ending (cancelled)
-            await nak_all(messages)
-            raise
+            return RETRY_DELAY_SECONDS
         self.accounts_outage.recovered()
         if finished:
             await pending.forget(conn, payment_id)
-        for message in messages:
-            await message.ack()
+        return None
 
     async def advance(self, payment_id: UUID) -> bool:
         """Carry out steps until the payment is finished (True) or must wait."""
@@ -171,14 +155,11 @@ class PaymentSaga:
 
     def _cause_of(self, payment: Payment) -> Cause:
         """The payment's correlation id, and its latest event as the cause of the next step."""
-        recorder = self.service.recorder
-        assert isinstance(recorder, PaystreamRecorder)
-        origin = recorder.event_origin(payment.id, payment.version)
-        position, meta = origin if origin else (0, {})
-        correlation = str(meta.get("correlation_id") or payment.id)
+        origin = self.service.event_origin(payment.id, payment.version) or EventOrigin(0)
+        correlation = str(origin.metadata.get("correlation_id") or payment.id)
         if not is_correlation_id(correlation):  # stored before the API checked it
             correlation = str(payment.id)  # the accounts API would refuse the step
-        return Cause(correlation, f"{PAYMENTS.name}:{position}")
+        return Cause(correlation, f"{PAYMENTS.name}:{origin.position}")
 
     async def _carry_out(
         self, payment_id: UUID, step: Step, payment: Payment, cause: Cause
@@ -195,7 +176,7 @@ class PaymentSaga:
         self,
         cause: Cause,
         event: str | None,
-        command: Callable[..., PaymentSnapshot],
+        command: Callable[..., PaymentResult],
         *args: object,
     ) -> int | None:
         metadata = CommandMetadata(
@@ -204,8 +185,8 @@ class PaymentSaga:
             causation_id=event or cause.causation_id,
         )
         with command_metadata(metadata):
-            snapshot = await asyncio.to_thread(command, *args)
-        return snapshot.position
+            result = await asyncio.to_thread(command, *args)
+        return result.position
 
     async def _record_outcome(
         self, payment_id: UUID, action: Action, outcome: Outcome, cause: Cause

@@ -26,6 +26,7 @@ SPECS = {spec.name: spec for spec in SERVICES}
 UPSTREAM_ENV = {
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
     "account-summary-query-api": "PAYSTREAM_ACCOUNT_SUMMARY_QUERY_URL",
+    "payments-query-api": "PAYSTREAM_PUBLIC_PAYMENTS_QUERY_URL",
 }
 
 

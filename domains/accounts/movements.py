@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from domains.accounts.errors import InvalidPaymentStep
 from domains.money import check_amount, check_currency
-from domains.text import check_text
+from domains.text import MAX_REFERENCE_LENGTH, check_text
 
-MAX_REFERENCE_LENGTH = 140
 MAX_ID_LENGTH = 100
 
 

@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domains.money import check_amount, check_currency
 from domains.payments.errors import InvalidPaymentRequest, InvalidTransition, SameAccount
-from domains.text import check_text
+from domains.text import MAX_REFERENCE_LENGTH, check_text
 
 PaymentStatus = Literal[
     "requested", "debited", "credited", "credit_refused", "refunded", "completed", "failed"
@@ -28,7 +28,6 @@ REFUNDED: PaymentStatus = "refunded"
 COMPLETED: PaymentStatus = "completed"
 FAILED: PaymentStatus = "failed"
 TERMINAL = frozenset({COMPLETED, FAILED})
-MAX_REFERENCE_LENGTH = 140
 MAX_REASON_LENGTH = 200
 
 
@@ -150,7 +149,11 @@ class Payment(Aggregate):
         reference: object,
     ) -> Payment:
         """Check the request and start the payment."""
-        terms = PaymentTerms.of(source, destination, amount, currency, reference)
+        return cls.start(PaymentTerms.of(source, destination, amount, currency, reference))
+
+    @classmethod
+    def start(cls, terms: PaymentTerms) -> Payment:
+        """Start a payment on terms already checked."""
         return cls(terms.source, terms.destination, terms.amount, terms.currency, terms.reference)
 
     @property

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
-from domains.payments.aggregates import Payment
+from domains.command_result import CommandResult
+from domains.payments.aggregates import Payment, PaymentTerms
 from domains.payments.errors import PaymentNotFound
 from domains.service import CommandService
 
 
 @dataclass(frozen=True)
-class PaymentSnapshot:
-    """What a payment command answers: the payment as it stands after it."""
+class PaymentResult(CommandResult):
+    """What a payments command answers: the payment as it stands after it."""
+
+    ID_FIELD = "payment_id"
 
     payment_id: UUID
     source: str
@@ -26,29 +26,15 @@ class PaymentSnapshot:
     status: str
     failure_reason: str | None
     version: int
-    position: int | None
-
-    @classmethod
-    def of(cls, payment: Payment, position: int | None) -> PaymentSnapshot:
-        return cls(
-            payment_id=payment.id,
-            source=payment.source,
-            destination=payment.destination,
-            amount=payment.amount,
-            currency=payment.currency,
-            reference=payment.reference,
-            status=payment.status,
-            failure_reason=payment.failure_reason,
-            version=payment.version,
-            position=position,
-        )
 
 
-class PaymentsService(CommandService):
+class PaymentsService(CommandService[Payment, PaymentResult]):
     """Commands of the payments context."""
 
     name = "payments"
     aggregate_class = Payment
+    result_class = PaymentResult
+    not_found = PaymentNotFound
 
     def request_payment(
         self,
@@ -57,35 +43,32 @@ class PaymentsService(CommandService):
         amount: object,
         currency: object,
         reference: object,
-    ) -> PaymentSnapshot:
-        payment = Payment.request(source, destination, amount, currency, reference)
-        return PaymentSnapshot.of(payment, self.record(payment))
+    ) -> PaymentResult:
+        return self.start_payment(PaymentTerms.of(source, destination, amount, currency, reference))
 
-    def record_debit(self, payment_id: UUID) -> PaymentSnapshot:
-        return self._change(payment_id, Payment.record_debit)
+    def start_payment(self, terms: PaymentTerms) -> PaymentResult:
+        """Request a payment on terms the caller has checked already (the API checks them
+        before it looks the accounts up)."""
+        return self.create(Payment.start(terms))
 
-    def record_debit_refused(self, payment_id: UUID, reason: str) -> PaymentSnapshot:
-        return self._change(payment_id, lambda p: p.record_debit_refused(reason))
+    def record_debit(self, payment_id: UUID) -> PaymentResult:
+        return self.command(payment_id, Payment.record_debit)
 
-    def record_credit(self, payment_id: UUID) -> PaymentSnapshot:
-        return self._change(payment_id, Payment.record_credit)
+    def record_debit_refused(self, payment_id: UUID, reason: str) -> PaymentResult:
+        return self.command(payment_id, lambda p: p.record_debit_refused(reason))
 
-    def record_credit_refused(self, payment_id: UUID, reason: str) -> PaymentSnapshot:
-        return self._change(payment_id, lambda p: p.record_credit_refused(reason))
+    def record_credit(self, payment_id: UUID) -> PaymentResult:
+        return self.command(payment_id, Payment.record_credit)
 
-    def record_refund(self, payment_id: UUID) -> PaymentSnapshot:
-        return self._change(payment_id, Payment.record_refund)
+    def record_credit_refused(self, payment_id: UUID, reason: str) -> PaymentResult:
+        return self.command(payment_id, lambda p: p.record_credit_refused(reason))
 
-    def complete(self, payment_id: UUID) -> PaymentSnapshot:
-        return self._change(payment_id, Payment.complete)
+    def record_refund(self, payment_id: UUID) -> PaymentResult:
+        return self.command(payment_id, Payment.record_refund)
+
+    def complete(self, payment_id: UUID) -> PaymentResult:
+        return self.command(payment_id, Payment.complete)
 
     def get_payment(self, payment_id: UUID, version: int | None = None) -> Payment:
-        try:
-            payment: Payment = self.repository.get(payment_id, version=version)
-        except AggregateNotFoundError:
-            raise PaymentNotFound(f"payment {payment_id} does not exist") from None
-        return payment
-
-    def _change(self, payment_id: UUID, action: Callable[[Payment], None]) -> PaymentSnapshot:
-        payment, position = self.change(payment_id, self.get_payment, action)
-        return PaymentSnapshot.of(payment, position)
+        """The payment now, or as it was at `version`."""
+        return self.load(payment_id, version)

@@ -22,7 +22,7 @@ from domains.payments.application import PaymentsService
 from domains.service import CommandService
 
 IN_MEMORY = {
-    "PERSISTENCE_MODULE": "eventsourcing.popo",
+    "PERSISTENCE_MODULE": "eventstore.memory_store",
     "MAPPER_TOPIC": "eventstore.mapper:MetadataMapper",
     "TRANSCODER_TOPIC": "eventstore.transcoder:default_transcoder",
 }

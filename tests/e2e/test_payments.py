@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 from uuid import UUID
 
+import httpx
 import pytest
 
+from api.consistency import HEADER as TOKEN_HEADER
 from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
@@ -198,3 +200,28 @@ def test_a_payment_saga_carries_its_correlation_and_causation(running: Stack) ->
     caused = [e for e in events if e["id"] != events[0]["id"]]
     assert caused and all(e["causation_id"] in ids for e in caused)
     assert {e["actor"] for e in caused} == {"saga"}
+
+
+def test_a_payments_location_is_where_the_payment_is_read(running: Stack) -> None:
+    """The 202's Location is the payment on the payments query API (the payments API
+    serves no reads): followed with the answer's token, it reads the payment accepted."""
+    ledger = Ledger()
+    token = open_funded_accounts(running.url_of("accounts-api"), 2, ledger)
+    source, destination = ledger.accounts
+    body = {"source": source, "destination": destination, "amount": 5, "currency": "EUR"}
+
+    accepted = httpx.post(
+        f"{payment_url(running)}/payments", json=body, headers={TOKEN_HEADER: token}, timeout=30
+    )
+    assert accepted.status_code == 202, accepted.text
+    answer = accepted.json()
+    read = httpx.get(
+        accepted.headers["Location"],
+        headers={TOKEN_HEADER: answer["consistency_token"]},
+        timeout=30,
+    )
+
+    assert accepted.headers["Location"].startswith(url(running, "payments-query-api") + "/")
+    assert read.status_code == 200, read.text
+    assert read.json()["payment_id"] == answer["payment_id"]
+    assert (read.json()["source"], read.json()["amount"]) == (source, 5)

@@ -14,7 +14,7 @@ import pytest
 from api.commands import IDEMPOTENCY_HEADER, REPLAY_HEADER
 from api.consistency import HEADER as TOKEN_HEADER
 from domains.money import MAX_AMOUNT
-from domains.payments.aggregates import MAX_REFERENCE_LENGTH
+from domains.text import MAX_REFERENCE_LENGTH
 from eventstore import idempotency
 from eventstore.contexts import PAYMENTS
 from tests.e2e.accounts_client import assert_problem
@@ -351,7 +351,9 @@ def test_a_good_payment_is_accepted_and_a_retry_replays_it(
     assert re.fullmatch(r"payments:[1-9][0-9]*", answer["consistency_token"]), answer
     assert answer["consistency_token"] == f"payments:{stack.max_position(PAYMENTS)}"
     assert first.headers[TOKEN_HEADER] == answer["consistency_token"]
-    assert first.headers["Location"] == f"/payments/{payment_id}"
+    # Where the payment is read: the payments query API, not this one.
+    location = f"{stack.url_of('payments-query-api')}/payments/{payment_id}"
+    assert first.headers["Location"] == location
     assert REPLAY_HEADER not in first.headers
     assert after_first == (events_before + 1, keys_before + 1)
 

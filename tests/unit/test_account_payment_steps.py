@@ -18,8 +18,9 @@ from domains.accounts.errors import (
     InvalidPaymentStep,
     UnsupportedCurrency,
 )
-from domains.accounts.movements import MAX_ID_LENGTH, MAX_REFERENCE_LENGTH, PaymentMovement
+from domains.accounts.movements import MAX_ID_LENGTH, PaymentMovement
 from domains.errors import DomainError
+from domains.text import MAX_REFERENCE_LENGTH
 
 PAYMENT = "payment-1"
 COUNTERPARTY = "22222222-2222-4222-8222-222222222222"

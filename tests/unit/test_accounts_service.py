@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
 
 from domains.accounts.aggregates import CLOSED, FROZEN, OPEN
-from domains.accounts.application import AccountSnapshot, AccountsService
+from domains.accounts.application import AccountResult, AccountsService
 from domains.accounts.errors import (
     AccountError,
     AccountFrozen,
@@ -17,14 +18,17 @@ from domains.accounts.errors import (
     InvalidAmount,
     UnsupportedCurrency,
 )
+from domains.command_records import IdempotentOutcome
+from eventstore.idempotency import IdempotencyKeyTaken
+from eventstore.metadata import CommandMetadata, command_metadata
 
-Command = Callable[[AccountsService, UUID], AccountSnapshot]
+Command = Callable[[AccountsService, UUID], AccountResult]
 
 
 @pytest.fixture
 def service() -> AccountsService:
     """A fresh service on the in-memory (POPO) store."""
-    return AccountsService(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    return AccountsService(env={"PERSISTENCE_MODULE": "eventstore.memory_store"})
 
 
 @pytest.fixture
@@ -35,19 +39,19 @@ def account_id(service: AccountsService) -> UUID:
     return account_id
 
 
-def test_when_opened_then_snapshot_of_new_account(service: AccountsService) -> None:
-    snapshot = service.open_account("Alice", "EUR")
+def test_when_opened_then_result_of_new_account(service: AccountsService) -> None:
+    result = service.open_account("Alice", "EUR")
 
-    assert isinstance(snapshot.account_id, UUID)
-    assert (snapshot.owner, snapshot.currency) == ("Alice", "EUR")
-    assert (snapshot.balance, snapshot.status) == (0, OPEN)
-    assert (snapshot.version, snapshot.position) == (1, 1)
+    assert isinstance(result.account_id, UUID)
+    assert (result.owner, result.currency) == ("Alice", "EUR")
+    assert (result.balance, result.status) == (0, OPEN)
+    assert (result.version, result.position) == (1, 1)
 
 
-def test_given_account_when_each_command_then_snapshot_after_it(
+def test_given_account_when_each_command_then_result_after_it(
     service: AccountsService, account_id: UUID
 ) -> None:
-    snapshots = [
+    results = [
         service.deposit(account_id, 20),
         service.withdraw(account_id, 50),
         service.freeze_account(account_id),
@@ -56,7 +60,7 @@ def test_given_account_when_each_command_then_snapshot_after_it(
         service.close_account(account_id),
     ]
 
-    assert [(s.balance, s.status, s.version, s.position) for s in snapshots] == [
+    assert [(s.balance, s.status, s.version, s.position) for s in results] == [
         (120, OPEN, 3, 3),
         (70, OPEN, 4, 4),
         (70, FROZEN, 5, 5),
@@ -64,7 +68,7 @@ def test_given_account_when_each_command_then_snapshot_after_it(
         (0, OPEN, 7, 7),
         (0, CLOSED, 8, 8),
     ]
-    assert {s.account_id for s in snapshots} == {account_id}
+    assert {s.account_id for s in results} == {account_id}
 
 
 @pytest.mark.parametrize(
@@ -145,3 +149,55 @@ def test_when_open_refused_then_no_event_stored(service: AccountsService) -> Non
         service.open_account("Alice", "eur")
 
     assert service.recorder.max_notification_id() is None
+
+
+def test_given_unknown_id_when_read_then_refusal_names_it(service: AccountsService) -> None:
+    unknown = uuid4()
+    with pytest.raises(AccountNotFound, match=f"^account {unknown} does not exist$"):
+        service.get_account(unknown)
+
+
+def test_given_in_memory_store_when_a_keyed_command_ran_then_it_answers_as_postgres_does() -> None:
+    """The in-memory store keeps idempotency keys and event positions as the PostgreSQL
+    recorder does, so a retried command is answered as the first time in memory too."""
+    env = {"PERSISTENCE_MODULE": "eventstore.memory_store"}
+    service = AccountsService(env={**env, "MAPPER_TOPIC": "eventstore.mapper:MetadataMapper"})
+    account_id = service.open_account("Alice", "EUR").account_id
+    service.deposit(account_id, 100)
+    metadata = CommandMetadata(actor="ada", idempotency_key="k-1", request_fingerprint="fp")
+    with command_metadata(metadata):
+        service.deposit(account_id, 5)
+
+    service.ping()
+    outcome = service.find_outcome("k-1")
+    assert outcome is not None
+    assert (outcome.request_fingerprint, outcome.aggregate_id) == ("fp", account_id)
+    assert (outcome.aggregate_version, outcome.position) == (3, 3)
+    assert service.find_outcome("any-other-key") is None
+    origin = service.event_origin(account_id, 3)
+    assert origin is not None and origin.position == 3
+    assert (origin.metadata["actor"], origin.metadata["idempotency_key"]) == ("ada", "k-1")
+    assert service.event_origin(account_id, 4) is None
+
+
+def test_given_a_key_already_used_when_another_command_runs_with_it_then_nothing_is_stored(
+    service: AccountsService, account_id: UUID
+) -> None:
+    with command_metadata(CommandMetadata(idempotency_key="k-2", request_fingerprint="fp")):
+        service.deposit(account_id, 5)
+    with (
+        pytest.raises(IdempotencyKeyTaken),
+        command_metadata(CommandMetadata(idempotency_key="k-2", request_fingerprint="fp")),
+    ):
+        service.deposit(account_id, 5)
+    assert service.get_account(account_id).balance == 105
+
+
+def test_given_recorded_outcome_when_replayed_then_result_as_it_was_then(
+    service: AccountsService, account_id: UUID
+) -> None:
+    service.withdraw(account_id, 40)
+    outcome = IdempotentOutcome("k", "digest", account_id, 2, 2, datetime.now(UTC))
+    replayed = service.replay(outcome)
+    assert (replayed.account_id, replayed.balance) == (account_id, 100)
+    assert (replayed.version, replayed.position) == (2, 2)

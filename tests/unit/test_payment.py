@@ -16,11 +16,11 @@ from domains.payments.aggregates import (
     CREDITED,
     DEBITED,
     FAILED,
-    MAX_REFERENCE_LENGTH,
     REQUESTED,
     Payment,
 )
 from domains.payments.errors import InvalidPaymentRequest, InvalidTransition, SameAccount
+from domains.text import MAX_REFERENCE_LENGTH
 
 SOURCE = "11111111-1111-4111-8111-111111111111"
 DESTINATION = "22222222-2222-4222-8222-222222222222"

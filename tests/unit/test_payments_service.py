@@ -17,13 +17,13 @@ from domains.payments.aggregates import (
     FAILED,
     REQUESTED,
 )
-from domains.payments.application import PaymentSnapshot, PaymentsService
+from domains.payments.application import PaymentResult, PaymentsService
 from domains.payments.errors import InvalidTransition, PaymentNotFound, SameAccount
 
 SOURCE = "11111111-1111-4111-8111-111111111111"
 DESTINATION = "22222222-2222-4222-8222-222222222222"
 
-Command = Callable[[PaymentsService, UUID], PaymentSnapshot]
+Command = Callable[[PaymentsService, UUID], PaymentResult]
 
 COMMANDS: list[Command] = [
     PaymentsService.record_debit,
@@ -38,7 +38,7 @@ COMMANDS: list[Command] = [
 @pytest.fixture
 def service() -> PaymentsService:
     """A fresh service on the in-memory (POPO) store."""
-    return PaymentsService(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    return PaymentsService(env={"PERSISTENCE_MODULE": "eventstore.memory_store"})
 
 
 @pytest.fixture
@@ -47,40 +47,40 @@ def payment_id(service: PaymentsService) -> UUID:
     return service.request_payment(SOURCE, DESTINATION, 250, "EUR", "invoice 42").payment_id
 
 
-def test_when_requested_then_snapshot_of_new_payment(service: PaymentsService) -> None:
-    snapshot = service.request_payment(SOURCE, DESTINATION, 250, "EUR", "invoice 42")
+def test_when_requested_then_result_of_new_payment(service: PaymentsService) -> None:
+    result = service.request_payment(SOURCE, DESTINATION, 250, "EUR", "invoice 42")
 
-    assert isinstance(snapshot.payment_id, UUID)
-    assert (snapshot.source, snapshot.destination) == (SOURCE, DESTINATION)
-    assert (snapshot.amount, snapshot.currency, snapshot.reference) == (250, "EUR", "invoice 42")
-    assert (snapshot.status, snapshot.failure_reason) == (REQUESTED, None)
-    assert (snapshot.version, snapshot.position) == (1, 1)
+    assert isinstance(result.payment_id, UUID)
+    assert (result.source, result.destination) == (SOURCE, DESTINATION)
+    assert (result.amount, result.currency, result.reference) == (250, "EUR", "invoice 42")
+    assert (result.status, result.failure_reason) == (REQUESTED, None)
+    assert (result.version, result.position) == (1, 1)
 
 
-def test_given_request_when_happy_path_then_snapshot_after_each_command(
+def test_given_request_when_happy_path_then_result_after_each_command(
     service: PaymentsService, payment_id: UUID
 ) -> None:
-    snapshots = [
+    results = [
         service.record_debit(payment_id),
         service.record_credit(payment_id),
         service.complete(payment_id),
     ]
 
-    assert [(s.status, s.failure_reason, s.version, s.position) for s in snapshots] == [
+    assert [(s.status, s.failure_reason, s.version, s.position) for s in results] == [
         (DEBITED, None, 2, 2),
         (CREDITED, None, 3, 3),
         (COMPLETED, None, 4, 4),
     ]
-    assert {s.payment_id for s in snapshots} == {payment_id}
+    assert {s.payment_id for s in results} == {payment_id}
 
 
-def test_given_request_when_debit_refused_then_failed_snapshot(
+def test_given_request_when_debit_refused_then_failed_result(
     service: PaymentsService, payment_id: UUID
 ) -> None:
-    snapshot = service.record_debit_refused(payment_id, "insufficient-funds")
+    result = service.record_debit_refused(payment_id, "insufficient-funds")
 
-    assert (snapshot.status, snapshot.failure_reason) == (FAILED, "insufficient-funds")
-    assert (snapshot.version, snapshot.position) == (2, 2)
+    assert (result.status, result.failure_reason) == (FAILED, "insufficient-funds")
+    assert (result.version, result.position) == (2, 2)
 
 
 def test_given_credit_refused_when_refunded_then_position_of_the_last_event(
