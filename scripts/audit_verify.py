@@ -35,7 +35,7 @@ from rich.progress import (
 from rich.text import Text
 
 from eventstore import chain_check
-from eventstore.chain_check import ChainChecker, CheckpointDigest, Head, Problem
+from eventstore.chain_check import BrokenLink, ChainChecker, CheckpointDigest, Head
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings
 from scripts.audit_cli import audit_app
@@ -168,15 +168,15 @@ def verify_context(
 ) -> None:
     """Check one context's chains, as its own role, in one snapshot, with a progress bar."""
 
-    def print_problem(problem: Problem) -> None:
-        tally.kinds[problem.kind] += 1
+    def print_broken_link(link: BrokenLink) -> None:
+        tally.kinds[link.kind] += 1
         out.print(
-            f"{context.name} {problem.aggregate_id} {problem.versions} {problem.kind}:"
-            f" {problem.detail}"
+            f"{context.name} {link.aggregate_id} {link.versions} {link.kind}:"
+            f" {link.detail}"
         )
 
     heads = saved.heads if saved else {}
-    checker = ChainChecker(print_problem, heads, saved.max_position if saved else 0)
+    checker = ChainChecker(print_broken_link, heads, saved.max_position if saved else 0)
     started = time.perf_counter()
     try:
         with snapshot(db, context) as conn:
