@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from scripts.supervisor import ServiceProcess
+from scripts.devstack.supervisor import ServiceProcess
 from tests.stack import Stack
 
 SAGA_KILLS = 3

@@ -29,8 +29,8 @@ from domains.service import SNAPSHOT_INTERVAL
 from eventstore import audit_queries
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
 from eventstore.metadata import CommandMetadata, command_metadata
-from scripts.audit_inspect import write_export
-from scripts.cli import app
+from scripts.cli.audit_inspect import write_export
+from scripts.cli.root import app
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.integration

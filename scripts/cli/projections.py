@@ -12,25 +12,31 @@ from psycopg import AsyncConnection
 from rich.console import Console
 from rich.table import Table
 
-from eventstore.settings import DatabaseSettings
 from projections import dead_letters
 from projections.projection import Projection
-from projections.registry import PROJECTIONS, get_projection
+from projections.registry import PROJECTIONS
 from projections.status import ProjectionStatus, projection_status
+from scripts.cli.database import reachable_database
+from scripts.cli.errors import CliError, CommandGroup
+from scripts.cli.names import projection_named
+from scripts.plural import counted
 
-projections_app = typer.Typer(no_args_is_help=True, help="Read models: status, dead letters.")
-console = Console()
+projections_app = CommandGroup(no_args_is_help=True, help="Read models: status, dead letters.")
+ProjectionName = Annotated[str, typer.Argument(help="The read model, e.g. account_summary.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(projections_app, name="projections")
 
 
 async def _connect(projection: type[Projection]) -> AsyncConnection[Any]:
-    conninfo = DatabaseSettings().role_conninfo(projection.role())
+    conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
     return await AsyncConnection.connect(conninfo, autocommit=True)
 
 
-async def _statuses(names: list[str]) -> list[ProjectionStatus]:
+async def _statuses(projections: list[type[Projection]]) -> list[ProjectionStatus]:
     statuses = []
-    for name in names:
-        projection = get_projection(name)
+    for projection in projections:
         async with await _connect(projection) as conn:
             statuses.append(await projection_status(conn, projection))
     return statuses
@@ -42,7 +48,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Active version, position and lag per source, state, dead letters."""
-    statuses = asyncio.run(_statuses([name] if name else sorted(PROJECTIONS)))
+    names = [name] if name else sorted(PROJECTIONS)
+    statuses = asyncio.run(_statuses([projection_named(each) for each in names]))
     if as_json:
         print(json.dumps([s.as_json() for s in statuses], default=str, indent=2))
         return
@@ -82,31 +89,32 @@ def status(
                 "",
                 f"{letter.event_type}: {letter.error[:60]} ({letter.attempts} tries)",
             )
-    console.print(table)
+    Console().print(table)
 
 
 @projections_app.command("retry")
-def retry(name: str) -> None:
+def retry(name: ProjectionName) -> None:
     """Try the dead-lettered events of a halted read model again (recorded)."""
     count = asyncio.run(_resolve(name, "retried", None))
-    console.print(f"{name}: {count} dead letter(s) will be retried; the projection resumes")
+    Console().print(f"{name}: {counted(count, 'dead letter')} will be retried; it resumes")
 
 
 @projections_app.command("skip")
 def skip(
-    name: str, position: Annotated[int, typer.Option(help="Position of the dead letter.")]
+    name: ProjectionName,
+    position: Annotated[int, typer.Option(help="Position of the dead letter.")],
 ) -> None:
     """Move a halted read model past one dead-lettered event (recorded)."""
     count = asyncio.run(_resolve(name, "skipped", position))
-    console.print(f"{name}: skipped the dead letter at position {position}; it resumes")
+    Console().print(f"{name}: skipped the dead letter at position {position}; it resumes")
     assert count == 1
 
 
 async def _resolve(name: str, status: str, position: int | None) -> int:
-    projection = get_projection(name)
+    projection = projection_named(name)
     async with await _connect(projection) as conn:
         count = await dead_letters.resolve(conn, projection, status, getpass.getuser(), position)
     if count == 0:
         where = f" at position {position}" if position is not None else ""
-        raise LookupError(f"{name} has no open dead letter{where}")
+        raise CliError(f"{name} has no open dead letter{where}")
     return count

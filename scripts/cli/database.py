@@ -1,0 +1,49 @@
+"""The database and NATS a command works on, checked before it starts: a missing
+setting or a server that does not answer is the same one line in every command, after
+at most CONNECT_TIMEOUT_SECONDS."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from eventstore.settings import DatabaseSettings, NatsSettings
+from scripts.cli.errors import CliError
+
+CONNECT_TIMEOUT_SECONDS = 2
+
+
+def reachable_database(role: str | None = None) -> DatabaseSettings:
+    """DATABASE_URL's settings once the server takes a connection (as `role`, or as the
+    administrator); a CliError saying what is wrong otherwise."""
+    db = DatabaseSettings()
+    try:
+        conninfo = db.role_conninfo(role) if role else db.admin_conninfo()
+    except RuntimeError as error:  # DATABASE_URL is not set
+        raise CliError(str(error)) from None
+    try:
+        psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except psycopg.Error as error:
+        raise CliError(f"cannot reach PostgreSQL at {server(conninfo)}: {why(error)}") from None
+    return db
+
+
+def nats_url() -> str:
+    """NATS_URL, or a CliError saying how to set it."""
+    try:
+        return NatsSettings().url()
+    except RuntimeError as error:
+        raise CliError(str(error)) from None
+
+
+def why(error: psycopg.Error) -> str:
+    """libpq's reason without its preamble: `Connection refused`, not `connection failed:
+    connection to server at "127.0.0.1", port 9 failed: Connection refused`."""
+    lines = str(error).strip().splitlines() or ["no detail"]
+    return lines[0].rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+
+
+def server(conninfo: str) -> str:
+    """`host:port` of a connection string, without user or password."""
+    params = conninfo_to_dict(conninfo)
+    return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"

@@ -1,0 +1,21 @@
+"""`paystream provision`: roles, schemas, tables and streams on external servers."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from scripts.cli.database import nats_url, reachable_database
+
+
+def provision() -> None:
+    """Create roles, schemas, tables and streams on DATABASE_URL and NATS_URL (idempotent)."""
+    from scripts.provision import provision as run_provision
+
+    db, url = reachable_database(), nats_url()
+    run_provision(db, url)
+    Console().print("provisioned")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(provision)

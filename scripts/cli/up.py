@@ -1,0 +1,39 @@
+"""`paystream up` and `paystream status`: the development stack on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+DataDir = Annotated[Path, typer.Option(help="Where embedded data and logs live.")]
+DEFAULT_DATA_DIR = Path(".paystream")
+
+
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    nats_cluster: Annotated[
+        int,
+        typer.Option(
+            min=1, max=5, help="Run NATS as a JetStream cluster of N nodes (streams: N replicas)."
+        ),
+    ] = 1,
+) -> None:
+    """Start PostgreSQL, NATS and every service; Ctrl-C stops them all."""
+    from scripts.devstack.up import run_up
+
+    run_up(data_dir, Console(), nats_cluster)
+
+
+def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Show which services answer /readyz; exit 1 unless every one does."""
+    from scripts.devstack.status import run_status
+
+    raise typer.Exit(run_status(data_dir, Console()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(status)
