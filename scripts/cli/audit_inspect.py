@@ -39,6 +39,7 @@ AggregateId = Annotated[str, typer.Argument(help="An account or payment id (a UU
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 # Library bookkeeping the table leaves out (--json keeps it).
 _HIDDEN_IN_TABLE = frozenset({"timestamp", "originator_topic"})
+WIDE_COLUMNS = 120  # from this width on, `audit history` shows correlation ids too
 
 
 def history(aggregate_id: AggregateId, as_json: AsJson = False) -> None:
@@ -51,8 +52,9 @@ def history(aggregate_id: AggregateId, as_json: AsJson = False) -> None:
         if as_json:
             write_json_array(sys.stdout.buffer, (history_entry(e) for e in events))
         else:
-            rows = list(events)
-            show(f"{uuid} ({context.name}): {counted(len(rows), 'event')}", history_table(rows))
+            rows, console = list(events), Console()
+            title = f"{uuid} ({context.name}): {counted(len(rows), 'event')}"
+            show(console, title, history_table(rows, console.width))
 
 
 def state(
@@ -79,7 +81,7 @@ def state(
             write_json(sys.stdout.buffer, report)
         else:
             title = f"{report['type']} {uuid} ({context.name}) at version {version} of {latest}"
-            show(title, state_table(report))
+            show(Console(), title, state_table(report))
 
 
 def trace(
@@ -97,7 +99,7 @@ def trace(
         if as_json:
             write_json(sys.stdout.buffer, trace_json(roots))
         else:
-            show(trace_title(correlation_id, roots), trace_tree(roots))
+            show(Console(), trace_title(correlation_id, roots), trace_tree(roots))
 
 
 def export(
@@ -168,9 +170,8 @@ def unreadable_events() -> Iterator[None]:
         raise CliError(one_line(str(error)), FOUND_PROBLEMS) from None
 
 
-def show(title: str, body: Table | Tree) -> None:
+def show(console: Console, title: str, body: Table | Tree) -> None:
     """A plain title line, then the table or tree, at the terminal's width (or $COLUMNS)."""
-    console = Console()
     console.print(title, markup=False, highlight=False)
     console.print(body)
 
@@ -313,18 +314,26 @@ def write_json_array(out: IO[bytes], items: Iterable[object]) -> None:
     out.write(b"\n]\n")
 
 
-def history_table(events: list[AuditEvent]) -> Table:
+def history_table(events: list[AuditEvent], width: int) -> Table:
+    """Version, time and type whole on one line; below WIDE_COLUMNS the correlation id
+    (in --json, and what `audit trace` takes) gives its room to the payload."""
+    wide = width >= WIDE_COLUMNS
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
     table.add_column("v", justify="right", no_wrap=True)
-    for column in ("recorded at (UTC)", "type", "actor", "correlation id", "payload"):
-        table.add_column(column, overflow="fold")
+    table.add_column("recorded at (UTC)", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("actor", overflow="fold")
+    if wide:
+        table.add_column("correlation id", overflow="fold")
+    table.add_column("payload", overflow="fold")
     for event in events:
+        correlation = [shown(event.metadata.get("correlation_id") or "")] if wide else []
         table.add_row(
             str(event.version),
             short_time(event.recorded_at),
             event.event_type,
             shown(event.metadata.get("actor") or ""),
-            shown(event.metadata.get("correlation_id") or ""),
+            *correlation,
             payload_text(event.payload),
         )
     return table

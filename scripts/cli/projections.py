@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from psycopg import AsyncConnection
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -53,43 +54,50 @@ def status(
     if as_json:
         print(json.dumps([s.as_json() for s in statuses], default=str, indent=2))
         return
-    table = Table(title="Read models")
-    for column in (
-        "projection",
-        "version",
-        "state",
-        "source",
-        "position",
-        "lag events",
-        "lag s",
-        "dead letters",
-    ):
-        table.add_column(column)
+    console = Console()
+    console.print(status_table(statuses))
+    for line in dead_letter_lines(statuses):
+        console.print(line, markup=False, highlight=False)
+
+
+def status_table(statuses: list[ProjectionStatus]) -> Table:
+    """One row per read model and source; fits 80 columns, and the read model's name
+    (what identifies a row) is never cut."""
+    table = Table(title="Read models", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("projection", no_wrap=True)
+    table.add_column("version", justify="right")
+    table.add_column("state")
+    table.add_column("source", no_wrap=True)
+    table.add_column("position", justify="right")
+    table.add_column("lag", justify="right")
+    table.add_column("lag s", justify="right")
+    table.add_column("dead", justify="right")  # open dead letters, listed below
     for s in statuses:
         open_letters = [d for d in s.dead_letters if d.status == "open"]
         for i, source in enumerate(s.sources):
+            first = i == 0
             table.add_row(
-                s.name if i == 0 else "",
-                str(s.version) if i == 0 else "",
-                s.state if i == 0 else "",
+                s.name if first else "",
+                str(s.version) if first else "",
+                s.state if first else "",
                 source.source,
                 str(source.position),
                 str(source.lag_events),
                 f"{source.lag_seconds:.1f}",
-                str(len(open_letters)) if i == 0 else "",
+                str(len(open_letters)) if first else "",
             )
-        for letter in open_letters:
-            table.add_row(
-                "",
-                "",
-                "",
-                letter.source,
-                str(letter.position),
-                "",
-                "",
-                f"{letter.event_type}: {letter.error[:60]} ({letter.attempts} tries)",
-            )
-    Console().print(table)
+    return table
+
+
+def dead_letter_lines(statuses: list[ProjectionStatus]) -> list[str]:
+    """Each open dead letter on a line of its own, below the table."""
+    return [
+        f"{s.name}: dead letter at {letter.source}:{letter.position} {letter.event_type}"
+        f" ({counted(letter.attempts, 'try', 'tries')}): {letter.error[:200]}"
+        for s in statuses
+        for letter in s.dead_letters
+        if letter.status == "open"
+    ]
 
 
 @projections_app.command("retry")

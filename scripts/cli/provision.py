@@ -12,7 +12,8 @@ def provision() -> None:
     """Create roles, schemas, tables and streams on DATABASE_URL and NATS_URL (idempotent)."""
     from scripts.provision import provision as run_provision
 
-    db, url = reachable_database(), nats_url()
+    url = nats_url()  # every setting first, then the servers
+    db = reachable_database()
     run_provision(db, url)
     Console().print("provisioned")
 
