@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from scripts.cli.database import reachable_database
-from scripts.cli.errors import CommandGroup
+from scripts.cli.errors import CliError, CommandGroup
 from scripts.cli.names import projection_named
 
 bench_app = CommandGroup(
@@ -27,6 +30,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
 
 
+@contextmanager
+def services_answering() -> Iterator[None]:
+    """A service that does not answer, or answers with an error, ends the run one way."""
+    import httpx
+
+    try:
+        yield
+    except httpx.HTTPError as error:
+        raise CliError(f"{error}; are the services running (`paystream up`)?") from None
+    except TimeoutError as error:
+        raise CliError(str(error)) from None
+
+
 @bench_app.command("commands")
 def bench_commands(
     clients: Clients = 32,
@@ -39,7 +55,8 @@ def bench_commands(
     """Commands per second at N clients, and how soon a query shows a command's effect."""
     from scripts.benchmarks.commands import run_command_bench
 
-    run_command_bench(command_url, query_url, clients, seconds, Console())
+    with services_answering():
+        run_command_bench(command_url, query_url, clients, seconds, Console())
 
 
 @bench_app.command("payments")
@@ -55,9 +72,10 @@ def bench_payments(
     ),
 ) -> None:
     """Payments completed per second, end to end, at N clients."""
-    from scripts.benchmarks.payments import run_payment_bench
+    from scripts.benchmarks.payments import bench_payments as run
 
-    run_payment_bench(command_url, payments_url, query_url, clients, seconds, Console())
+    with services_answering():
+        asyncio.run(run(command_url, payments_url, query_url, clients, seconds, Console()))
 
 
 @bench_app.command("rebuild")

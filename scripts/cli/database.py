@@ -1,13 +1,13 @@
-"""The database and NATS a command works on, checked before it starts: a missing
-setting or a server that does not answer is the same one line in every command, after
-at most CONNECT_TIMEOUT_SECONDS."""
+"""The database a command works on, checked before it starts: a server that does not
+answer is the same one line in every command, after at most CONNECT_TIMEOUT_SECONDS
+(a missing DATABASE_URL is a MissingSetting, reported by scripts/cli/errors.py)."""
 
 from __future__ import annotations
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from eventstore.settings import DatabaseSettings, NatsSettings
+from eventstore.settings import DatabaseSettings
 from scripts.cli.errors import CliError
 
 CONNECT_TIMEOUT_SECONDS = 2
@@ -17,23 +17,12 @@ def reachable_database(role: str | None = None) -> DatabaseSettings:
     """DATABASE_URL's settings once the server takes a connection (as `role`, or as the
     administrator); a CliError saying what is wrong otherwise."""
     db = DatabaseSettings()
-    try:
-        conninfo = db.role_conninfo(role) if role else db.admin_conninfo()
-    except RuntimeError as error:  # DATABASE_URL is not set
-        raise CliError(str(error)) from None
+    conninfo = db.role_conninfo(role) if role else db.admin_conninfo()
     try:
         psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
     except psycopg.Error as error:
         raise CliError(f"cannot reach PostgreSQL at {server(conninfo)}: {why(error)}") from None
     return db
-
-
-def nats_url() -> str:
-    """NATS_URL, or a CliError saying how to set it."""
-    try:
-        return NatsSettings().url()
-    except RuntimeError as error:
-        raise CliError(str(error)) from None
 
 
 def why(error: psycopg.Error) -> str:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from scripts.cli.database import nats_url, reachable_database
+from eventstore.settings import NatsSettings
+from scripts.cli.database import reachable_database
 
 
 def provision() -> None:
     """Create roles, schemas, tables and streams on DATABASE_URL and NATS_URL (idempotent)."""
     from scripts.provision import provision as run_provision
 
-    url = nats_url()  # every setting first, then the servers
+    url = NatsSettings().url()  # every setting first, then the servers
     db = reachable_database()
     run_provision(db, url)
     Console().print("provisioned")

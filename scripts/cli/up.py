@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from scripts.cli.errors import CliError
+
 DataDir = Annotated[Path, typer.Option(help="Where embedded data and logs live.")]
 DEFAULT_DATA_DIR = Path(".paystream")
 
@@ -24,7 +26,13 @@ def up(
     """Start PostgreSQL, NATS and every service; Ctrl-C stops them all."""
     from scripts.devstack.up import run_up
 
-    run_up(data_dir, Console(), nats_cluster)
+    try:
+        run_up(data_dir, Console(), nats_cluster)
+    except (RuntimeError, TimeoutError, OSError) as error:  # a server or service failed
+        first, *detail = str(error).splitlines() or [type(error).__name__]
+        if detail:  # the log's tail, as it is, above the one error line
+            Console(stderr=True, markup=False, highlight=False).print("\n".join(detail))
+        raise CliError(first) from None
 
 
 def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
