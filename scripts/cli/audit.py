@@ -10,7 +10,10 @@ from scripts.cli.errors import CommandGroup
 
 audit_app = CommandGroup(
     no_args_is_help=True,
-    help="Audit trail: verify, checkpoint, history, state, trace, export.",
+    help=(
+        "Verify and inspect the audit trail."
+        " Commands: verify, checkpoint, history, state, trace, export."
+    ),
 )
 audit_app.command("verify")(audit_verify.verify)
 audit_app.command("checkpoint")(audit_verify.checkpoint)

@@ -43,7 +43,7 @@ WIDE_COLUMNS = 120  # from this width on, `audit history` shows correlation ids 
 
 
 def history(aggregate_id: AggregateId, as_json: AsJson = False) -> None:
-    """Every event of one aggregate in order: version, time, type, actor, correlation, payload."""
+    """Every event of one aggregate, in order. Version, time, type, actor, payload."""
     with unreadable_events():
         uuid = parse_aggregate_id(aggregate_id)
         db = reachable_database()
@@ -68,7 +68,7 @@ def state(
     ] = "now",
     as_json: AsJson = False,
 ) -> None:
-    """The aggregate's state as it was at a version or a time (now by default)."""
+    """The aggregate's state at a version or a time. Now by default."""
     with unreadable_events():
         uuid = parse_aggregate_id(aggregate_id)
         moment = parse_at(at)
@@ -88,7 +88,7 @@ def trace(
     correlation_id: Annotated[str, typer.Argument(help="The request's correlation id.")],
     as_json: AsJson = False,
 ) -> None:
-    """Every event one request caused, across contexts, as a tree by causation."""
+    """Every event one request caused, as a tree. Across contexts, by causation."""
     with unreadable_events():
         if not correlation_id.strip():
             raise CliError("a correlation id cannot be empty")
@@ -113,7 +113,7 @@ def export(
         str | None, typer.Option(help="Only events recorded before (ISO 8601, UTC).")
     ] = None,
 ) -> None:
-    """Every event as JSON Lines on stdout, streamed in constant memory, for external tools."""
+    """Every event as JSON Lines on stdout. Streamed in constant memory, for other tools."""
     with unreadable_events():
         contexts = contexts_named(context)
         start, end = parse_time(since, "--since"), parse_time(until, "--until")

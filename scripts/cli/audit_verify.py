@@ -80,7 +80,7 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Recompute every hash chain; report each broken link; exit 1 if any."""
+    """Recompute every hash chain and report each broken link. Exits 1 if any."""
     out = Console(soft_wrap=True, markup=False, highlight=False)
     contexts = contexts_named(context)
     saved = load_checkpoint(Path(checkpoint)) if checkpoint else None
@@ -107,7 +107,7 @@ def checkpoint(
         typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
 ) -> None:
-    """Write the head of every chain and one digest over them (JSON): keep it elsewhere.
+    """Write the head of every chain and one digest over them. JSON: keep it elsewhere.
 
     Nothing is written until the whole document is: to stdout in one piece, to a file
     by renaming it into place."""

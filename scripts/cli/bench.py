@@ -17,7 +17,7 @@ from scripts.cli.names import projection_named
 bench_app = CommandGroup(
     no_args_is_help=True,
     help=(
-        "Measure throughput on this machine: commands, payments, rebuilds, NATS publishing."
+        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing;"
         " commands and payments need the services running (`paystream up`)."
     ),
 )
@@ -52,7 +52,7 @@ def bench_commands(
         "http://127.0.0.1:8002"
     ),
 ) -> None:
-    """Commands per second at N clients, and how soon a query shows a command's effect."""
+    """Commands per second at N clients. And how soon a query shows a command's effect."""
     from scripts.benchmarks.commands import run_command_bench
 
     with services_answering():
@@ -87,7 +87,7 @@ def bench_rebuild(
         int, typer.Option(min=0, max=10_000_000, help="Deposit events to write first.")
     ] = 0,
 ) -> None:
-    """How fast a rebuild applies history, beside a raw scan of the same events
+    """How fast a rebuild applies history. Beside a raw scan of the same events
     (DATABASE_URL)."""
     from scripts.benchmarks.rebuild import run_rebuild_bench
 
@@ -102,8 +102,8 @@ def bench_nats_sync(
     ] = 20_000,
     nodes: Annotated[int, typer.Option(min=1, max=5, help="NATS servers in the cluster.")] = 1,
 ) -> None:
-    """JetStream publish rate when the server syncs to disk every 2 minutes (its default)
-    and before every acknowledgement (ours), on fresh embedded servers."""
+    """JetStream publish rate, syncing to disk every 2 min vs always. The server's default
+    syncs every 2 minutes, ours before every acknowledgement; fresh embedded servers."""
     from scripts.benchmarks.nats_sync import run_nats_sync_bench
 
     run_nats_sync_bench(messages, nodes, Console())

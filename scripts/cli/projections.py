@@ -48,7 +48,7 @@ def status(
     name: Annotated[str | None, typer.Argument(help="One read model; all when omitted.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Active version, position and lag per source, state, dead letters."""
+    """Each read model's version, state, position and lag. Per source."""
     names = [name] if name else sorted(PROJECTIONS)
     statuses = asyncio.run(_statuses([projection_named(each) for each in names]))
     if as_json:
@@ -102,7 +102,7 @@ def dead_letter_lines(statuses: list[ProjectionStatus]) -> list[str]:
 
 @projections_app.command("retry")
 def retry(name: ProjectionName) -> None:
-    """Try the dead-lettered events of a halted read model again (recorded)."""
+    """Retry a halted read model's dead-lettered events (recorded)."""
     count = asyncio.run(_resolve(name, "retried", None))
     Console().print(f"{name}: {counted(count, 'dead letter')} will be retried; it resumes")
 

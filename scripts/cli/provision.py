@@ -10,7 +10,8 @@ from scripts.cli.database import reachable_database
 
 
 def provision() -> None:
-    """Create roles, schemas, tables and streams on DATABASE_URL and NATS_URL (idempotent)."""
+    """Create roles, schemas, tables and streams. On DATABASE_URL and NATS_URL;
+    running it again changes nothing."""
     from scripts.provision import provision as run_provision
 
     url = NatsSettings().url()  # every setting first, then the servers

@@ -30,7 +30,8 @@ def rebuild_command(
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
 ) -> None:
-    """Rebuild a read model from the event stores and switch readers to it, live."""
+    """Rebuild a read model and switch readers to it, live. The new version is built
+    from the event stores while the old one keeps serving."""
     try:
         run_rebuild(projection, dry_run, Console())
     except RebuildError as error:

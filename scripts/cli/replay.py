@@ -66,7 +66,8 @@ def replay(
         ),
     ] = False,
 ) -> None:
-    """Fold every aggregate of a context from all its events; exit 1 if any fails to load."""
+    """Check that every aggregate of a context loads. Each is folded from all its events;
+    exits 1 if any fails."""
     known = context_named(context)
     db = reachable_database(known.role)
     console = Console(soft_wrap=True, markup=False, highlight=False)  # errors print verbatim

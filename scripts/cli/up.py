@@ -23,7 +23,7 @@ def up(
         ),
     ] = 1,
 ) -> None:
-    """Start PostgreSQL, NATS and every service; Ctrl-C stops them all."""
+    """Start PostgreSQL, NATS and every service. Ctrl-C stops them all."""
     from scripts.devstack.up import run_up
 
     try:
@@ -36,7 +36,7 @@ def up(
 
 
 def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
-    """Show which services answer /readyz; exit 1 unless every one does."""
+    """Show which services answer /readyz. Exits 1 unless every one does."""
     from scripts.devstack.status import run_status
 
     raise typer.Exit(run_status(data_dir, Console()))

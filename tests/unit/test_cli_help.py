@@ -63,6 +63,13 @@ def test_help_shows_a_flag_as_a_flag(path: str) -> None:
     assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
 
 
+def test_the_command_list_fits_80_columns_uncut() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"})
+
+    commands = result.stdout.split("Commands:")[1]
+    assert "..." not in commands, commands
+
+
 def test_json_is_a_flag_that_takes_no_value() -> None:
     shown = CliRunner().invoke(app, ["projections", "status", "--help"])
     refused = CliRunner().invoke(app, ["projections", "status", "--json=true"])
@@ -74,5 +81,5 @@ def test_json_is_a_flag_that_takes_no_value() -> None:
 def test_bench_help_speaks_to_users() -> None:
     result = CliRunner().invoke(app, ["bench", "--help"], env={"COLUMNS": "80"})
 
-    assert "Measure throughput on this machine" in result.stdout
+    assert "Measure throughput on this machine." in result.stdout
     assert "belong here" not in result.stdout and "tests" not in result.stdout
