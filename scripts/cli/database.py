@@ -21,8 +21,13 @@ def reachable_database(role: str | None = None) -> DatabaseSettings:
     try:
         psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
     except psycopg.Error as error:
-        raise CliError(f"cannot reach PostgreSQL at {server(conninfo)}: {why(error)}") from None
+        raise unreachable(conninfo, error) from None
     return db
+
+
+def unreachable(conninfo: str, error: psycopg.Error) -> CliError:
+    """The one message for a PostgreSQL server that does not take a connection."""
+    return CliError(f"cannot reach PostgreSQL at {server(conninfo)}: {why(error)}")
 
 
 def why(error: psycopg.Error) -> str:

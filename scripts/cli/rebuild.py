@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Annotated
 
+import psycopg
 import typer
 from psycopg import AsyncConnection
 from rich.console import Console
@@ -13,15 +14,16 @@ from rich.progress import Progress
 
 from eventstore.outages import reason
 from eventstore.reconnect import Backoff, is_connection_lost
+from eventstore.settings import DatabaseSettings
 from projections.projection import Projection
 from projections.rebuild import RebuildError, RebuildPlan, RebuildReport, plan_rebuild, rebuild
-from scripts.cli.database import reachable_database
+from scripts.cli.database import reachable_database, unreachable
 from scripts.cli.errors import CliError
 from scripts.cli.names import projection_named
 from scripts.cli.progress import progress_bar
 from scripts.plural import counted
 
-GIVE_UP_SECONDS = 120.0
+GIVE_UP_SECONDS = 120.0  # then a lost database is reported like in every command
 
 
 def rebuild_command(
@@ -45,13 +47,20 @@ def register(app: typer.Typer) -> None:
 def run_rebuild(name: str, dry_run: bool, console: Console) -> None:
     """Rebuild `name`, or with `dry_run` print what a rebuild would do."""
     projection = projection_named(name)
-    conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
     if dry_run:
+        conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
         plan = asyncio.run(_plan(projection, conninfo))
         _print_plan(plan, console)
         return
+    # No check first: a rebuild waits out an unreachable database (GIVE_UP_SECONDS).
+    conninfo = DatabaseSettings().role_conninfo(projection.role())
     with progress_bar(console, "events") as progress:
-        report = asyncio.run(_rebuild_through_outages(projection, conninfo, progress))
+        try:
+            report = asyncio.run(_rebuild_through_outages(projection, conninfo, progress))
+        except psycopg.OperationalError as error:
+            if not is_connection_lost(error):
+                raise
+            raise unreachable(conninfo, error) from None
     console.print(
         f"rebuilt {name} into {report.plan.new_schema}: {counted(report.applied, 'event')} in"
         f" {report.seconds:.1f}s ({report.rate:,.0f} events/s); readers switched;"

@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 from typer.testing import CliRunner, Result
 
+from scripts.cli import rebuild
 from scripts.cli.database import CONNECT_TIMEOUT_SECONDS
 from scripts.cli.errors import CANNOT_RUN
 from scripts.cli.root import app
@@ -16,7 +17,6 @@ from scripts.devstack.embedded import free_port
 
 AGGREGATE = str(UUID(int=1))
 DATABASE_COMMANDS = {
-    "rebuild": ["rebuild", "account_summary"],
     "rebuild --dry-run": ["rebuild", "account_summary", "--dry-run"],
     "projections status": ["projections", "status"],
     "projections retry": ["projections", "retry", "account_summary"],
@@ -63,11 +63,32 @@ def test_an_unreachable_database_is_one_line_exit_2_within_the_timeout(command: 
     assert elapsed < CONNECT_TIMEOUT_SECONDS + 2
 
 
-@pytest.mark.parametrize("command", DATABASE_COMMANDS)
+def test_a_rebuild_waits_for_the_database_then_says_it_the_same_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebuild rides out an outage (tests/faults/test_rebuild_reconnects.py) for
+    GIVE_UP_SECONDS; then the unreachable database reads as in every other command."""
+    monkeypatch.setattr(rebuild, "GIVE_UP_SECONDS", 0.0)
+    port = free_port()
+    env: dict[str, str | None] = {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/paystream",
+    }
+
+    result = run(["rebuild", "account_summary"], env)
+
+    assert result.exit_code == CANNOT_RUN, result.output
+    assert result.stderr.splitlines() == [
+        f"error: cannot reach PostgreSQL at 127.0.0.1:{port}: Connection refused"
+    ]
+
+
+EVERY_DATABASE_COMMAND = {**DATABASE_COMMANDS, "rebuild": ["rebuild", "account_summary"]}
+
+
+@pytest.mark.parametrize("command", EVERY_DATABASE_COMMAND)
 def test_a_missing_database_url_is_the_same_line_in_every_command(command: str) -> None:
-    result = run(
-        DATABASE_COMMANDS[command], {"DATABASE_URL": None, "NATS_URL": "nats://127.0.0.1:1"}
-    )
+    env: dict[str, str | None] = {"DATABASE_URL": None, "NATS_URL": "nats://127.0.0.1:1"}
+    result = run(EVERY_DATABASE_COMMAND[command], env)
 
     assert result.exit_code == CANNOT_RUN, result.output
     assert one_error_line(result).startswith(
