@@ -94,7 +94,7 @@ class Head:
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class BrokenLink:
     """One broken link: which aggregate, which version(s), what kind, what differs."""
 
     aggregate_id: UUID
@@ -127,7 +127,7 @@ class ChainChecker:
 
     def __init__(
         self,
-        report: Callable[[Problem], None],
+        report: Callable[[BrokenLink], None],
         heads: dict[UUID, Head] | None = None,
         covered_up_to: int = 0,
     ) -> None:
@@ -142,7 +142,7 @@ class ChainChecker:
         self._previous: bytes | None = GENESIS
         self._folded: bytes | None = GENESIS
         self._suspects: list[_Suspect] = []
-        self._problems: list[Problem] = []
+        self._broken_links: list[BrokenLink] = []
 
     def check(self, link: Link) -> None:
         if link.aggregate_id != self._aggregate:
@@ -155,7 +155,7 @@ class ChainChecker:
             detail = (
                 f"the event is gone; its hash was recorded at position {link.recorded_position}"
             )
-            self._problem(link.version, "missing", detail)
+            self._broken_link(link.version, "missing", detail)
             self._previous, self._folded = link.recorded, None
         else:
             self.events += 1
@@ -168,7 +168,7 @@ class ChainChecker:
         self._aggregate = None
         for aggregate_id, head in sorted(self.heads.items()):
             detail = f"in the checkpoint at version {head.version}, absent from the store"
-            self.report(Problem(aggregate_id, head.version, "missing", detail))
+            self.report(BrokenLink(aggregate_id, head.version, "missing", detail))
         self.heads.clear()
 
     def _start(self, aggregate_id: UUID) -> None:
@@ -184,7 +184,7 @@ class ChainChecker:
         fields = (link.position, link.aggregate_id, link.version, link.topic, link.state)
         expected = link_hash(previous, *fields) if previous is not None else None
         if link.recorded is None:
-            self._problem(link.version, "unhashed", "no hash was recorded for this event")
+            self._broken_link(link.version, "unhashed", "no hash was recorded for this event")
         elif previous is not None and expected != link.recorded:
             self._suspect(link, previous)
         if folded is not None and folded == previous:
@@ -197,19 +197,19 @@ class ChainChecker:
         head = self._head
         if head is not None and link.version == head.version and self._folded != head.hash:
             detail = "the chain up to this version differs from the checkpoint's head"
-            self._problem(link.version, "checkpoint", detail)
+            self._broken_link(link.version, "checkpoint", detail)
         within = link.position is not None and link.position <= self.covered_up_to
         if within and (head is None or link.version > head.version):
             detail = (
                 f"recorded at position {link.position}, before the checkpoint"
                 f" (up to {self.covered_up_to}), but not in it"
             )
-            self._problem(link.version, "checkpoint", detail)
+            self._broken_link(link.version, "checkpoint", detail)
 
     def _gap(self, last: int) -> None:
         first = self._expected
-        self._problems.append(
-            Problem(
+        self._broken_links.append(
+            BrokenLink(
                 self._aggregate_id(),
                 first,
                 "missing",
@@ -223,7 +223,7 @@ class ChainChecker:
         if len(self._suspects) < MAX_SUSPECTS:
             self._suspects.append(_Suspect(link, previous))
         else:
-            self._problem(link.version, "altered", _altered(link))
+            self._broken_link(link.version, "altered", _altered(link))
 
     def _end_aggregate(self) -> None:
         if self._aggregate is None:
@@ -234,21 +234,21 @@ class ChainChecker:
                 f"the checkpoint's head is version {head.version},"
                 f" the store ends at version {self._expected - 1}"
             )
-            self._problem(head.version, "missing", detail)
+            self._broken_link(head.version, "missing", detail)
         for suspect in self._suspects:
             origin = next((s for s in self._suspects if _holds(suspect, s)), None)
             if origin is None:
-                self._problem(suspect.link.version, "altered", _altered(suspect.link))
+                self._broken_link(suspect.link.version, "altered", _altered(suspect.link))
             else:
                 detail = f"holds the event recorded as version {origin.link.version}"
-                self._problem(suspect.link.version, "reordered", detail)
-        for problem in sorted(self._problems, key=lambda p: p.version):
-            self.report(problem)
+                self._broken_link(suspect.link.version, "reordered", detail)
+        for broken in sorted(self._broken_links, key=lambda b: b.version):
+            self.report(broken)
         self._suspects.clear()
-        self._problems.clear()
+        self._broken_links.clear()
 
-    def _problem(self, version: int, kind: str, detail: str) -> None:
-        self._problems.append(Problem(self._aggregate_id(), version, kind, detail))
+    def _broken_link(self, version: int, kind: str, detail: str) -> None:
+        self._broken_links.append(BrokenLink(self._aggregate_id(), version, kind, detail))
 
     def _aggregate_id(self) -> UUID:
         assert self._aggregate is not None

@@ -7,6 +7,10 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class MissingSetting(RuntimeError):
+    """A variable the process needs is not set; the message says how to set it."""
+
+
 class DatabaseSettings(BaseSettings):
     """Where PostgreSQL is; DATABASE_URL is an administrator's URL used for set-up."""
 
@@ -18,7 +22,7 @@ class DatabaseSettings(BaseSettings):
     def admin_conninfo(self) -> str:
         """The administrator's connection string (set-up only)."""
         if not self.database_url:
-            raise RuntimeError(
+            raise MissingSetting(
                 "DATABASE_URL is not set: run the `export DATABASE_URL=...` line that"
                 " `paystream up` prints, or export an administrator's URL of your own server"
             )
@@ -49,7 +53,7 @@ class NatsSettings(BaseSettings):
 
     def url(self) -> str:
         if not self.nats_url:
-            raise RuntimeError(
+            raise MissingSetting(
                 "NATS_URL is not set: run the `export NATS_URL=...` line that"
                 " `paystream up` prints, or export your own server's URL"
             )

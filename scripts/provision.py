@@ -10,22 +10,15 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from api.query_registry import QUERY_APIS
-from domains.accounts.application import AccountsService
-from domains.payments.application import PaymentsService
-from domains.service import CommandService
 from eventstore import roles
 from eventstore.audit_queries import ensure_correlation_index
-from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
+from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings, nats_servers
 from eventstore.streams import ensure_stream
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
 from projections.versions import install
-
-APPLICATIONS: dict[str, type[CommandService]] = {
-    ACCOUNTS.name: AccountsService,
-    PAYMENTS.name: PaymentsService,
-}
+from scripts.composition.applications import open_command_service
 
 
 def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None = None) -> None:
@@ -64,8 +57,7 @@ def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None =
 
 
 def _create_context_tables(context: Context, db: DatabaseSettings) -> None:
-    application = APPLICATIONS[context.name](env=application_env(context, db, create_table=True))
-    application.close()
+    open_command_service(context, db, create_table=True).close()
 
 
 def _install_read_model(projection: type[Projection], db: DatabaseSettings) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from scripts.provision import provision
 from tests.stack import Stack, database_url_for
 

@@ -18,9 +18,9 @@ from psycopg.conninfo import make_conninfo
 from eventstore import chain_check
 from eventstore.contexts import Context
 from eventstore.settings import DatabaseSettings, nats_servers
-from scripts.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
-from scripts.services import SERVICES
-from scripts.supervisor import ServiceProcess, service_env
+from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
+from scripts.devstack.services import SERVICES
+from scripts.devstack.supervisor import ServiceProcess, service_env
 
 SPECS = {spec.name: spec for spec in SERVICES}
 UPSTREAM_ENV = {
@@ -66,7 +66,8 @@ class Stack:
         return DatabaseSettings(database_url=self.database_url)
 
     def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
-        """Start one service (by its name in scripts/services.py), by default until ready."""
+        """Start one service (by its name in scripts/devstack/services.py), until ready
+        unless `wait` is false."""
         env = service_env(self.database_url, self.nats_url, self.stream_replicas)
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
         port = self.upstream_ports.get(name) or free_port()

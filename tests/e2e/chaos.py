@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from scripts.supervisor import ServiceProcess
+from scripts.devstack.supervisor import ServiceProcess
 from tests.e2e.payments_workload import payments_in_flight
 from tests.stack import Stack, wait_until
 from tests.workload import CheckedThread

@@ -20,7 +20,7 @@ from projections.notifications import NotificationsProjection
 from projections.payments import PaymentsProjection
 from projections.projection import Projection
 from projections.tracking import reached_query
-from scripts.supervisor import ServiceProcess
+from scripts.devstack.supervisor import ServiceProcess
 from tests.faults.load import Tally
 from tests.stack import Stack, wait_until
 from tests.workload import folded_rows, summary_rows

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from scripts.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from scripts.devstack.supervisor import ServiceProcess
 from scripts.provision import provision
-from scripts.supervisor import ServiceProcess
 from tests.e2e.payments_workload import Ledger, open_funded_accounts
 from tests.stack import Stack, database_url_for
 

@@ -9,7 +9,7 @@ import time
 import httpx
 
 from eventstore.contexts import ACCOUNTS
-from scripts.status import probe
+from scripts.devstack.status import probe
 from tests.faults.checks import readiness
 from tests.faults.conftest import FaultStack
 from tests.faults.recovery import FaultRun

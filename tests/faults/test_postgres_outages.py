@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from scripts.status import probe
+from scripts.devstack.status import probe
 from tests.faults.checks import readiness
 from tests.faults.conftest import FaultStack, healthy
 from tests.faults.recovery import FaultRun

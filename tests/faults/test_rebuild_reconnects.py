@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-from scripts.supervisor import service_env
+from scripts.devstack.supervisor import service_env
 from tests.faults.checks import money_movements, seconds_until_all_ready, statement_entries
 from tests.faults.conftest import FaultStack
 from tests.stack import wait_until

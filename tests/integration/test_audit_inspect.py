@@ -29,8 +29,8 @@ from domains.service import SNAPSHOT_INTERVAL
 from eventstore import audit_queries
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
 from eventstore.metadata import CommandMetadata, command_metadata
-from scripts.audit_inspect import write_export
-from scripts.cli import app
+from scripts.cli.audit_inspect import write_export
+from scripts.cli.root import app
 from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.integration
@@ -427,3 +427,34 @@ def test_bad_requests_get_one_line_and_exit_2(case: str, error_runs: dict[str, A
     assert stdout == ""
     assert stderr.startswith("error: ") and stderr.count("\n") == 1, stderr
     assert ERRORS[case][1] in stderr
+
+
+def test_state_without_at_is_the_state_now(stack: Stack, account: Written) -> None:
+    now = audit(stack, "state", str(account.account_id), "--json")
+    assert now.exit_code == 0, now.output
+    report = orjson.loads(now.stdout)
+
+    assert (report["version"], report["state"]["balance"], report["state"]["status"]) == (
+        4,
+        7_500,
+        "frozen",
+    )
+    assert balance_at(stack, account, "now") == (4, 7_500, "frozen")
+
+
+def test_history_at_80_columns_keeps_each_type_whole_on_one_line(
+    stack: Stack, account: Written
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["audit", "history", str(account.account_id)],
+        env={"DATABASE_URL": stack.database_url, "COLUMNS": "80"},
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{account.account_id} (accounts): 4 events"
+    assert all(len(line) <= 80 for line in lines), result.stdout
+    for event_type in ("AccountOpened.v1", "MoneyDeposited.v1", "MoneyWithdrawn.v1"):
+        assert any(event_type in line for line in lines), (event_type, result.stdout)
+    assert "teller-7" in result.stdout and "amount=2500" in result.stdout

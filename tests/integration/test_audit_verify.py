@@ -144,7 +144,7 @@ def test_one_changed_byte_is_named_as_altered(stack: Stack, service: AccountsSer
     assert result.returncode == 1, result.stdout + result.stderr
     [line] = problems(result)
     assert line.startswith(f"accounts {victim} v3 altered: ")
-    assert result.stdout.splitlines()[-1].startswith("FAILED: 1 problems (1 altered)")
+    assert result.stdout.splitlines()[-1].startswith("FAILED: 1 problem (1 altered)")
     assert_clean(stack)
 
 

@@ -18,7 +18,7 @@ from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS
 from eventstore.relay import last_published_position
 from eventstore.settings import nats_servers
-from scripts.embedded import EmbeddedNatsCluster, EmbeddedPostgres, free_port
+from scripts.devstack.embedded import EmbeddedNatsCluster, EmbeddedPostgres, free_port
 from scripts.provision import provision
 from tests.stack import Stack, database_url_for, wait_until
 from tests.workload import accounts_service, folded_rows, summary_rows, tracked_position

@@ -21,7 +21,7 @@ from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from projections.account_summary import AccountSummaryProjection
-from scripts.embedded import free_port
+from scripts.devstack.embedded import free_port
 from tests.contract_run import contract_failures, run_contract
 from tests.stack import Stack, wait_until
 from tests.workload import ProjectorThread, accounts_service, summary_rows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eventstore.probes import nats_missing, postgres_missing
-from scripts.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from psycopg import AsyncConnection
 from eventstore.contexts import ACCOUNTS
 from eventstore.relay import Relay, last_published_position
 from eventstore.streams import ensure_stream
-from scripts.supervisor import ServiceProcess
+from scripts.devstack.supervisor import ServiceProcess
 from tests.stack import Stack, wait_until
 from tests.workload import accounts_service, write_events
 

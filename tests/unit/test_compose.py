@@ -1,4 +1,5 @@
-"""compose.yaml and the Dockerfile stay in step with scripts/services.py (what `paystream up` runs).
+"""compose.yaml and the Dockerfile stay in step with scripts/devstack/services.py (what
+`paystream up` runs).
 
 Docker need not be installed: the files are read as data.
 """
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from api.upstreams import UpstreamSettings
-from scripts.services import SERVICES, ServiceSpec
+from scripts.devstack.services import SERVICES, ServiceSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -122,7 +123,7 @@ def url_password(value: str) -> str | None:
     return re.sub(r"interpolation(\d+)x", lambda m: found[int(m.group(1))], password)
 
 
-# --- every service of scripts/services.py, exactly as `paystream up` runs it ---
+# --- every service of scripts/devstack/services.py, exactly as `paystream up` runs it ---
 
 
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)

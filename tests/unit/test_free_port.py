@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.embedded import free_port
+from scripts.devstack.embedded import free_port
 
 
 def test_ports_come_from_the_range_once_each_until_it_is_used_up(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eventstore.settings import nats_servers
-from scripts.embedded import EmbeddedNatsCluster
+from scripts.devstack.embedded import EmbeddedNatsCluster
 
 
 def test_one_server_is_a_list_of_one() -> None:

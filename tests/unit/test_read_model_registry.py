@@ -7,7 +7,7 @@ from collections import Counter
 from api.query_registry import QUERY_APIS
 from eventstore.contexts import CONTEXTS
 from projections.registry import PROJECTIONS
-from scripts.services import SERVICES
+from scripts.devstack.services import SERVICES
 
 
 def test_no_two_services_share_a_database_role() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from projections.dead_letters import storable
-from scripts.audit_inspect import json_bytes, payload_text, shown
+from scripts.cli.audit_inspect import json_bytes, payload_text, shown
 
 
 def test_a_dead_letter_error_keeps_nul_and_surrogates_as_escapes() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scripts.services import SERVICES
-from scripts.supervisor import ServiceProcess
-from scripts.up import print_urls
+from scripts.devstack.services import SERVICES
+from scripts.devstack.supervisor import ServiceProcess
+from scripts.devstack.up import print_urls
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:54329/paystream"
 NATS_URL = "nats://127.0.0.1:54222,nats://127.0.0.1:54223,nats://127.0.0.1:54224"

@@ -1,4 +1,5 @@
-"""`paystream serve <service>`: run one service in this process until SIGTERM/SIGINT."""
+"""Every service of `paystream serve`, built from its settings: the APIs and the workers
+(relay, projector, saga), each run in this process until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from scripts.embedded import stop_process
-from scripts.services import ServiceSpec
+from scripts.devstack.embedded import stop_process
+from scripts.devstack.services import ServiceSpec
 
 
 @dataclass

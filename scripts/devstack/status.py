@@ -9,8 +9,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from scripts.services import SERVICES
-from scripts.up import layout_file
+from scripts.devstack.services import SERVICES
+from scripts.devstack.up import layout_file
 
 
 def service_urls(data_dir: Path) -> dict[str, str]:

@@ -16,20 +16,16 @@ from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import PersistenceError
 from psycopg.sql import SQL, Identifier
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from domains.service import CommandService
-from eventstore.contexts import CONTEXTS, Context, application_env
+from eventstore.contexts import Context
 from eventstore.settings import DatabaseSettings
+from scripts.cli.database import reachable_database
+from scripts.cli.errors import CliError, one_line
+from scripts.cli.names import context_named
+from scripts.cli.progress import progress_bar
+from scripts.composition.applications import open_command_service
+from scripts.plural import counted
 
 ID_BATCH = 1_000  # aggregate ids fetched per round trip from the server-side cursor
 
@@ -61,13 +57,6 @@ class BrokenAggregate(Exception):
         self.version = version
 
 
-class RateColumn(ProgressColumn):
-    """Aggregates per second, as rich measures it."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:,.0f} aggregates/s", style="progress.data.speed")
-
-
 def replay(
     context: Annotated[str, typer.Argument(help="The context to replay: accounts or payments.")],
     verify: Annotated[
@@ -77,28 +66,26 @@ def replay(
         ),
     ] = False,
 ) -> None:
-    """Fold every aggregate of a context from all its events; exit 1 if any fails to load."""
-    known = CONTEXTS.get(context)
-    if known is None:
-        Console(stderr=True, soft_wrap=True, markup=False, highlight=False).print(
-            f"error: unknown context {context!r}; known: {', '.join(CONTEXTS)}"
-        )
-        raise typer.Exit(2)
+    """Check that every aggregate of a context loads. Each is folded from all its events;
+    exits 1 if any fails."""
+    known = context_named(context)
+    db = reachable_database(known.role)
     console = Console(soft_wrap=True, markup=False, highlight=False)  # errors print verbatim
     try:
-        outcome = run_replay(known, DatabaseSettings(), verify, console)
+        outcome = run_replay(known, db, verify, console)
     except (PersistenceError, psycopg.Error) as error:
-        raise RuntimeError(f"replay of {context} stopped: {one_line(error)}") from None
+        raise CliError(f"replay of {context} stopped: {error_line(error)}") from None
     report(console, known, outcome, verify)
     raise typer.Exit(1 if outcome.failures else 0)
 
 
+def register(app: typer.Typer) -> None:
+    app.command()(replay)
+
+
 def run_replay(context: Context, db: DatabaseSettings, verify: bool, console: Console) -> Outcome:
     """Check every aggregate of `context` as its own role, snapshots readable for --verify."""
-    from scripts.provision import APPLICATIONS
-
-    env = {**application_env(context, db, pool_size=2), "IS_SNAPSHOTTING_ENABLED": "y"}
-    service = APPLICATIONS[context.name](env=env)
+    service = open_command_service(context, db, pool_size=2, snapshots=True)
     try:
         with psycopg.connect(db.role_conninfo(context.role)) as conn:
             # The count and the stream of ids see the same committed state.
@@ -118,8 +105,7 @@ def check_all(
     """Check every aggregate whose id the cursor streams, with a progress bar."""
     outcome = Outcome()
     started = time.perf_counter()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, RateColumn(), TimeRemainingColumn(), console=console) as progress:
+    with progress_bar(console, "aggregates") as progress:
         task = progress.add_task(f"replay {context.name}", total=count_aggregates(conn, context))
         for aggregate_id in aggregate_ids(conn, context):
             check(service, aggregate_id, verify, outcome)
@@ -152,14 +138,14 @@ def check(service: CommandService, aggregate_id: UUID, verify: bool, outcome: Ou
     """Fold one aggregate from all its events (and compare with its snapshot)."""
     outcome.aggregates += 1
     try:
-        aggregate = fold(service, aggregate_id, outcome)
+        aggregate = fold_from_events(service, aggregate_id, outcome)
         if verify:
             compare_with_snapshot(service, aggregate)
     except BrokenAggregate as broken:
         outcome.failures.append(Failure(aggregate_id, broken.version, str(broken)))
 
 
-def fold(service: CommandService, aggregate_id: UUID, outcome: Outcome) -> Any:
+def fold_from_events(service: CommandService, aggregate_id: UUID, outcome: Outcome) -> Any:
     """The aggregate from every one of its events, ignoring snapshots."""
     aggregate: Any = None
     version = 0
@@ -169,7 +155,7 @@ def fold(service: CommandService, aggregate_id: UUID, outcome: Outcome) -> Any:
             event = cast("CanMutateProtocol[Any]", service.mapper.to_domain_event(stored))
             aggregate = event.mutate(aggregate)
         except Exception as error:  # any event that does not apply is what replay reports
-            raise BrokenAggregate(version, one_line(error)) from error
+            raise BrokenAggregate(version, error_line(error)) from error
         outcome.events += 1
     if aggregate is None:
         raise BrokenAggregate(version, "its events fold to no aggregate")
@@ -183,7 +169,7 @@ def compare_with_snapshot(service: CommandService, folded: Any) -> None:
     except (PersistenceError, psycopg.Error):
         raise
     except Exception as error:
-        raise BrokenAggregate(folded.version, f"with snapshot: {one_line(error)}") from error
+        raise BrokenAggregate(folded.version, f"with snapshot: {error_line(error)}") from error
     expected, actual = state(folded), state(loaded)
     if actual != expected:
         differences = ", ".join(
@@ -199,8 +185,8 @@ def state(aggregate: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
 
 
-def one_line(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
+def error_line(error: BaseException) -> str:
+    return one_line(f"{type(error).__name__}: {error}")
 
 
 def report(console: Console, context: Context, outcome: Outcome, verify: bool) -> None:
@@ -211,11 +197,13 @@ def report(console: Console, context: Context, outcome: Outcome, verify: bool) -
     seconds = max(elapsed, 1e-9)
     checked = "folded and checked against snapshots" if verify else "folded"
     console.print(
-        f"{context.name}: {outcome.aggregates:,} aggregates {checked}, {outcome.events:,} events,"
+        f"{context.name}: {counted(outcome.aggregates, 'aggregate')} {checked},"
+        f" {counted(outcome.events, 'event')},"
         f" {elapsed:.2f}s, {outcome.aggregates / seconds:,.0f} aggregates/s,"
         f" {outcome.events / seconds:,.0f} events/s"
     )
     if outcome.failures:
         console.print(
-            f"{len(outcome.failures):,} of {outcome.aggregates:,} aggregates failed to load"
+            f"{len(outcome.failures):,} of {counted(outcome.aggregates, 'aggregate')}"
+            " failed to load"
         )

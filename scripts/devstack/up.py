@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from eventstore.settings import DatabaseSettings
-from scripts.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
+from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
+from scripts.devstack.services import SERVICES
+from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
-from scripts.services import SERVICES
-from scripts.supervisor import ServiceProcess, service_env
 
 DEFAULT_PG_PORT = 54329
 DEFAULT_NATS_PORT = 54222

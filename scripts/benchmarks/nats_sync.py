@@ -25,7 +25,7 @@ from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_MSG_ID
 from eventstore.relay import BATCH_SIZE
 from eventstore.settings import nats_servers
 from eventstore.streams import ensure_stream
-from scripts.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
+from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 
 SETTINGS = ("2m", "always")
 BENCH = Context("bench")

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from api.consistency import HEADER as TOKEN_HEADER
+from scripts.plural import counted
 
 
 @dataclass
@@ -41,26 +42,18 @@ async def _bench(
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         accounts = await asyncio.gather(*(_open(http, command_url, i) for i in range(clients)))
-        throughput = Tally()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("phase 1: commands", total=seconds)
-            await _phase(
-                progress,
-                task,
-                seconds,
-                accounts,
-                lambda a: _deposit(http, command_url, a, throughput),
-            )
-        visibility = Tally()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("phase 2: command then read", total=seconds)
-            await _phase(
-                progress,
-                task,
-                seconds,
-                accounts,
+        throughput, visibility = Tally(), Tally()
+        phases: list[tuple[str, Callable[[str], Awaitable[object]]]] = [
+            ("phase 1: commands", lambda a: _deposit(http, command_url, a, throughput)),
+            (
+                "phase 2: command then read",
                 lambda a: _deposit_then_read(http, command_url, query_url, a, visibility),
-            )
+            ),
+        ]
+        for title, step in phases:
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(title, total=seconds)
+                await _phase(progress, task, seconds, accounts, step)
     _report(console, clients, seconds, throughput, visibility)
 
 
@@ -71,6 +64,7 @@ async def _phase(
     accounts: list[str],
     step: Callable[[str], Awaitable[object]],
 ) -> None:
+    """Every client runs `step` on its account, again and again, for `seconds`."""
     deadline = time.monotonic() + seconds
 
     async def client(account_id: str) -> None:
@@ -133,5 +127,5 @@ def _report(
     console.print(
         "phase 2: command accepted -> visible in query API:"
         f" p50 {statistics.median(samples):.1f} ms,"
-        f" p99 {p99:.1f} ms over {len(samples)} commands ({visibility.failed} failed)"
+        f" p99 {p99:.1f} ms over {counted(len(samples), 'command')} ({visibility.failed} failed)"
     )

@@ -4,57 +4,65 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Annotated
 
+import psycopg
+import typer
 from psycopg import AsyncConnection
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from rich.progress import Progress
 
 from eventstore.outages import reason
 from eventstore.reconnect import Backoff, is_connection_lost
 from eventstore.settings import DatabaseSettings
 from projections.projection import Projection
-from projections.rebuild import RebuildPlan, RebuildReport, plan_rebuild, rebuild
-from projections.registry import get_projection
+from projections.rebuild import RebuildError, RebuildPlan, RebuildReport, plan_rebuild, rebuild
+from scripts.cli.database import reachable_database, unreachable
+from scripts.cli.errors import CliError
+from scripts.cli.names import projection_named
+from scripts.cli.progress import progress_bar
+from scripts.plural import counted
 
-GIVE_UP_SECONDS = 120.0
+GIVE_UP_SECONDS = 120.0  # then a lost database is reported like in every command
 
 
-class EventsPerSecond(ProgressColumn):
-    """How many events a second the rebuild applies."""
+def rebuild_command(
+    projection: Annotated[
+        str, typer.Argument(help="The read model to rebuild, e.g. account_summary.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+) -> None:
+    """Rebuild a read model and switch readers to it, live. The new version is built
+    from the event stores while the old one keeps serving."""
+    try:
+        run_rebuild(projection, dry_run, Console())
+    except RebuildError as error:
+        raise CliError(str(error)) from None
 
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} events/s" if speed else "- events/s")
+
+def register(app: typer.Typer) -> None:
+    app.command("rebuild")(rebuild_command)
 
 
 def run_rebuild(name: str, dry_run: bool, console: Console) -> None:
     """Rebuild `name`, or with `dry_run` print what a rebuild would do."""
-    projection = get_projection(name)
-    conninfo = DatabaseSettings().role_conninfo(projection.role())
+    projection = projection_named(name)
     if dry_run:
+        conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
         plan = asyncio.run(_plan(projection, conninfo))
         _print_plan(plan, console)
         return
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        EventsPerSecond(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        report = asyncio.run(_rebuild_through_outages(projection, conninfo, progress))
+    # No check first: a rebuild waits out an unreachable database (GIVE_UP_SECONDS).
+    conninfo = DatabaseSettings().role_conninfo(projection.role())
+    with progress_bar(console, "events") as progress:
+        try:
+            report = asyncio.run(_rebuild_through_outages(projection, conninfo, progress))
+        except psycopg.OperationalError as error:
+            if not is_connection_lost(error):
+                raise
+            raise unreachable(conninfo, error) from None
     console.print(
-        f"rebuilt {name} into {report.plan.new_schema}: {report.applied} events in"
+        f"rebuilt {name} into {report.plan.new_schema}: {counted(report.applied, 'event')} in"
         f" {report.seconds:.1f}s ({report.rate:,.0f} events/s); readers switched;"
         f" dropped {report.plan.active_schema}"
     )

@@ -15,41 +15,43 @@ from psycopg import AsyncConnection
 from rich.console import Console
 
 from domains.accounts.aggregates import Account
-from domains.accounts.application import AccountsService
-from eventstore.contexts import ACCOUNTS, application_env
+from eventstore.contexts import ACCOUNTS
 from eventstore.reader import read_events
 from eventstore.settings import DatabaseSettings
 from projections.projection import Projection
 from projections.rebuild import REPLAY_BATCH, rebuild
-from projections.registry import get_projection
+from scripts.composition.applications import open_command_service
+from scripts.plural import counted
 
 EVENTS_PER_ACCOUNT = 100
 
 
-def run_rebuild_bench(name: str, prefill: int, console: Console) -> None:
-    projection = get_projection(name)
-    db = DatabaseSettings()
+def run_rebuild_bench(
+    projection: type[Projection], db: DatabaseSettings, prefill: int, console: Console
+) -> None:
+    """Prefill, scan, rebuild, and print both rates."""
+    name = projection.name
     if prefill:
-        with console.status(f"writing {prefill} events"):
+        with console.status(f"writing {counted(prefill, 'event')}"):
             _prefill(db, prefill)
     conninfo = db.role_conninfo(projection.role())
     with console.status("raw batched scan of the event stores"):
         scanned, scan_seconds = asyncio.run(_scan(projection, conninfo))
     with console.status(f"rebuilding {name}"):
         report = asyncio.run(rebuild(projection, conninfo))
-    console.print(f"events in the sources: {scanned}")
+    console.print(f"events in the sources: {scanned:,}")
     console.print(
         f"raw batched scan (read + decode, batches of {REPLAY_BATCH}):"
         f" {scanned / scan_seconds:,.0f} events/s ({scan_seconds:.2f}s)"
     )
     console.print(
         f"rebuild of {name} (read + handlers + writes + switch):"
-        f" {report.rate:,.0f} events/s ({report.seconds:.2f}s, {report.applied} events)"
+        f" {report.rate:,.0f} events/s ({report.seconds:.2f}s, {counted(report.applied, 'event')})"
     )
 
 
 def _prefill(db: DatabaseSettings, events: int) -> None:
-    service = AccountsService(env=application_env(ACCOUNTS, db, pool_size=2))
+    service = open_command_service(ACCOUNTS, db, pool_size=2)
     try:
         for i in range(0, events, EVENTS_PER_ACCOUNT):
             account = Account.open(f"bench-{i}", "EUR")

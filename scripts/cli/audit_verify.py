@@ -6,6 +6,7 @@ and 2 when it could not verify (bad input, unreadable checkpoint, database error
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
@@ -23,29 +24,19 @@ import orjson
 import psycopg
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from eventstore import chain_check
-from eventstore.chain_check import ChainChecker, CheckpointDigest, Head, Problem
+from eventstore.chain_check import BrokenLink, ChainChecker, CheckpointDigest, Head
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings
-from scripts.audit_cli import audit_app
+from scripts.cli.database import reachable_database
+from scripts.cli.errors import CliError, one_line
+from scripts.cli.names import contexts_named
+from scripts.cli.progress import progress_bar
+from scripts.plural import counted
 
 FORMAT = "paystream-audit-checkpoint/1"
 PROGRESS_STEP = 1_000  # events between two progress updates
-
-
-class AuditInputError(Exception):
-    """Input the audit cannot work from: reported on one line, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -73,19 +64,11 @@ class Tally:
     elapsed: float = 0.0
 
 
-class RateColumn(ProgressColumn):
-    """Events per second, as rich measures it."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:,.0f} events/s", style="progress.data.speed")
-
-
 ContextOption = Annotated[
     str | None, typer.Option("--context", help="Only this context (default: all).")
 ]
 
 
-@audit_app.command("verify")
 def verify(
     context: ContextOption = None,
     checkpoint: Annotated[
@@ -97,66 +80,49 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Recompute every hash chain; report each broken link; exit 1 if any."""
+    """Recompute every hash chain and report each broken link. Exits 1 if any."""
     out = Console(soft_wrap=True, markup=False, highlight=False)
-    with input_errors():
-        contexts = chosen_contexts(context)
-        saved = load_checkpoint(Path(checkpoint)) if checkpoint else None
-        if saved is not None:
-            unknown = sorted(set(saved.contexts) - set(CONTEXTS))
-            if unknown:
-                raise AuditInputError(
-                    f"checkpoint {checkpoint} names unknown context {unknown[0]!r}"
-                )
-            out.print(f"checkpoint {checkpoint}: taken {saved.created_at}, digest {saved.digest}")
-        tally = Tally()
-        for each in contexts:
-            part = saved.contexts.get(each.name) if saved else None
-            if saved is not None and part is None:
-                out.print(f"{each.name}: not in the checkpoint; its chains are checked without it")
-            verify_context(each, DatabaseSettings(), part, tally, out)
+    contexts = contexts_named(context)
+    saved = load_checkpoint(Path(checkpoint)) if checkpoint else None
+    if saved is not None:
+        unknown = sorted(set(saved.contexts) - set(CONTEXTS))
+        if unknown:
+            raise CliError(f"checkpoint {checkpoint} names unknown context {unknown[0]!r}")
+    db = reachable_database()
+    if saved is not None:
+        out.print(f"checkpoint {checkpoint}: taken {saved.created_at}, digest {saved.digest}")
+    tally = Tally()
+    for each in contexts:
+        part = saved.contexts.get(each.name) if saved else None
+        if saved is not None and part is None:
+            out.print(f"{each.name}: not in the checkpoint; its chains are checked without it")
+        verify_context(each, db, part, tally, out)
     report(out, tally)
     raise typer.Exit(1 if tally.kinds else 0)
 
 
-@audit_app.command("checkpoint")
 def checkpoint(
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
 ) -> None:
-    """Write the head of every chain and one digest over them (JSON): keep it elsewhere."""
-    with input_errors():
-        db = DatabaseSettings()
-        if output is None:
-            digest, heads = write_checkpoint(sys.stdout, db)
-            sys.stdout.flush()
-            return
-        with atomic_text(Path(output)) as file:
-            digest, heads = write_checkpoint(file, db)
+    """Write the head of every chain and one digest over them. JSON: keep it elsewhere.
+
+    Nothing is written until the whole document is: to stdout in one piece, to a file
+    by renaming it into place."""
+    db = reachable_database()
+    if output is None:
+        document = io.StringIO()
+        write_checkpoint(document, db)
+        sys.stdout.write(document.getvalue())
+        sys.stdout.flush()
+        return
+    with atomic_text(Path(output)) as file:
+        digest, heads = write_checkpoint(file, db)
     Console(soft_wrap=True, markup=False, highlight=False).print(
-        f"checkpoint written to {output}: {heads:,} chain heads, digest {digest}"
+        f"checkpoint written to {output}: {counted(heads, 'chain head')}, digest {digest}"
     )
-
-
-@contextmanager
-def input_errors() -> Iterator[None]:
-    """Anything that stops the audit before a verdict: one line on stderr, exit 2."""
-    try:
-        yield
-    except (AuditInputError, OSError, psycopg.Error, RuntimeError) as error:
-        text = " ".join(str(error).split())
-        Console(stderr=True, soft_wrap=True, markup=False, highlight=False).print(f"error: {text}")
-        raise typer.Exit(2) from None
-
-
-def chosen_contexts(name: str | None) -> list[Context]:
-    if name is None:
-        return list(CONTEXTS.values())
-    if name not in CONTEXTS:
-        raise AuditInputError(f"unknown context {name!r}; known: {', '.join(CONTEXTS)}")
-    return [CONTEXTS[name]]
 
 
 def verify_context(
@@ -168,20 +134,17 @@ def verify_context(
 ) -> None:
     """Check one context's chains, as its own role, in one snapshot, with a progress bar."""
 
-    def print_problem(problem: Problem) -> None:
-        tally.kinds[problem.kind] += 1
-        out.print(
-            f"{context.name} {problem.aggregate_id} {problem.versions} {problem.kind}:"
-            f" {problem.detail}"
-        )
+    def print_broken_link(link: BrokenLink) -> None:
+        tally.kinds[link.kind] += 1
+        out.print(f"{context.name} {link.aggregate_id} {link.versions} {link.kind}: {link.detail}")
 
     heads = saved.heads if saved else {}
-    checker = ChainChecker(print_problem, heads, saved.max_position if saved else 0)
+    checker = ChainChecker(print_broken_link, heads, saved.max_position if saved else 0)
     started = time.perf_counter()
     try:
         with snapshot(db, context) as conn:
             total = chain_check.count_events(conn, context)
-            with progress_bar(out) as progress:
+            with progress_bar(out, "events", transient=True) as progress:
                 task = progress.add_task(f"verify {context.name}", total=total)
                 for link in chain_check.stream_links(conn, context):
                     checker.check(link)
@@ -189,15 +152,16 @@ def verify_context(
                         progress.update(task, completed=checker.events)
                 progress.update(task, completed=checker.events)
     except psycopg.Error as error:
-        raise RuntimeError(f"verify of {context.name} stopped: {error}") from None
+        raise CliError(f"verify of {context.name} stopped: {one_line(str(error))}") from None
     checker.finish()
     elapsed = time.perf_counter() - started
     tally.events += checker.events
     tally.aggregates += checker.aggregates
     tally.elapsed += elapsed
+    in_heads = f", {counted(len(heads), 'checkpoint head')}" if saved else ""
     out.print(
-        f"{context.name}: {checker.events:,} events in {checker.aggregates:,} chains"
-        f"{f', {len(heads):,} checkpoint heads' if saved else ''},"
+        f"{context.name}: {counted(checker.events, 'event')}"
+        f" in {counted(checker.aggregates, 'chain')}{in_heads},"
         f" {elapsed:.2f}s, {checker.events / max(elapsed, 1e-9):,.0f} events/s"
     )
 
@@ -212,28 +176,16 @@ def snapshot(db: DatabaseSettings, context: Context) -> Iterator[psycopg.Connect
         yield conn
 
 
-def progress_bar(out: Console) -> Progress:
-    """A bar on a terminal only; problems printed meanwhile appear above it."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    return Progress(
-        *columns,
-        RateColumn(),
-        TimeRemainingColumn(),
-        console=out,
-        transient=True,
-        disable=not out.is_terminal,
-    )
-
-
 def report(out: Console, tally: Tally) -> None:
     """The verdict on one line: counts by kind, events and rate."""
     rate = tally.events / max(tally.elapsed, 1e-9)
-    checked = f"{tally.events:,} events in {tally.aggregates:,} chains, {rate:,.0f} events/s"
+    chains = counted(tally.aggregates, "chain")
+    checked = f"{counted(tally.events, 'event')} in {chains}, {rate:,.0f} events/s"
     if not tally.kinds:
         out.print(f"OK: every chain verified ({checked})")
         return
     kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(tally.kinds.items()))
-    out.print(f"FAILED: {sum(tally.kinds.values()):,} problems ({kinds}); {checked}")
+    out.print(f"FAILED: {counted(sum(tally.kinds.values()), 'problem')} ({kinds}); {checked}")
 
 
 def write_checkpoint(file: IO[str], db: DatabaseSettings) -> tuple[str, int]:
@@ -270,7 +222,7 @@ def atomic_text(target: Path) -> Iterator[IO[str]]:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as error:
-        raise AuditInputError(f"cannot write {target}: {error.strerror or error}") from None
+        raise CliError(f"cannot write {target}: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             yield file
@@ -285,19 +237,17 @@ def load_checkpoint(path: Path) -> Checkpoint:
     try:
         data = orjson.loads(path.read_bytes())
     except OSError as error:
-        raise AuditInputError(f"cannot read checkpoint {path}: {error.strerror or error}") from None
+        raise CliError(f"cannot read checkpoint {path}: {error.strerror or error}") from None
     except orjson.JSONDecodeError as error:
-        raise AuditInputError(f"checkpoint {path} is not valid JSON: {error}") from None
+        raise CliError(f"checkpoint {path} is not valid JSON: {error}") from None
     try:
         checkpoint = parse_checkpoint(data)
     except KeyError as error:
-        raise AuditInputError(f"checkpoint {path} is invalid: {error} is missing") from None
+        raise CliError(f"checkpoint {path} is invalid: {error} is missing") from None
     except (TypeError, ValueError, AttributeError) as error:
-        raise AuditInputError(f"checkpoint {path} is invalid: {error}") from None
+        raise CliError(f"checkpoint {path} is invalid: {error}") from None
     if checkpoint.digest != checkpoint_digest(checkpoint):
-        raise AuditInputError(
-            f"checkpoint {path} is invalid: its digest does not match its contents"
-        )
+        raise CliError(f"checkpoint {path} is invalid: its digest does not match its contents")
     return checkpoint
 
 

@@ -17,13 +17,14 @@ import httpx
 from rich.console import Console
 
 from api.consistency import HEADER as TOKEN_HEADER
+from scripts.plural import counted
 
 ACCOUNTS = 64
 FUNDS = 10**12
 FINISH_TIMEOUT_SECONDS = 300.0
 
 
-def run_payment_bench(
+async def bench_payments(
     command_url: str,
     payments_url: str,
     query_url: str,
@@ -31,24 +32,16 @@ def run_payment_bench(
     seconds: float,
     console: Console,
 ) -> None:
-    asyncio.run(_bench(command_url, payments_url, query_url, clients, seconds, console))
-
-
-async def _bench(
-    command_url: str,
-    payments_url: str,
-    query_url: str,
-    clients: int,
-    seconds: float,
-    console: Console,
-) -> None:
+    """Request payments from `clients` clients for `seconds`; print finished payments/s."""
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         accounts, token = await _funded_accounts(http, command_url)
         started = datetime.now(UTC)
-        with console.status(f"requesting payments for {seconds:.0f}s with {clients} clients"):
+        with console.status(
+            f"requesting payments for {seconds:.0f}s with {counted(clients, 'client')}"
+        ):
             payment_ids = await _request_for(http, payments_url, accounts, token, clients, seconds)
-        with console.status(f"waiting for {len(payment_ids)} payments to finish"):
+        with console.status(f"waiting for {counted(len(payment_ids), 'payment')} to finish"):
             finished = await _wait_finished(http, query_url, payment_ids)
     last = max(p["updated_at"] for p in finished.values())
     span = (datetime.fromisoformat(last) - started).total_seconds()
@@ -129,5 +122,5 @@ async def _wait_finished(
         await asyncio.gather(*(poll(p) for p in pending))
         pending = [p for p in pending if p not in finished]
     if pending:
-        raise TimeoutError(f"{len(pending)} payments did not finish in time")
+        raise TimeoutError(f"{counted(len(pending), 'payment')} did not finish in time")
     return finished

@@ -12,11 +12,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import IO, Annotated, Any, NoReturn
+from typing import IO, Annotated, Any
 from uuid import UUID
 
 import orjson
-import psycopg
 import typer
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import PersistenceError
@@ -28,80 +27,81 @@ from rich.tree import Tree
 
 from eventstore import audit_queries as queries
 from eventstore.audit_queries import AuditEvent, TraceNode
-from eventstore.contexts import CONTEXTS, Context, application_env
+from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings
-from scripts.audit_cli import audit_app
+from scripts.cli.database import reachable_database
+from scripts.cli.errors import FOUND_PROBLEMS, CliError, one_line
+from scripts.cli.names import contexts_named
+from scripts.composition.applications import open_command_service
+from scripts.plural import counted
 
 AggregateId = Annotated[str, typer.Argument(help="An account or payment id (a UUID).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 # Library bookkeeping the table leaves out (--json keeps it).
 _HIDDEN_IN_TABLE = frozenset({"timestamp", "originator_topic"})
+WIDE_COLUMNS = 120  # from this width on, `audit history` shows correlation ids too
 
 
-class AuditInputError(Exception):
-    """What was asked for does not exist or makes no sense: one line, exit 2."""
-
-
-@audit_app.command("history")
 def history(aggregate_id: AggregateId, as_json: AsJson = False) -> None:
-    """Every event of one aggregate in order: version, time, type, actor, correlation, payload."""
-    with reported_errors():
-        db = DatabaseSettings()
+    """Every event of one aggregate, in order. Version, time, type, actor, payload."""
+    with unreadable_events():
         uuid = parse_aggregate_id(aggregate_id)
+        db = reachable_database()
         context = locate(db, uuid)
         events = queries.aggregate_history(db, context, uuid)
         if as_json:
             write_json_array(sys.stdout.buffer, (history_entry(e) for e in events))
         else:
-            rows = list(events)
-            show(f"{uuid} ({context.name}): {len(rows)} events", history_table(rows))
+            rows, console = list(events), Console()
+            title = f"{uuid} ({context.name}): {counted(len(rows), 'event')}"
+            show(console, title, history_table(rows, console.width))
 
 
-@audit_app.command("state")
 def state(
     aggregate_id: AggregateId,
     at: Annotated[
         str,
         typer.Option(
-            "--at", help="A version (1, 2, ...) or an ISO 8601 time (UTC if it names no zone)."
+            "--at",
+            help="A version (1, 2, ...), an ISO 8601 time (UTC if it names no zone) or now.",
         ),
-    ],
+    ] = "now",
     as_json: AsJson = False,
 ) -> None:
-    """The aggregate's state as it was at a version or a time."""
-    with reported_errors():
-        db = DatabaseSettings()
+    """The aggregate's state at a version or a time. Now by default."""
+    with unreadable_events():
         uuid = parse_aggregate_id(aggregate_id)
+        moment = parse_at(at)
+        db = reachable_database()
         context = locate(db, uuid)
         latest = queries.latest_version(db, context, uuid)
-        version = version_asked(db, context, uuid, parse_at(at), latest)
-        report = state_report(context, fold(db, context, uuid, version), latest)
+        version = version_asked(db, context, uuid, moment, latest)
+        report = state_report(context, load_at_version(db, context, uuid, version), latest)
         if as_json:
             write_json(sys.stdout.buffer, report)
         else:
             title = f"{report['type']} {uuid} ({context.name}) at version {version} of {latest}"
-            show(title, state_table(report))
+            show(Console(), title, state_table(report))
 
 
-@audit_app.command("trace")
 def trace(
     correlation_id: Annotated[str, typer.Argument(help="The request's correlation id.")],
     as_json: AsJson = False,
 ) -> None:
-    """Every event one request caused, across contexts, as a tree by causation."""
-    with reported_errors():
+    """Every event one request caused, as a tree. Across contexts, by causation."""
+    with unreadable_events():
         if not correlation_id.strip():
-            raise AuditInputError("a correlation id cannot be empty")
-        roots = queries.causal_tree(queries.correlated_events(DatabaseSettings(), correlation_id))
+            raise CliError("a correlation id cannot be empty")
+        events = queries.correlated_events(reachable_database(), correlation_id)
+        roots = queries.causal_tree(events)
         if not roots:
-            raise AuditInputError(f"no event has correlation id {correlation_id!r}")
+            raise CliError(f"no event has correlation id {correlation_id!r}")
         if as_json:
             write_json(sys.stdout.buffer, trace_json(roots))
         else:
-            show(trace_title(correlation_id, roots), trace_tree(roots))
+            show(Console(), trace_title(correlation_id, roots), trace_tree(roots))
 
 
-@audit_app.command("export")
 def export(
     context: Annotated[
         str | None, typer.Option(help="accounts or payments; every context if omitted.")
@@ -113,14 +113,15 @@ def export(
         str | None, typer.Option(help="Only events recorded before (ISO 8601, UTC).")
     ] = None,
 ) -> None:
-    """Every event as JSON Lines on stdout, streamed in constant memory, for external tools."""
-    with reported_errors():
-        contexts = [parse_context(context)] if context else list(CONTEXTS.values())
+    """Every event as JSON Lines on stdout. Streamed in constant memory, for other tools."""
+    with unreadable_events():
+        contexts = contexts_named(context)
         start, end = parse_time(since, "--since"), parse_time(until, "--until")
         if start and end and start > end:
-            raise AuditInputError(f"--since {since} is after --until {until}")
+            raise CliError(f"--since {since} is after --until {until}")
+        db = reachable_database()
         try:
-            write_export(DatabaseSettings(), sys.stdout.buffer, contexts, start, end)
+            write_export(db, sys.stdout.buffer, contexts, start, end)
             sys.stdout.buffer.flush()
         except BrokenPipeError:  # the reader stopped (`| head`): not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -161,45 +162,25 @@ def json_bytes(value: object, indent: bool = False) -> bytes:
 
 
 @contextmanager
-def reported_errors() -> Iterator[None]:
-    """Known failures become one line on stderr: bad input exits 2, the store 1."""
+def unreadable_events() -> Iterator[None]:
+    """A stored event that does not decode is a finding about the store: exit 1."""
     try:
         yield
-    except AuditInputError as error:
-        fail(str(error), 2)
     except queries.UnreadableEvent as error:
-        fail(one_line(str(error)), 1)
-    except (psycopg.Error, PersistenceError) as error:
-        fail(f"cannot read the event store: {one_line(str(error))}", 1)
+        raise CliError(one_line(str(error)), FOUND_PROBLEMS) from None
 
 
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def show(title: str, body: Table | Tree) -> None:
+def show(console: Console, title: str, body: Table | Tree) -> None:
     """A plain title line, then the table or tree, at the terminal's width (or $COLUMNS)."""
-    console = Console()
     console.print(title, markup=False, highlight=False)
     console.print(body)
-
-
-def fail(message: str, code: int) -> NoReturn:
-    Console(stderr=True, soft_wrap=True, markup=False, highlight=False).print(f"error: {message}")
-    raise typer.Exit(code)
 
 
 def parse_aggregate_id(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
-        raise AuditInputError(f"{text!r} is not an aggregate id (a UUID)") from None
-
-
-def parse_context(name: str) -> Context:
-    if name not in CONTEXTS:
-        raise AuditInputError(f"unknown context {name!r}; known: {', '.join(CONTEXTS)}")
-    return CONTEXTS[name]
+        raise CliError(f"{text!r} is not an aggregate id (a UUID)") from None
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -210,20 +191,22 @@ def parse_time(text: str | None, option: str) -> datetime | None:
         moment = datetime.fromisoformat(text.strip())
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
-        raise AuditInputError(f"{option} {text!r} is not an ISO 8601 time") from None
+        raise CliError(f"{option} {text!r} is not an ISO 8601 time") from None
 
 
 def parse_at(text: str) -> int | datetime:
-    """A version (digits only) or a time."""
+    """A version (digits only), a time, or `now`."""
+    if text.strip().lower() == "now":
+        return datetime.now(UTC)
     if text.strip().isascii() and text.strip().isdigit():
         version = int(text)
         if version < 1:
-            raise AuditInputError("--at: versions start at 1")
+            raise CliError("--at: versions start at 1")
         return version
     try:
         moment = parse_time(text, "--at")
-    except AuditInputError:
-        raise AuditInputError(
+    except CliError:
+        raise CliError(
             f"--at {text!r} is neither a version (1, 2, ...) nor an ISO 8601 time"
         ) from None
     assert moment is not None
@@ -233,7 +216,7 @@ def parse_at(text: str) -> int | datetime:
 def locate(db: DatabaseSettings, aggregate_id: UUID) -> Context:
     context = queries.find_context(db, aggregate_id)
     if context is None:
-        raise AuditInputError(f"no aggregate {aggregate_id} in {' or '.join(CONTEXTS)}")
+        raise CliError(f"no aggregate {aggregate_id} in {' or '.join(CONTEXTS)}")
     return context
 
 
@@ -243,19 +226,17 @@ def version_asked(
     """The version `--at` names: that version, or the last one recorded by that time."""
     if isinstance(at, int):
         if at > latest:
-            raise AuditInputError(f"{uuid} has {latest} versions; there is no version {at}")
+            raise CliError(f"{uuid} has {counted(latest, 'version')}; there is no version {at}")
         return at
     version = queries.version_at(db, context, uuid, at)
     if version == 0:
-        raise AuditInputError(f"{uuid} did not exist yet at {at.isoformat()}")
+        raise CliError(f"{uuid} did not exist yet at {at.isoformat()}")
     return version
 
 
-def fold(db: DatabaseSettings, context: Context, uuid: UUID, version: int) -> Aggregate:
+def load_at_version(db: DatabaseSettings, context: Context, uuid: UUID, version: int) -> Aggregate:
     """The aggregate at `version`, loaded by its context's application as it loads it."""
-    from scripts.provision import APPLICATIONS
-
-    service = APPLICATIONS[context.name](env=application_env(context, db, pool_size=1))
+    service = open_command_service(context, db)
     try:
         aggregate: Aggregate = service.repository.get(uuid, version=version)
         return aggregate
@@ -333,18 +314,26 @@ def write_json_array(out: IO[bytes], items: Iterable[object]) -> None:
     out.write(b"\n]\n")
 
 
-def history_table(events: list[AuditEvent]) -> Table:
+def history_table(events: list[AuditEvent], width: int) -> Table:
+    """Version, time and type whole on one line; below WIDE_COLUMNS the correlation id
+    (in --json, and what `audit trace` takes) gives its room to the payload."""
+    wide = width >= WIDE_COLUMNS
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True)
     table.add_column("v", justify="right", no_wrap=True)
-    for column in ("recorded at (UTC)", "type", "actor", "correlation id", "payload"):
-        table.add_column(column, overflow="fold")
+    table.add_column("recorded at (UTC)", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("actor", overflow="fold")
+    if wide:
+        table.add_column("correlation id", overflow="fold")
+    table.add_column("payload", overflow="fold")
     for event in events:
+        correlation = [shown(event.metadata.get("correlation_id") or "")] if wide else []
         table.add_row(
             str(event.version),
             short_time(event.recorded_at),
             event.event_type,
             shown(event.metadata.get("actor") or ""),
-            shown(event.metadata.get("correlation_id") or ""),
+            *correlation,
             payload_text(event.payload),
         )
     return table
@@ -379,7 +368,7 @@ def trace_tree(roots: list[TraceNode]) -> Tree:
 def trace_title(correlation_id: str, roots: list[TraceNode]) -> str:
     times = sorted(e.recorded_at for e in queries.tree_events(roots))
     return (
-        f"correlation {correlation_id}: {len(times)} events,"
+        f"correlation {correlation_id}: {counted(len(times), 'event')},"
         f" {short_time(times[0])} to {short_time(times[-1])} UTC"
     )
 

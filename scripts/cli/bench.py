@@ -1,0 +1,109 @@
+"""`paystream bench ...`: measure this installation's throughput against running services."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from scripts.cli.database import reachable_database
+from scripts.cli.errors import CliError, CommandGroup
+from scripts.cli.names import projection_named
+
+bench_app = CommandGroup(
+    no_args_is_help=True,
+    help=(
+        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing;"
+        " commands and payments need the services running (`paystream up`)."
+    ),
+)
+Clients = Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")]
+Seconds = Annotated[float, typer.Option(min=1, max=600, help="How long to send requests.")]
+CommandUrl = Annotated[str, typer.Option(help="The accounts command API.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")
+
+
+@contextmanager
+def services_answering() -> Iterator[None]:
+    """A service that does not answer, or answers with an error, ends the run one way."""
+    import httpx
+
+    try:
+        yield
+    except httpx.HTTPError as error:
+        raise CliError(f"{error}; are the services running (`paystream up`)?") from None
+    except TimeoutError as error:
+        raise CliError(str(error)) from None
+
+
+@bench_app.command("commands")
+def bench_commands(
+    clients: Clients = 32,
+    seconds: Seconds = 15.0,
+    command_url: CommandUrl = "http://127.0.0.1:8001",
+    query_url: Annotated[str, typer.Option(help="The account summary query API.")] = (
+        "http://127.0.0.1:8002"
+    ),
+) -> None:
+    """Commands per second at N clients. And how soon a query shows a command's effect."""
+    from scripts.benchmarks.commands import run_command_bench
+
+    with services_answering():
+        run_command_bench(command_url, query_url, clients, seconds, Console())
+
+
+@bench_app.command("payments")
+def bench_payments(
+    clients: Clients = 32,
+    seconds: Seconds = 15.0,
+    command_url: CommandUrl = "http://127.0.0.1:8001",
+    payments_url: Annotated[str, typer.Option(help="The payments command API.")] = (
+        "http://127.0.0.1:8011"
+    ),
+    query_url: Annotated[str, typer.Option(help="The payments query API.")] = (
+        "http://127.0.0.1:8004"
+    ),
+) -> None:
+    """Payments completed per second, end to end, at N clients."""
+    from scripts.benchmarks.payments import bench_payments as run
+
+    with services_answering():
+        asyncio.run(run(command_url, payments_url, query_url, clients, seconds, Console()))
+
+
+@bench_app.command("rebuild")
+def bench_rebuild(
+    projection: Annotated[str, typer.Option(help="The read model to rebuild.")] = (
+        "account_summary"
+    ),
+    prefill: Annotated[
+        int, typer.Option(min=0, max=10_000_000, help="Deposit events to write first.")
+    ] = 0,
+) -> None:
+    """How fast a rebuild applies history. Beside a raw scan of the same events
+    (DATABASE_URL)."""
+    from scripts.benchmarks.rebuild import run_rebuild_bench
+
+    chosen = projection_named(projection)
+    run_rebuild_bench(chosen, reachable_database(chosen.role()), prefill, Console())
+
+
+@bench_app.command("nats-sync")
+def bench_nats_sync(
+    messages: Annotated[
+        int, typer.Option(min=100, max=1_000_000, help="Messages published per setting.")
+    ] = 20_000,
+    nodes: Annotated[int, typer.Option(min=1, max=5, help="NATS servers in the cluster.")] = 1,
+) -> None:
+    """JetStream publish rate, syncing to disk every 2 min vs always. The server's default
+    syncs every 2 minutes, ours before every acknowledgement; fresh embedded servers."""
+    from scripts.benchmarks.nats_sync import run_nats_sync_bench
+
+    run_nats_sync_bench(messages, nodes, Console())
