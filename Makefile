@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml requirements.lock
 up: $(STAMP)
 	$(BIN)/paystream up
 
+# `make test SERVICE=<name>` runs one service's suite (tests/service_suites.py).
 test: $(STAMP)
+ifdef SERVICE
+	@paths="$$($(BIN)/python -m tests.service_suites $(SERVICE))" && $(BIN)/pytest $$paths
+else
 	$(BIN)/pytest
+endif
 
 # Unit and in-process API tests only: no PostgreSQL, no NATS, well under a minute.
 test-fast: $(STAMP)

@@ -1,0 +1,140 @@
+"""What one service's pipeline runs: `make test SERVICE=<name>` (every service of
+scripts/devstack/services.py, and `cli` for the operator's commands).
+
+A suite is the tests of what the service ships: the shared foundations every service
+is built on, its own code, and the contracts it takes part in. A unit test keeps every
+test module in at least one suite, so a new module must say whom it serves.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from scripts.devstack.services import SERVICES
+
+SHARED = (
+    "tests/unit/test_error_kinds.py",
+    "tests/unit/test_event_contracts.py",
+    "tests/unit/test_free_port.py",
+    "tests/unit/test_import_graph.py",
+    "tests/unit/test_nats_settings.py",
+    "tests/unit/test_outages.py",
+    "tests/unit/test_problem_catalog.py",
+    "tests/unit/test_reconnect.py",
+    "tests/unit/test_service_logs.py",
+    "tests/unit/test_service_suites.py",
+    "tests/unit/test_stored_text_output.py",
+    "tests/unit/test_text.py",
+    "tests/unit/test_transcoder.py",
+    "tests/api/test_metadata_headers.py",
+    "tests/api/test_problem_answers.py",
+    "tests/api/test_request_limits.py",
+    "tests/integration/test_data_ownership.py",
+    "tests/integration/test_probes.py",
+)
+COMMAND_API = (
+    "tests/api/test_contract_run.py",
+    "tests/api/test_hostile_input.py",
+    "tests/api/test_openapi_documents.py",
+    "tests/integration/test_openapi_contracts.py",
+    "tests/integration/test_snapshots.py",
+)
+RELAY = (
+    "tests/integration/test_relay.py",
+    "tests/integration/test_relay_tail.py",
+    "tests/integration/test_nats_cluster.py",
+    "tests/faults/test_relay_outage.py",
+    "tests/faults/test_nats_restart.py",
+    "tests/faults/test_postgres_outages.py",
+)
+PROJECTOR = (
+    "tests/unit/test_declared_event_types.py",
+    "tests/unit/test_read_model_registry.py",
+    "tests/integration/test_read_models.py",
+    "tests/integration/test_projector_process.py",
+    "tests/integration/test_projector_batches.py",
+    "tests/integration/test_projection_failures.py",
+    "tests/integration/test_poison_events.py",
+    "tests/integration/test_partitions.py",
+    "tests/integration/test_rebuild.py",
+    "tests/faults/test_rebuild_reconnects.py",
+    "tests/faults/test_postgres_outages.py",
+)
+QUERY_API = (
+    "tests/unit/test_read_model_registry.py",
+    "tests/api/test_openapi_documents.py",
+    "tests/integration/test_read_models.py",
+    "tests/integration/test_openapi_contracts.py",
+    "tests/e2e/test_query_apis.py",
+)
+OWN: dict[str, tuple[str, ...]] = {
+    "accounts-api": (
+        *COMMAND_API,
+        "tests/unit/test_account.py",
+        "tests/unit/test_account_payment_steps.py",
+        "tests/unit/test_accounts_service.py",
+        "tests/api/test_account_bad_input.py",
+        "tests/api/test_saga_accounts_contract.py",
+        "tests/e2e/test_accounts_flow.py",
+        "tests/e2e/test_bad_input.py",
+        "tests/e2e/test_readme.py",
+    ),
+    "payments-api": (
+        *COMMAND_API,
+        "tests/unit/test_payment.py",
+        "tests/unit/test_payments_service.py",
+        "tests/e2e/test_payments_bad_input.py",
+        "tests/e2e/test_payments.py",
+    ),
+    "saga": (
+        "tests/unit/test_saga_decisions.py",
+        "tests/api/test_saga_accounts_contract.py",
+        "tests/integration/test_saga_old_metadata.py",
+        "tests/e2e/test_payments.py",
+        "tests/faults/test_nats_restart.py",
+        "tests/faults/test_postgres_outages.py",
+    ),
+    "cli": (
+        "tests/unit/test_cli_errors.py",
+        "tests/unit/test_cli_help.py",
+        "tests/unit/test_cli_output.py",
+        "tests/unit/test_compose.py",
+        "tests/unit/test_up_output.py",
+        "tests/integration/test_audit_inspect.py",
+        "tests/integration/test_audit_verify.py",
+        "tests/integration/test_replay.py",
+        "tests/integration/test_rebuild.py",
+        "tests/faults/test_rebuild_reconnects.py",
+    ),
+}
+for spec in SERVICES:
+    if spec.name.startswith("relay-"):
+        OWN[spec.name] = RELAY
+    elif spec.name.startswith("projector-"):
+        OWN[spec.name] = PROJECTOR
+    elif spec.name.endswith("-query-api"):
+        OWN[spec.name] = QUERY_API
+
+
+def suite(service: str) -> list[str]:
+    """The test modules of `service`'s pipeline, each once, in a stable order."""
+    if service not in OWN:
+        known = ", ".join(sorted(OWN))
+        raise KeyError(f"unknown service {service!r} (known: {known})")
+    return list(dict.fromkeys((*SHARED, *OWN[service])))
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tests.service_suites <service>", file=sys.stderr)
+        return 2
+    try:
+        print(" ".join(suite(argv[0])))
+    except KeyError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
