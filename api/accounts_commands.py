@@ -29,6 +29,7 @@ from api.problem_types import (
     INVALID_OWNER,
     UNSUPPORTED_CURRENCY,
 )
+from api.public_urls import PublicUrls
 from domains.accounts.application import AccountResult, AccountsService
 from eventstore.contexts import ACCOUNTS
 
@@ -80,7 +81,9 @@ def command(
 ) -> ORJSONResponse:
     """Run one command idempotently and answer with the account after it."""
     result, replayed = run_idempotently(request, name, target, body, service, execute)
-    location = f"/accounts/{result.account_id}" if status == 201 else None
+    location = None
+    if status == 201:
+        location = f"{PublicUrls().account_summary_query_url}/accounts/{result.account_id}"
     return answer(AccountAnswer, ACCOUNTS, result, status, replayed, location)
 
 
@@ -90,7 +93,11 @@ def command(
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
     responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY)
-    | answer_headers(201, location="Where the new resource is read."),
+    | answer_headers(
+        201,
+        location="Where the account is read: its URL on the account summary query API (send"
+        " it the answer's consistency token). Set by PAYSTREAM_PUBLIC_ACCOUNT_SUMMARY_QUERY_URL.",
+    ),
 )
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""

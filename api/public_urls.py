@@ -1,4 +1,5 @@
-"""Where clients reach the services, for links in answers (a payment's Location).
+"""Where clients reach the services, for links in answers (the Location of a new account
+or payment).
 
 Not the upstreams a service calls (api/upstreams.py): these URLs are the clients'. The
 defaults are the ports `paystream up` and compose.yaml publish on the host; behind the
@@ -15,5 +16,8 @@ class PublicUrls(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PAYSTREAM_PUBLIC_", extra="ignore")
 
+    # The account summary query API, where an account is read (the accounts API serves
+    # no reads).
+    account_summary_query_url: str = "http://127.0.0.1:8002"
     # The payments query API, where a payment is read (the payments API serves no reads).
     payments_query_url: str = "http://127.0.0.1:8004"

@@ -28,6 +28,8 @@ UPSTREAM_ENV = {
     "account-summary-query-api": "PAYSTREAM_ACCOUNT_SUMMARY_QUERY_URL",
     "payments-query-api": "PAYSTREAM_PUBLIC_PAYMENTS_QUERY_URL",
 }
+# Where clients read what a command created (the Location of its answer).
+PUBLIC_ENV = {"account-summary-query-api": "PAYSTREAM_PUBLIC_ACCOUNT_SUMMARY_QUERY_URL"}
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -70,6 +72,7 @@ class Stack:
         unless `wait` is false."""
         env = service_env(self.database_url, self.nats_url, self.stream_replicas)
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
+        env.update({variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()})
         port = self.upstream_ports.get(name) or free_port()
         process = ServiceProcess(SPECS[name], port, env, self.work_dir / "logs")
         process.start()

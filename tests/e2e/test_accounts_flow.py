@@ -47,6 +47,26 @@ def test_a_read_with_the_last_token_sees_every_command_on_the_first_try(
     assert summary["status"] == "open"
 
 
+def test_a_new_accounts_location_is_where_the_account_is_read(
+    commands: httpx.Client, queries: httpx.Client
+) -> None:
+    """The 201's Location is the account on the account summary query API (the accounts
+    API serves no reads): followed with the answer's token, it reads the new account."""
+    opened = commands.post("/accounts", json=OPEN_BODY)
+    assert opened.status_code == 201, opened.text
+
+    read = httpx.get(
+        opened.headers["Location"],
+        headers={TOKEN_HEADER: opened.json()["consistency_token"]},
+        timeout=30,
+    )
+
+    assert opened.headers["Location"].startswith(str(queries.base_url).rstrip("/") + "/")
+    assert read.status_code == 200, read.text
+    assert read.json()["account_id"] == opened.json()["account_id"]
+    assert read.json()["owner"] == OPEN_BODY["owner"]
+
+
 def test_a_retried_deposit_is_answered_from_the_first_and_stored_once(
     commands: httpx.Client, stack: Stack
 ) -> None:
