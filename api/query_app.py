@@ -49,7 +49,7 @@ class QueryApi:
 
     @property
     def role(self) -> str:
-        """Its database role, which may only SELECT its read models' schemas."""
+        """Its database role, which may only SELECT its read models' `read_<name>` schemas."""
         return f"paystream_{self.name.replace('-', '_')}_query"
 
 

@@ -1,8 +1,9 @@
 """The projector runtime: runs any Projection from JetStream into PostgreSQL.
 
 Per source context: a durable pull consumer; each fetched batch is applied in
-ONE transaction together with the tracking row, committed, then acked. Events
-at or below the tracked position are skipped (redelivery is a no-op); an event
+ONE transaction together with the tracking rows (one per bucket of aggregate ids,
+see projections.tracking), committed, then acked. Events at or below the tracked
+position are skipped (redelivery is a no-op); an event
 beyond the next expected position means messages were missed, so the missing
 range is read straight from the event store first.
 """

@@ -1,9 +1,9 @@
 """Builds of a read model and the one readers see.
 
 Each build of a read model lives in a schema of its own (`<name>_v<version>`, or
-`<name>_v<version>_<stamp>` for a rebuild). The stable schema `<name>` holds one
-view per table of the active build and the row `active_build` naming it. Readers
-only use the views, so switching builds is one transaction: repoint the views.
+`<name>_v<version>_<stamp>` for a rebuild). The stable schema `read_<name>` holds one
+view per table of the active build, the row `active_build` naming it, and the dead
+letters. Readers only use the views, so switching builds is one transaction: repoint the views.
 Projector batches hold a shared advisory lock and a switch an exclusive one, so a
 switch never lands in the middle of a batch.
 """
