@@ -10,7 +10,7 @@ import pytest
 
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from scripts.provision import provision
-from tests.stack import Stack, database_url_for
+from tests.support.stack import Stack, database_url_for
 
 PORTS_PER_WORKER = 2000
 FIRST_TEST_PORT = 20000  # below the kernel's ephemeral ports (32768 and up)

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.commands import IDEMPOTENCY_HEADER
-from tests.api.conftest import event_count
-from tests.e2e.accounts_client import assert_problem, command, open_account
+from tests.support.accounts_client import assert_problem, command, open_account
+from tests.support.in_process import event_count
 
 NO_BODY = object()
 BALANCE = 100  # of the "open" and "frozen" accounts

@@ -26,7 +26,7 @@ from api.problem_types import (
 )
 from api.problems import Problem, install_problem_handlers
 from domains.money import check_amount
-from tests.contract_run import contract_failures
+from tests.support.contract_run import contract_failures
 
 
 def app_answering(problem: Problem, declared: tuple[ProblemType, ...]) -> FastAPI:

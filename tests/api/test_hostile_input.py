@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from tests.api.conftest import event_count, stored_events
-from tests.e2e.accounts_client import assert_problem
+from tests.support.accounts_client import assert_problem
+from tests.support.in_process import event_count, stored_events
 
 LONG = 1000
 

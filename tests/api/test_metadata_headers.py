@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import event_count, post_exactly, stored_events
-from tests.e2e.accounts_client import assert_problem
+from tests.support.accounts_client import assert_problem
+from tests.support.in_process import event_count, post_exactly, stored_events
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 BAD_HEADERS: dict[str, tuple[str, bytes]] = {

@@ -17,8 +17,8 @@ from api.health import worker_app
 from api.query_app import create_query_app
 from api.query_registry import QUERY_APIS
 from api.request_limits import MAX_BODY_BYTES
-from tests.api.conftest import event_count
-from tests.e2e.accounts_client import assert_problem
+from tests.support.accounts_client import assert_problem
+from tests.support.in_process import event_count
 
 OWNER_JSON = b'{"owner": "Ada", "currency": "EUR"}'
 UNREACHABLE_DB = "host=127.0.0.1 port=1 dbname=none connect_timeout=1"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 # Workers first, so the query API never waits on a projector that is not running.
 SERVICE_NAMES = (

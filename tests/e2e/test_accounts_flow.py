@@ -14,8 +14,8 @@ import pytest
 from api.commands import IDEMPOTENCY_HEADER, REPLAY_HEADER
 from api.consistency import HEADER as TOKEN_HEADER
 from eventstore.contexts import ACCOUNTS
-from tests.e2e.accounts_client import assert_problem, command, open_account, read_back
-from tests.stack import Stack
+from tests.support.accounts_client import assert_problem, command, open_account, read_back
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import pytest
 
 from api.request_limits import MAX_BODY_BYTES
 from eventstore.contexts import ACCOUNTS
-from tests.e2e.accounts_client import assert_problem, read_back
 from tests.e2e.conftest import TIMEOUT_SECONDS
-from tests.stack import Stack
+from tests.support.accounts_client import assert_problem, read_back
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 ADA = {"owner": "Ada", "currency": "EUR"}

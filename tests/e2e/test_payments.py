@@ -13,8 +13,8 @@ from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from tests.contracts.event_schemas import schema_violations
-from tests.e2e.chaos import SAGA_KILLS, Chaos
-from tests.e2e.payments_workload import (
+from tests.support.chaos import SAGA_KILLS, Chaos
+from tests.support.payments_workload import (
     Ledger,
     account_steps,
     all_finished,
@@ -25,9 +25,9 @@ from tests.e2e.payments_workload import (
     recorded_steps,
     send_payments,
 )
-from tests.e2e.read_model_checks import check_read_models_agree, url
-from tests.e2e.test_readme import readme_block
-from tests.stack import Stack, wait_until
+from tests.support.read_model_checks import check_read_models_agree, url
+from tests.support.readme import readme_block
+from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 README_PORTS = {

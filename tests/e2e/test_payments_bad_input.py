@@ -17,8 +17,8 @@ from domains.money import MAX_AMOUNT
 from domains.text import MAX_REFERENCE_LENGTH
 from eventstore import idempotency
 from eventstore.contexts import PAYMENTS
-from tests.e2e.accounts_client import assert_problem
-from tests.stack import Stack
+from tests.support.accounts_client import assert_problem
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ import pytest
 
 from api.consistency import HEADER as TOKEN_HEADER
 from api.pages import encode_cursor
-from tests.e2e.accounts_client import assert_problem, command, open_account
-from tests.stack import Stack
+from tests.support.accounts_client import assert_problem, command, open_account
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.support.readme import readme_block
+
 DEFAULT_PORTS = {
     "8001": "accounts-api",
     "8002": "account-summary-query-api",
     "8101": "relay-accounts",
     "8102": "projector-account-summary",
 }
-
-
-def readme_block(marker: str) -> str:
-    """The README's shell block whose first lines set `marker` (e.g. "PAY=")."""
-    blocks: list[str] = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
-    return next(block for block in blocks if marker in block.split("\n\n")[0])
 
 
 @pytest.mark.e2e

@@ -10,10 +10,10 @@ import httpx
 
 from eventstore.contexts import ACCOUNTS
 from scripts.devstack.status import probe
-from tests.faults.checks import readiness
-from tests.faults.conftest import FaultStack
-from tests.faults.recovery import FaultRun
-from tests.stack import wait_until
+from tests.support.fault_checks import readiness
+from tests.support.fault_recovery import FaultRun
+from tests.support.fault_stack import FaultStack
+from tests.support.stack import wait_until
 
 DOWN_SECONDS = 3.0
 WORKERS = ("relay-accounts", "relay-payments", "projector-account-summary", "saga")

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from scripts.devstack.status import probe
-from tests.faults.checks import readiness
-from tests.faults.conftest import FaultStack, healthy
-from tests.faults.recovery import FaultRun
-from tests.stack import wait_until
+from tests.support.fault_checks import readiness
+from tests.support.fault_recovery import FaultRun
+from tests.support.fault_stack import FaultStack, healthy
+from tests.support.stack import wait_until
 
 LOG_LINES_BOUND = 60
 

@@ -8,9 +8,9 @@ import sys
 import threading
 
 from scripts.devstack.supervisor import service_env
-from tests.faults.checks import money_movements, seconds_until_all_ready, statement_entries
-from tests.faults.conftest import FaultStack
-from tests.stack import wait_until
+from tests.support.fault_checks import money_movements, seconds_until_all_ready, statement_entries
+from tests.support.fault_stack import FaultStack
+from tests.support.stack import wait_until
 
 
 def test_a_rebuild_waits_for_the_database_then_succeeds(faulty: FaultStack) -> None:

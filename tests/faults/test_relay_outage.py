@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 from eventstore.contexts import ACCOUNTS
-from tests.faults.conftest import DUPLICATE_WINDOW_SECONDS, FaultStack
-from tests.faults.recovery import FaultRun
-from tests.stack import wait_until
+from tests.support.fault_recovery import FaultRun
+from tests.support.fault_stack import DUPLICATE_WINDOW_SECONDS, FaultStack
+from tests.support.stack import wait_until
 
 
 def test_a_relay_back_after_the_duplicate_window_publishes_each_event_once(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
 from eventstore.metadata import CommandMetadata, command_metadata
 from scripts.cli.audit_inspect import write_export
 from scripts.cli.root import app
-from tests.stack import Stack, wait_until
+from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 

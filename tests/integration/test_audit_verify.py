@@ -21,7 +21,7 @@ from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS, application_env
 from eventstore.hash_chain import GENESIS, link_hash
 from eventstore.hash_chain import TABLE as HASHES
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 

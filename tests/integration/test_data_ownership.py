@@ -34,7 +34,7 @@ from api.query_registry import QUERY_APIS
 from eventstore.contexts import CONTEXTS
 from eventstore.roles import BUILDS_SCHEMA
 from projections.registry import PROJECTIONS
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 

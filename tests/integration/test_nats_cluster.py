@@ -20,8 +20,8 @@ from eventstore.relay import last_published_position
 from eventstore.settings import nats_servers
 from scripts.devstack.embedded import EmbeddedNatsCluster, EmbeddedPostgres, free_port
 from scripts.provision import provision
-from tests.stack import Stack, database_url_for, wait_until
-from tests.workload import accounts_service, folded_rows, summary_rows, tracked_position
+from tests.support.stack import Stack, database_url_for, wait_until
+from tests.support.workload import accounts_service, folded_rows, summary_rows, tracked_position
 
 pytestmark = pytest.mark.integration
 

@@ -22,9 +22,9 @@ from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from projections.account_summary import AccountSummaryProjection
 from scripts.devstack.embedded import free_port
-from tests.contract_run import contract_failures, run_contract
-from tests.stack import Stack, wait_until
-from tests.workload import ProjectorThread, accounts_service, summary_rows
+from tests.support.contract_run import contract_failures, run_contract
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import ProjectorThread, accounts_service, summary_rows
 
 # Past this a consistency-token wait answers 503 (declared); small keeps the run fast.
 CONSISTENCY_WAIT_SECONDS = 0.05

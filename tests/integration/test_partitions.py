@@ -7,8 +7,8 @@ import pytest
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
 from projections.tracking import WHOLE, Partition
-from tests.stack import Stack, wait_until
-from tests.workload import (
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import (
     ProjectorThread,
     accounts_service,
     folded_rows,

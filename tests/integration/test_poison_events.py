@@ -19,8 +19,8 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import H_POSITION, EventEnvelope
 from projections.account_summary import AccountSummaryProjection
 from projections.status import ProjectionStatus, projection_status
-from tests.stack import Stack, wait_until
-from tests.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
 
 pytestmark = pytest.mark.integration
 POISON = 13

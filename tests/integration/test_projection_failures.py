@@ -16,8 +16,8 @@ from eventstore.envelope import EventEnvelope
 from projections import dead_letters
 from projections.account_summary import AccountSummaryProjection
 from projections.rebuild import RebuildError, rebuild
-from tests.stack import Stack, wait_until
-from tests.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
 
 pytestmark = pytest.mark.integration
 REFUSED_AT_COMMIT = 13

@@ -13,8 +13,8 @@ from eventstore.envelope import EventEnvelope
 from eventstore.reader import read_events
 from projections.account_summary import AccountSummaryProjection
 from projections.runtime import Projector
-from tests.stack import Stack
-from tests.workload import accounts_service, folded_rows, summary_rows, write_events
+from tests.support.stack import Stack
+from tests.support.workload import accounts_service, folded_rows, summary_rows, write_events
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
 from projections.tracking import WHOLE
-from tests.stack import Stack, wait_until
-from tests.workload import (
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import (
     BackgroundWriter,
     accounts_service,
     folded_rows,

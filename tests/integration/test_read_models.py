@@ -15,7 +15,7 @@ from projections.notifications import NotificationsProjection
 from projections.payments import PaymentsProjection
 from projections.projection import TRACKING_TABLE, Projection
 from projections.runtime import Projector
-from tests.payment_history import (
+from tests.support.payment_history import (
     FROZEN_REASON,
     History,
     project,
@@ -23,7 +23,7 @@ from tests.payment_history import (
     stored_events,
     write_history,
 )
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 

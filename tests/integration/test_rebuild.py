@@ -16,9 +16,14 @@ from domains.accounts.aggregates import Account
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
 from projections.runtime import Projector
-from tests.e2e.payments_workload import Ledger, all_finished, open_funded_accounts, send_payments
-from tests.stack import Stack, wait_until
-from tests.workload import (
+from tests.support.payments_workload import (
+    Ledger,
+    all_finished,
+    open_funded_accounts,
+    send_payments,
+)
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import (
     BackgroundWriter,
     CheckedThread,
     accounts_service,

@@ -9,8 +9,8 @@ import nats
 import pytest
 
 from eventstore.contexts import ACCOUNTS
-from tests.stack import Stack, wait_until
-from tests.workload import BackgroundWriter, accounts_service, kill_mid_work
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import BackgroundWriter, accounts_service, kill_mid_work
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.relay import Relay, last_published_position
 from eventstore.streams import ensure_stream
 from scripts.devstack.supervisor import ServiceProcess
-from tests.stack import Stack, wait_until
-from tests.workload import accounts_service, write_events
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import accounts_service, write_events
 
 pytestmark = pytest.mark.integration
 

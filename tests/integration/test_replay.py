@@ -17,7 +17,7 @@ from psycopg.sql import SQL, Identifier
 from domains.accounts.application import AccountsService
 from domains.service import SNAPSHOT_INTERVAL
 from eventstore.contexts import ACCOUNTS, application_env
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import pytest
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from eventstore.metadata import CommandMetadata, command_metadata
-from tests.stack import Stack, wait_until
-from tests.workload import accounts_service
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import accounts_service
 
 pytestmark = pytest.mark.integration
 OLD_CORRELATION_ID = "order 42 (before the door)"

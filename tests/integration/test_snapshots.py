@@ -17,7 +17,7 @@ from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from domains.service import SNAPSHOT_INTERVAL
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 

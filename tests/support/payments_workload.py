@@ -15,7 +15,7 @@ from domains.accounts.application import AccountsService
 from domains.payments.aggregates import TERMINAL
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 OPENING_DEPOSIT = 10_000
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from eventstore.contexts import CONTEXTS
-from tests.faults.checks import (
+from tests.support.fault_checks import (
     PROJECTIONS,
     RECOVERY_BOUND_SECONDS,
     assert_acknowledged_stored,
@@ -21,9 +21,9 @@ from tests.faults.checks import (
     reached,
     seconds_until_all_ready,
 )
-from tests.faults.conftest import FaultStack
-from tests.faults.load import CommandLoad, Tally
-from tests.stack import wait_until
+from tests.support.fault_load import CommandLoad, Tally
+from tests.support.fault_stack import FaultStack
+from tests.support.stack import wait_until
 
 WARM_UP_COMMANDS = 20
 

@@ -19,7 +19,7 @@ from projections.account_summary import AccountSummaryProjection
 from projections.projection import Projection
 from projections.runtime import Projector
 from projections.tracking import reached_query
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 
 def accounts_service(stack: Stack) -> AccountsService:

@@ -11,8 +11,8 @@ import httpx
 
 from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
-from tests.e2e.payments_workload import Ledger
-from tests.stack import Stack
+from tests.support.payments_workload import Ledger
+from tests.support.stack import Stack
 
 # Money event -> (statement kind, sign of its amount there, notification kind or None).
 MONEY_EVENTS = {

@@ -12,7 +12,7 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.python import asgi
 
-from tests.contract_limits import is_contract_failure
+from tests.support.contract_limits import is_contract_failure
 
 # Every phase and check of `schemathesis run`; few examples per operation keep it short,
 # `deterministic` (and the seed, and no example database) make it the same run every time.

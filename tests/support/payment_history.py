@@ -17,7 +17,7 @@ from eventstore.envelope import EventEnvelope
 from eventstore.reader import read_events
 from projections.projection import Projection
 from projections.runtime import Projector
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 FROZEN_REASON = "account-frozen"
 

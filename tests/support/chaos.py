@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from scripts.devstack.supervisor import ServiceProcess
-from tests.e2e.payments_workload import payments_in_flight
-from tests.stack import Stack, wait_until
-from tests.workload import CheckedThread
+from tests.support.payments_workload import payments_in_flight
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import CheckedThread
 
 SAGA_KILLS = 3
 OUTAGE_SECONDS = 3.0

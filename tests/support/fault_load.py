@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tests.stack import wait_until
+from tests.support.stack import wait_until
 
 # What a command may answer while PostgreSQL or NATS is away: done, or "try again".
 ACCEPTED = {200, 202}

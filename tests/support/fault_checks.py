@@ -21,9 +21,9 @@ from projections.payments import PaymentsProjection
 from projections.projection import Projection
 from projections.tracking import reached_query
 from scripts.devstack.supervisor import ServiceProcess
-from tests.faults.load import Tally
-from tests.stack import Stack, wait_until
-from tests.workload import folded_rows, summary_rows
+from tests.support.fault_load import Tally
+from tests.support.stack import Stack, wait_until
+from tests.support.workload import folded_rows, summary_rows
 
 READY_BOUND_SECONDS = 10.0  # /readyz answers 200 again within this of the return
 RECOVERY_BOUND_SECONDS = 15.0
