@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scripts.cli.errors import CliError
+from scripts.cli.errors import CliError, CommandGroup
 
 KNOWN = ("accounts-api", "payments-api", "query-api", "relay", "projector", "saga")
 NEEDS_TARGET = ("relay", "projector", "query-api")
@@ -25,7 +25,6 @@ def serve(
     ] = None,
 ) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
-    from scripts.composition import services
     from scripts.service_logs import configure_service_logging
 
     if service not in KNOWN:
@@ -33,22 +32,46 @@ def serve(
     if service in NEEDS_TARGET and not target:
         raise CliError(f"`serve {service}` needs a target, e.g. `serve relay accounts`")
     configure_service_logging()
+    # Each kind imports only what it serves: a service starts in about half the time.
     try:
-        if service == "accounts-api":
-            services.serve_accounts_api(host, port)
-        elif service == "payments-api":
-            services.serve_payments_api(host, port)
+        if service in ("accounts-api", "payments-api"):
+            from scripts.composition import command_apis
+
+            serve_api = command_apis.serve_accounts_api
+            if service == "payments-api":
+                serve_api = command_apis.serve_payments_api
+            serve_api(host, port)
         elif service == "saga":
-            services.serve_saga(host, port)
-        elif service == "relay":
-            services.serve_relay(str(target), host, port)
+            from scripts.composition import saga
+
+            saga.serve_saga(host, port)
         elif service == "query-api":
-            services.serve_query_api(str(target), host, port)
+            from scripts.composition import query_apis
+
+            query_apis.serve_query_api(str(target), host, port)
         else:
-            services.serve_projector(str(target), host, port, partition)
+            from scripts.composition import workers
+
+            if service == "relay":
+                workers.serve_relay(str(target), host, port)
+            else:
+                workers.serve_projector(str(target), host, port, partition)
     except (KeyError, ValueError) as error:
         raise CliError(error.args[0] if error.args else str(error)) from None
 
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+
+
+def main() -> None:
+    """`python -m scripts.cli.serve <service> ...`: `paystream serve` alone, without the
+    other command groups' imports (the development stack and the tests start many
+    services; each start then loads only what serving needs)."""
+    app = CommandGroup(rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False)
+    register(app)
+    app(prog_name="paystream serve")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ from scripts.devstack.services import ServiceSpec
 
 @dataclass
 class ServiceProcess:
-    """One service running as `python -m scripts.cli serve ...`."""
+    """One service running as `python -m scripts.cli.serve ...` (`paystream serve ...`)."""
 
     spec: ServiceSpec
     port: int
@@ -43,7 +43,9 @@ class ServiceProcess:
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         output = self.output_file.open("ab")
-        command = [sys.executable, "-m", "scripts.cli", *self.spec.command(self.port)]
+        serve, *arguments = self.spec.command(self.port)  # `paystream serve ...`, served alone
+        assert serve == "serve", self.spec
+        command = [sys.executable, "-m", "scripts.cli.serve", *arguments]
         env = {**self.env, "PAYSTREAM_LOG_FILE": str(self.log_file)}
         self.process = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True

@@ -1,5 +1,5 @@
-"""Every service of `paystream serve`, built from its settings: the APIs and the workers
-(relay, projector, saga), each run in this process until SIGTERM or SIGINT."""
+"""The workers of `paystream serve`: a relay or a projector, each beside its health API
+and kept running across lost connections (`Worker`, which the saga uses too)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ import logging
 import signal
 from collections.abc import Callable
 
-import uvicorn
-
-from api import accounts_app, payments_commands
 from api.health import ReadyCheck, serve_http, worker_app
-from api.query_app import create_query_app
-from api.query_registry import get_query_api
-from api.upstreams import UpstreamSettings
-from domains.accounts.application import AccountsService
-from domains.payments.application import PaymentsService
-from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
+from eventstore.contexts import CONTEXTS
 from eventstore.probes import nats_missing, postgres_missing
 from eventstore.reconnect import Work, keep_running
 from eventstore.relay import Relay
@@ -25,46 +17,8 @@ from eventstore.settings import DatabaseSettings, NatsSettings
 from projections.registry import get_projection
 from projections.runtime import Projector
 from projections.tracking import WHOLE, Partition
-from saga.accounts_client import AccountsClient
-from saga.worker import PaymentSaga
 
 log = logging.getLogger("paystream.serve")
-COMMAND_API_POOL = 16
-
-
-def serve_accounts_api(host: str, port: int) -> None:
-    db = DatabaseSettings()
-    env = application_env(ACCOUNTS, db, pool_size=COMMAND_API_POOL)
-    app = accounts_app.create_app(lambda: AccountsService(env=env))
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
-
-
-def serve_payments_api(host: str, port: int) -> None:
-    env = application_env(PAYMENTS, DatabaseSettings(), pool_size=COMMAND_API_POOL)
-    app = payments_commands.create_app(lambda: PaymentsService(env=env))
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
-
-
-def serve_saga(host: str, port: int) -> None:
-    db = DatabaseSettings()
-    service = PaymentsService(env=application_env(PAYMENTS, db, pool_size=8))
-    accounts = AccountsClient(UpstreamSettings().accounts_api_url)
-    conninfo = db.role_conninfo(PAYMENTS.role)
-    saga = PaymentSaga(service, accounts, conninfo, NatsSettings().url())
-    worker = Worker("payment saga", saga.run, lambda: saga.status.subscribed)
-
-    def missing() -> list[str]:
-        return [] if saga.status.subscribed else ["payments consumer not subscribed"]
-
-    ready = worker.readiness(conninfo, lambda: saga.nats, missing)
-    app = worker_app(worker.title, ready, lambda: saga.status)
-    asyncio.run(worker.serve(app, host, port))
-
-
-def serve_query_api(name: str, host: str, port: int) -> None:
-    api = get_query_api(name)
-    app = create_query_app(api, DatabaseSettings().role_conninfo(api.role))
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
 
 
 def serve_relay(context_name: str, host: str, port: int) -> None:

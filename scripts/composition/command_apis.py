@@ -1,0 +1,26 @@
+"""The command APIs of `paystream serve`: accounts and payments, each on its own pool."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from api import accounts_app, payments_commands
+from domains.accounts.application import AccountsService
+from domains.payments.application import PaymentsService
+from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from eventstore.settings import DatabaseSettings
+
+COMMAND_API_POOL = 16
+
+
+def serve_accounts_api(host: str, port: int) -> None:
+    db = DatabaseSettings()
+    env = application_env(ACCOUNTS, db, pool_size=COMMAND_API_POOL)
+    app = accounts_app.create_app(lambda: AccountsService(env=env))
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+
+
+def serve_payments_api(host: str, port: int) -> None:
+    env = application_env(PAYMENTS, DatabaseSettings(), pool_size=COMMAND_API_POOL)
+    app = payments_commands.create_app(lambda: PaymentsService(env=env))
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
