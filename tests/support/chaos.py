@@ -50,11 +50,15 @@ class Chaos(CheckedThread):
             self.accounts_back.set()
             for _ in range(SAGA_KILLS):
                 threading.Event().wait(BETWEEN_SECONDS)
-                wait_until(
-                    lambda: payments_in_flight(self.stack) > 0, 60, "payments in flight to kill"
-                )
-                self.in_flight_at_kills.append(payments_in_flight(self.stack))
+                seen: list[int] = []  # what the last look saw, just before the kill
+
+                def busy() -> bool:
+                    seen.append(payments_in_flight(self.stack))
+                    return seen[-1] > 0
+
+                wait_until(busy, 60, "payments in flight to kill")
                 self._process("saga").kill()
+                self.in_flight_at_kills.append(seen[-1])
                 self.stack.start("saga")
         finally:
             self.accounts_down.set()
