@@ -31,6 +31,7 @@ class Chaos(CheckedThread):
         self.accounts_back = threading.Event()
         self.saga_found_accounts_down = 0  # accounts steps the saga could not reach
         self.in_flight_at_kills: list[int] = []
+        self._last_seen_in_flight = 0
 
     def inject(self) -> None:
         try:
@@ -50,19 +51,19 @@ class Chaos(CheckedThread):
             self.accounts_back.set()
             for _ in range(SAGA_KILLS):
                 threading.Event().wait(BETWEEN_SECONDS)
-                seen: list[int] = []  # what the last look saw, just before the kill
-
-                def busy() -> bool:
-                    seen.append(payments_in_flight(self.stack))
-                    return seen[-1] > 0
-
-                wait_until(busy, 60, "payments in flight to kill")
+                wait_until(self._payments_in_flight, 60, "payments in flight to kill")
                 self._process("saga").kill()
-                self.in_flight_at_kills.append(seen[-1])
+                self.in_flight_at_kills.append(self._last_seen_in_flight)
                 self.stack.start("saga")
         finally:
             self.accounts_down.set()
             self.accounts_back.set()
+
+    def _payments_in_flight(self) -> bool:
+        """Whether payments are in flight now; remembers how many (the count just before
+        a kill, as a second look might find them finished)."""
+        self._last_seen_in_flight = payments_in_flight(self.stack)
+        return self._last_seen_in_flight > 0
 
     def saga_steps(self) -> int:
         """Steps the running saga has carried out since it started."""
