@@ -24,37 +24,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PAYSTREAM_PORT_RANGE"] = f"{low}-{low + PORTS_PER_WORKER - 1}"
 
 
-# The longest modules, longest first (measured: --durations on this machine). The workers
-# take whole modules in collection order, so starting these first keeps one long module
-# from running alone at the end while the other workers are done.
-LONGEST_FIRST = (
-    "tests/e2e/test_payments.py",
-    "tests/integration/test_rebuild.py",
-    "tests/faults/test_postgres_outages.py",
-    "tests/integration/test_projector_process.py",
-    "tests/integration/test_poison_events.py",
-    "tests/e2e/test_query_apis.py",
-    "tests/integration/test_nats_cluster.py",
-    "tests/faults/test_nats_restart.py",
-    "tests/faults/test_relay_outage.py",
-    "tests/integration/test_audit_inspect.py",
-    "tests/integration/test_relay.py",
-    "tests/integration/test_openapi_contracts.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the longest modules first; every module keeps its tests' order."""
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-
-    def module_rank(item: pytest.Item) -> int:
-        return rank.get(
-            Path(item.path).relative_to(Path(__file__).parents[1]).as_posix(), len(rank)
-        )
-
-    items.sort(key=module_rank)  # stable: the order within a module stays
-
-
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
     """One PostgreSQL server for the session; each test module gets its own database."""

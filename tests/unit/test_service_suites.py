@@ -43,9 +43,3 @@ def test_make_test_with_an_unknown_service_fails_before_running_anything() -> No
     assert result.returncode != 0
     assert "unknown service 'nope'" in result.stderr
     assert "passed" not in result.stdout
-
-
-def test_the_longest_first_order_names_existing_modules() -> None:
-    from tests.conftest import LONGEST_FIRST
-
-    assert [path for path in LONGEST_FIRST if not (ROOT / path).is_file()] == []
