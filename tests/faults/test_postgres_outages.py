@@ -17,6 +17,11 @@ from tests.support.stack import wait_until
 LOG_LINES_BOUND = 60
 
 
+# A command waits about 12 s on a lost database before it answers 503 (the pool's
+# 1 s, then the library's retries: docs/architecture.md, "Failure and recovery").
+COMMAND_GIVES_UP_SECONDS = 15
+
+
 @pytest.mark.parametrize(
     ("seconds", "immediate"), [(5, True), (30, False)], ids=["crash-5s", "down-30s"]
 )
@@ -48,6 +53,7 @@ def test_services_heal_after_postgres_returns(
     tally = run.finish()
 
     assert in_flight > 0, "the fault did not land on commands in flight"
-    assert unacknowledged > 0, "no command was refused while the database was away"
+    if seconds > COMMAND_GIVES_UP_SECONDS:  # a shorter outage may only delay commands
+        assert unacknowledged > 0, "no command was refused while the database was away"
     assert len(tally.acknowledged) > acknowledged_at_fault, "nothing was done after the return"
     assert max(run.recovery.log_lines.values()) <= LOG_LINES_BOUND, run.recovery.log_lines
