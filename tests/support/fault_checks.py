@@ -22,6 +22,7 @@ from projections.projection import Projection
 from projections.tracking import reached_query
 from scripts.devstack.supervisor import ServiceProcess
 from tests.support.fault_load import Tally
+from tests.support.read_model_checks import expected_rows
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import folded_rows, summary_rows
 
@@ -34,13 +35,6 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     AccountStatementProjection,
     PaymentsProjection,
     NotificationsProjection,
-)
-STATEMENT_EVENTS = (
-    "MoneyDeposited.v1",
-    "MoneyWithdrawn.v1",
-    "AccountDebited.v1",
-    "AccountCredited.v1",
-    "AccountDebitRefunded.v1",
 )
 
 
@@ -137,9 +131,11 @@ def assert_read_models_match_store(stack: Stack, accounts: list[str], tally: Tal
         assert summary_rows(stack) == folded_rows(service, [UUID(a) for a in accounts])
     finally:
         service.close()
-    assert statement_entries(stack) == money_movements(stack)
+    statements, notifications = expected_rows(stack)  # what the event store says
+    assert statement_entries(stack) == movements_of(statements)
     assert payment_rows(stack) == folded_payments(stack, tally.payments)
-    assert notification_rows(stack) == folded_notifications(stack)
+    notified = {(n[0], account, n[1]) for account, rows in notifications.items() for n in rows}
+    assert notification_rows(stack) == notified
 
 
 def statement_entries(stack: Stack) -> list[tuple[int, str]]:
@@ -151,15 +147,14 @@ def statement_entries(stack: Stack) -> list[tuple[int, str]]:
     return [(int(p), a) for p, a in rows]
 
 
+def movements_of(statements: dict[str, list[tuple[Any, ...]]]) -> list[tuple[int, str]]:
+    """Every money movement as (position, account), in log order."""
+    return sorted((entry[0], account) for account, rows in statements.items() for entry in rows)
+
+
 def money_movements(stack: Stack) -> list[tuple[int, str]]:
-    with stack.admin() as conn:
-        rows = conn.execute(
-            f"SELECT notification_id, originator_id::text"
-            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table} WHERE topic = ANY(%s)"
-            " ORDER BY notification_id",
-            (list(STATEMENT_EVENTS),),
-        ).fetchall()
-    return [(int(p), a) for p, a in rows]
+    """What the statement must hold: every money movement the event store has."""
+    return movements_of(expected_rows(stack)[0])
 
 
 def payment_rows(stack: Stack) -> dict[str, dict[str, Any]]:
@@ -185,14 +180,6 @@ def folded_payments(stack: Stack, payments: list[str]) -> dict[str, dict[str, An
         service.close()
 
 
-NOTIFIED = {
-    "MoneyDeposited.v1": "deposit",
-    "MoneyWithdrawn.v1": "withdrawal",
-    "AccountDebited.v1": "payment_sent",
-    "AccountCredited.v1": "payment_received",
-}
-
-
 def notification_rows(stack: Stack) -> set[tuple[str, str, str]]:
     schema = NotificationsProjection.read_schema()
     with stack.admin() as conn:
@@ -200,24 +187,6 @@ def notification_rows(stack: Stack) -> set[tuple[str, str, str]]:
             f"SELECT id, account_id::text, kind FROM {schema}.notifications"
         ).fetchall()
     return {(i, a, k) for i, a, k in rows}
-
-
-def folded_notifications(stack: Stack) -> set[tuple[str, str, str]]:
-    """One notification per money movement of an account, and per failed payment (to its
-    payer), each with the id of the event it tells of."""
-    with stack.admin() as conn:
-        moved = conn.execute(
-            f"SELECT notification_id, originator_id::text, topic"
-            f" FROM {ACCOUNTS.schema}.{ACCOUNTS.events_table} WHERE topic = ANY(%s)",
-            (list(NOTIFIED),),
-        ).fetchall()
-        failed = conn.execute(
-            f"SELECT notification_id, convert_from(state, 'UTF8')::jsonb->>'source'"
-            f" FROM {PAYMENTS.schema}.{PAYMENTS.events_table} WHERE topic = 'PaymentFailed.v1'"
-        ).fetchall()
-    return {(f"accounts:{p}", a, NOTIFIED[t]) for p, a, t in moved} | {
-        (f"payments:{p}", a, "payment_failed") for p, a in failed
-    }
 
 
 def log_lines(process: ServiceProcess) -> int:
