@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from xdist.remote import Producer
+from xdist.scheduler import LoadFileScheduling
 
-from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-from scripts.provision import provision
-from tests.support.stack import Stack, database_url_for
+from scripts.devstack.embedded import EmbeddedPostgres, free_port
+from tests.support.stack import Stack, provisioned_stack
 
 PORTS_PER_WORKER = 2000
 FIRST_TEST_PORT = 20000  # below the kernel's ephemeral ports (32768 and up)
+# Packages whose modules share one running system per worker (a session or package
+# fixture): all their modules go to the same worker, so it is started once.
+SHARED_STACK_PACKAGES = ("tests/e2e/", "tests/faults/")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,6 +25,19 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     low = FIRST_TEST_PORT + int(worker or 0) * PORTS_PER_WORKER
     os.environ["PAYSTREAM_PORT_RANGE"] = f"{low}-{low + PORTS_PER_WORKER - 1}"
+
+
+class SharedStackScheduling(LoadFileScheduling):  # type: ignore[misc]  # xdist is untyped
+    """pytest-xdist's one-file-per-unit scheduling, except that each package of
+    SHARED_STACK_PACKAGES is one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return next((p for p in SHARED_STACK_PACKAGES if path.startswith(p)), path)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SharedStackScheduling:
+    return SharedStackScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +60,6 @@ def stack(
     request: pytest.FixtureRequest,
 ) -> Iterator[Stack]:
     """A provisioned database and a fresh nats-server for one test module."""
-    work_dir: Path = tmp_path_factory.mktemp("stack")
-    nats_server = EmbeddedNats(work_dir / "nats", free_port())
-    nats_server.start()
-    database_url = database_url_for(postgres_server.admin_url, request.module.__name__)
-    provision_stack = Stack(database_url, nats_server, work_dir)
-    provision(provision_stack.db, nats_server.url)
-    try:
-        yield provision_stack
-    finally:
-        provision_stack.stop_all()
-        nats_server.stop()
+    work_dir = tmp_path_factory.mktemp("stack")
+    with provisioned_stack(postgres_server.admin_url, work_dir, request.module.__name__) as made:
+        yield made

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.commands import IDEMPOTENCY_HEADER
 from tests.support.accounts_client import assert_problem, command, open_account
+from tests.support.amount_refusals import AMOUNT_REFUSALS
 from tests.support.in_process import event_count
+from tests.support.request_bodies import NO_BODY, post_body
 
-NO_BODY = object()
 BALANCE = 100  # of the "open" and "frozen" accounts
 
 
@@ -75,15 +75,7 @@ def moving(name: str, path: str) -> list[Any]:
         return refused(f"{name}-{case_id}", "open", path, body, expect, detail)
 
     return [
-        amount("zero", 0, "422 invalid-amount", "greater than zero"),
-        amount("negative", -5, "422 invalid-amount", "greater than zero"),
-        amount("fraction", 1.5, INVALID, "amount"),
-        amount("float", 10.0, INVALID, "amount"),
-        amount("string", "5", INVALID, "amount"),
-        amount("bool", True, INVALID, "amount"),
-        amount("null", None, INVALID, "amount"),
-        amount("1e15", 10**15, "422 invalid-amount", "must not exceed"),
-        amount("1e30", 10**30, "422 invalid-amount", "must not exceed"),
+        *[amount(*refusal) for refusal in AMOUNT_REFUSALS],
         other("missing-amount", {}, INVALID, "amount"),
         other("unknown-field", {"amount": 5, "memo": "x"}, INVALID, "memo: unknown field"),
         other("bad-json", b'{"amount": 5', "400 malformed-json", "not valid JSON"),
@@ -166,16 +158,6 @@ def in_state(accounts: TestClient) -> dict[str, str]:
     return {"open": funded, "frozen": frozen, "empty": empty, "closed": closed}
 
 
-def send(client: httpx.Client, path: str, body: Any, headers: dict[bytes, bytes]) -> httpx.Response:
-    if body is NO_BODY:
-        return client.post(path, headers=headers)
-    if isinstance(body, bytes):
-        return client.post(
-            path, content=body, headers={b"Content-Type": b"application/json", **headers}
-        )
-    return client.post(path, json=body, headers=headers)
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_a_refused_command_answers_a_problem_and_stores_nothing(
     accounts: TestClient, in_state: dict[str, str], case: Refused
@@ -184,7 +166,7 @@ def test_a_refused_command_answers_a_problem_and_stores_nothing(
     path = case.path.format(id=account_id)
     before = event_count(accounts)
 
-    response = send(accounts, path, case.body, case.headers)
+    response = post_body(accounts, path, case.body, case.headers)
 
     problem = assert_problem(response, case.status, case.code)
     assert case.detail.lower() in problem["detail"].lower(), problem

@@ -1,4 +1,10 @@
-"""End-to-end fixtures: every accounts service as its own process, spoken to over HTTP."""
+"""End-to-end fixtures: one running system per test worker, every service as its own
+process, spoken to over HTTP.
+
+Starting the fifteen services takes most of an e2e module's time, so the modules share
+them: tests/conftest.py sends every e2e module to the same worker, and each module
+leaves no payment in flight behind it (so the next one starts from a quiet system).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,45 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.stack import Stack
+from scripts.devstack.embedded import EmbeddedPostgres
+from scripts.devstack.services import SERVICES
+from tests.support.payments_workload import payments_in_flight
+from tests.support.stack import Stack, provisioned_stack, wait_until
 
-# Workers first, so the query API never waits on a projector that is not running.
-SERVICE_NAMES = (
-    "relay-accounts",
-    "projector-account-summary",
-    "accounts-api",
-    "account-summary-query-api",
+# Workers first, so no API waits on a consumer that does not exist yet.
+SERVICE_NAMES = tuple(
+    sorted((spec.name for spec in SERVICES), key=lambda name: name.endswith("api"))
 )
 TIMEOUT_SECONDS = 30.0
 
 
+@pytest.fixture(scope="session")
+def running_system(
+    postgres_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Every service of the system on its own database and nats-server, each ready."""
+    work_dir = tmp_path_factory.mktemp("e2e")
+    with provisioned_stack(postgres_server.admin_url, work_dir, "e2e") as system:
+        system.start_all(SERVICE_NAMES)
+        yield system
+
+
+@pytest.fixture(scope="module")
+def stack(running_system: Stack) -> Iterator[Stack]:
+    """The running system (not a fresh one per module, as elsewhere); the module's
+    payments all end before the next module starts."""
+    yield running_system
+    wait_until(
+        lambda: payments_in_flight(running_system) == 0,
+        60,
+        "the payments the module started to end",
+    )
+
+
 @pytest.fixture(scope="module")
 def services(stack: Stack) -> dict[str, str]:
-    """Start the four accounts services, each until ready; their URLs by service name.
-
-    The `stack` fixture stops them when the module is done.
-    """
-    return {name: stack.start(name).url for name in SERVICE_NAMES}
+    """Every service's URL, by its name."""
+    return {name: stack.url(name) for name in SERVICE_NAMES}
 
 
 @pytest.fixture(scope="module")

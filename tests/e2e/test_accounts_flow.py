@@ -253,16 +253,3 @@ def test_a_token_the_read_model_cannot_reach_answers_503_with_retry_after(
 
     assert_problem(response, 503, "consistency-timeout")
     assert int(response.headers["Retry-After"]) >= 1
-
-
-@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
-@pytest.mark.parametrize(
-    "service",
-    ["accounts-api", "account-summary-query-api", "relay-accounts", "projector-account-summary"],
-)
-def test_every_service_is_healthy_and_ready(
-    services: dict[str, str], service: str, path: str
-) -> None:
-    response = httpx.get(services[service] + path, timeout=10)
-
-    assert response.status_code == 200, response.text

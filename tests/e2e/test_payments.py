@@ -25,7 +25,7 @@ from tests.support.payments_workload import (
     recorded_steps,
     send_payments,
 )
-from tests.support.read_model_checks import check_read_models_agree, url
+from tests.support.read_model_checks import check_read_models_agree
 from tests.support.readme import readme_block
 from tests.support.stack import Stack, wait_until
 
@@ -37,33 +37,6 @@ README_PORTS = {
     "8003": "account-statement-query-api",
     "8005": "notifications-query-api",
 }
-
-SERVICES = (
-    "relay-accounts",
-    "relay-payments",
-    "projector-account-summary",
-    "projector-account-statement",
-    "projector-notifications",
-    "projector-payments",
-    "accounts-api",
-    "account-summary-query-api",
-    "account-statement-query-api",
-    "notifications-query-api",
-    "payments-query-api",
-    "payments-api",
-    "saga",
-)
-
-
-@pytest.fixture(scope="module")
-def running(stack: Stack) -> Stack:
-    for name in SERVICES:
-        stack.start(name)
-    return stack
-
-
-def payment_url(stack: Stack) -> str:
-    return next(p.url for p in stack.processes if p.spec.name == "payments-api")
 
 
 def check_money_is_conserved(stack: Stack, ledger: Ledger) -> None:
@@ -126,52 +99,52 @@ def check_closed_account_took_no_payment_after(stack: Stack, ledger: Ledger) -> 
     assert (account.status, account.balance) == ("closed", 0)
 
 
-def test_concurrent_payments_all_end_and_conserve_money(running: Stack) -> None:
+def test_concurrent_payments_all_end_and_conserve_money(stack: Stack) -> None:
     ledger = Ledger()
-    token = open_funded_accounts(running.url_of("accounts-api"), 20, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger)
 
-    send_payments(payment_url(running), ledger, 100, token, seed=1)
-    disturb_accounts(running.url_of("accounts-api"), ledger)
-    send_payments(payment_url(running), ledger, 100, token, seed=2)
-    wait_until(lambda: all_finished(running, ledger), 120, "every payment to finish")
+    send_payments(stack.url("payments-api"), ledger, 100, token, seed=1)
+    disturb_accounts(stack.url_of("accounts-api"), ledger)
+    send_payments(stack.url("payments-api"), ledger, 100, token, seed=2)
+    wait_until(lambda: all_finished(stack, ledger), 120, "every payment to finish")
 
-    check_money_is_conserved(running, ledger)
-    check_each_step_ran_once(running, ledger)
-    check_closed_account_took_no_payment_after(running, ledger)
-    check_read_models_agree(running, ledger)
-    check_stored_events_keep_their_golden_schemas(running)
+    check_money_is_conserved(stack, ledger)
+    check_each_step_ran_once(stack, ledger)
+    check_closed_account_took_no_payment_after(stack, ledger)
+    check_read_models_agree(stack, ledger)
+    check_stored_events_keep_their_golden_schemas(stack)
 
 
-def test_payments_survive_saga_kills_and_an_accounts_outage(running: Stack) -> None:
+def test_payments_survive_saga_kills_and_an_accounts_outage(stack: Stack) -> None:
     ledger = Ledger()
-    token = open_funded_accounts(running.url_of("accounts-api"), 20, ledger)
-    chaos = Chaos(running)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger)
+    chaos = Chaos(stack)
     chaos.start()
     assert chaos.accounts_down.wait(30)
 
-    send_payments(payment_url(running), ledger, 100, token, seed=3)  # during the outage
+    send_payments(stack.url("payments-api"), ledger, 100, token, seed=3)  # during the outage
     assert chaos.accounts_back.wait(60)
-    disturb_accounts(running.url_of("accounts-api"), ledger)
-    send_payments(payment_url(running), ledger, 100, token, seed=4)  # during the saga kills
+    disturb_accounts(stack.url_of("accounts-api"), ledger)
+    send_payments(stack.url("payments-api"), ledger, 100, token, seed=4)  # during the saga kills
     chaos.finish(180)
-    wait_until(lambda: all_finished(running, ledger), 180, "every payment to finish")
+    wait_until(lambda: all_finished(stack, ledger), 180, "every payment to finish")
 
     assert ledger.unavailable > 0, "the outage reached the payments API (it answered 503)"
     assert chaos.saga_found_accounts_down > 0, "the outage reached the saga's steps"
     assert len(chaos.in_flight_at_kills) == SAGA_KILLS and min(chaos.in_flight_at_kills) > 0
     assert chaos.saga_steps() > 0, "the last restarted saga carried steps out"
-    check_money_is_conserved(running, ledger)
-    check_each_step_ran_once(running, ledger)
-    check_closed_account_took_no_payment_after(running, ledger)
-    check_read_models_agree(running, ledger)
+    check_money_is_conserved(stack, ledger)
+    check_each_step_ran_once(stack, ledger)
+    check_closed_account_took_no_payment_after(stack, ledger)
+    check_read_models_agree(stack, ledger)
 
 
 @pytest.mark.parametrize("run", ["first", "second"])
-def test_the_readme_payment_session_works_as_written_and_again(run: str, running: Stack) -> None:
+def test_the_readme_payment_session_works_as_written_and_again(run: str, stack: Stack) -> None:
     """As written, and a second time on the same system (its keys are the run's own)."""
     script = readme_block("PAY=")
     for port, name in README_PORTS.items():
-        script = script.replace(f"http://127.0.0.1:{port}", url(running, name))
+        script = script.replace(f"http://127.0.0.1:{port}", stack.url(name))
 
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120
@@ -185,15 +158,15 @@ def test_the_readme_payment_session_works_as_written_and_again(run: str, running
     assert "/problems/same-account" in result.stdout
 
 
-def test_a_payment_saga_carries_its_correlation_and_causation(running: Stack) -> None:
+def test_a_payment_saga_carries_its_correlation_and_causation(stack: Stack) -> None:
     """Every event a payment causes shares its correlation id; each names its cause."""
     ledger = Ledger()
-    token = open_funded_accounts(running.url_of("accounts-api"), 2, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 2, ledger)
     ledger.accounts.reverse()  # pay from the funded second account too
-    send_payments(payment_url(running), ledger, 1, token, seed=9)
-    wait_until(lambda: all_finished(running, ledger), 60, "the payment to finish")
+    send_payments(stack.url("payments-api"), ledger, 1, token, seed=9)
+    wait_until(lambda: all_finished(stack, ledger), 60, "the payment to finish")
 
-    events = causal_events(running, ledger.payments[0])
+    events = causal_events(stack, ledger.payments[0])
 
     assert len({e["correlation_id"] for e in events}) == 1
     ids = {e["id"] for e in events}
@@ -202,16 +175,19 @@ def test_a_payment_saga_carries_its_correlation_and_causation(running: Stack) ->
     assert {e["actor"] for e in caused} == {"saga"}
 
 
-def test_a_payments_location_is_where_the_payment_is_read(running: Stack) -> None:
+def test_a_payments_location_is_where_the_payment_is_read(stack: Stack) -> None:
     """The 202's Location is the payment on the payments query API (the payments API
     serves no reads): followed with the answer's token, it reads the payment accepted."""
     ledger = Ledger()
-    token = open_funded_accounts(running.url_of("accounts-api"), 2, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 2, ledger)
     source, destination = ledger.accounts
     body = {"source": source, "destination": destination, "amount": 5, "currency": "EUR"}
 
     accepted = httpx.post(
-        f"{payment_url(running)}/payments", json=body, headers={TOKEN_HEADER: token}, timeout=30
+        f"{stack.url('payments-api')}/payments",
+        json=body,
+        headers={TOKEN_HEADER: token},
+        timeout=30,
     )
     assert accepted.status_code == 202, accepted.text
     answer = accepted.json()
@@ -221,7 +197,7 @@ def test_a_payments_location_is_where_the_payment_is_read(running: Stack) -> Non
         timeout=30,
     )
 
-    assert accepted.headers["Location"].startswith(url(running, "payments-query-api") + "/")
+    assert accepted.headers["Location"].startswith(stack.url("payments-query-api") + "/")
     assert read.status_code == 200, read.text
     assert read.json()["payment_id"] == answer["payment_id"]
     assert (read.json()["source"], read.json()["amount"]) == (source, 5)

@@ -3,13 +3,11 @@ kill and restart them), provisioned, with the services of both contexts as proce
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-from scripts.provision import provision
+from scripts.devstack.embedded import EmbeddedPostgres, free_port
 from tests.support.fault_stack import (
     ACCOUNTS,
     DUPLICATE_WINDOW_SECONDS,
@@ -17,7 +15,7 @@ from tests.support.fault_stack import (
     FaultStack,
 )
 from tests.support.payments_workload import Ledger, open_funded_accounts
-from tests.support.stack import Stack, database_url_for
+from tests.support.stack import provisioned_stack
 
 
 @pytest.fixture(scope="package")
@@ -27,24 +25,14 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
         work_dir / "postgres", free_port(), settings={"fsync": "off", "full_page_writes": "off"}
     )
     postgres.start()
-    nats_server = EmbeddedNats(work_dir / "nats", free_port())
-    nats_server.start()
-    saved = os.environ.get("NATS_DUPLICATE_WINDOW_SECONDS")
-    os.environ["NATS_DUPLICATE_WINDOW_SECONDS"] = DUPLICATE_WINDOW_SECONDS
-    stack = Stack(database_url_for(postgres.admin_url, "faults"), nats_server, work_dir)
-    try:
-        provision(stack.db, nats_server.url)
-        processes = [stack.start(name, wait=False) for name in SERVICES]
-        for process in processes:
-            process.wait_ready()
-        ledger = Ledger()
-        open_funded_accounts(stack.url_of("accounts-api"), ACCOUNTS, ledger)
-        yield FaultStack(stack, postgres, ledger.accounts)
-    finally:
-        stack.stop_all()
-        nats_server.stop()
-        postgres.stop()
-        if saved is None:
-            os.environ.pop("NATS_DUPLICATE_WINDOW_SECONDS", None)
-        else:
-            os.environ["NATS_DUPLICATE_WINDOW_SECONDS"] = saved
+    with pytest.MonkeyPatch.context() as patch:
+        # The streams' duplicate window, short so a test can outlast it.
+        patch.setenv("NATS_DUPLICATE_WINDOW_SECONDS", DUPLICATE_WINDOW_SECONDS)
+        try:
+            with provisioned_stack(postgres.admin_url, work_dir, "faults") as stack:
+                stack.start_all(SERVICES)
+                ledger = Ledger()
+                open_funded_accounts(stack.url_of("accounts-api"), ACCOUNTS, ledger)
+                yield FaultStack(stack, postgres, ledger.accounts)
+        finally:
+            postgres.stop()

@@ -6,35 +6,29 @@ from __future__ import annotations
 import gc
 import os
 import resource
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-import httpx
 import orjson
 import pytest
-from typer.testing import CliRunner
 
 from domains.accounts.aggregates import Account
 from domains.accounts.application import AccountsService
-from domains.payments.application import PaymentsService
 from domains.service import SNAPSHOT_INTERVAL
 from eventstore import audit_queries
-from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
+from eventstore.contexts import ACCOUNTS, CONTEXTS, application_env
 from eventstore.metadata import CommandMetadata, command_metadata
 from scripts.cli.audit_inspect import write_export
-from scripts.cli.root import app
-from tests.support.stack import Stack, wait_until
+from tests.support.cli import CliRun, paystream, paystream_process
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 BULK_ACCOUNTS = 1_000
 BULK_EVENTS_EACH = 100  # the opening and 99 deposits, saved together
 EXPORT_GROWTH_BOUND_MB = 30
@@ -70,31 +64,20 @@ def account(stack: Stack) -> Written:
     return written
 
 
-def audit(stack: Stack, *args: str) -> Any:
-    """Run `paystream audit ...` in this process; its outcome (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(
-        app, ["audit", *args], env={"DATABASE_URL": stack.database_url, "COLUMNS": "200"}
-    )
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
+def audit(stack: Stack, *args: str) -> CliRun:
+    """Run `paystream audit ...` in this process."""
+    return paystream(stack.database_url, "audit", *args)
 
 
 def audit_json(stack: Stack, *args: str) -> Any:
     result = audit(stack, *args, "--json")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     return orjson.loads(result.stdout)
 
 
-def run_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(stack: Stack, *args: str) -> CliRun:
     """Run `paystream audit ...` as its own process, through the CLI's entry point."""
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "audit", *args],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": stack.database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return paystream_process(stack.database_url, "audit", *args, timeout=60)
 
 
 def test_history_lists_every_event_in_order_with_who_and_why(
@@ -118,7 +101,7 @@ def test_history_lists_every_event_in_order_with_who_and_why(
     assert times == sorted(times) and all(t.utcoffset() == UTC.utcoffset(None) for t in times)
 
     table = audit(stack, "history", str(account.account_id))
-    assert table.exit_code == 0
+    assert table.returncode == 0
     for text in ("AccountOpened.v1", "MoneyWithdrawn.v1", "teller-7", "corr-3", "amount=2500"):
         assert text in table.stdout
 
@@ -150,91 +133,10 @@ def test_state_at_a_time_is_the_last_version_recorded_by_then(
     assert balance_at(stack, account, between[3]) == (4, 7_500, "frozen")
 
     table = audit(stack, "state", str(account.account_id), "--at", between[2])
-    assert table.exit_code == 0
+    assert table.returncode == 0
     assert "at version 3 of 4" in table.stdout and "7500" in table.stdout
     too_early = audit(stack, "state", str(account.account_id), "--at", account.before.isoformat())
-    assert too_early.exit_code == 2 and "did not exist yet" in too_early.stderr
-
-
-# --- trace: a failed payment, through the real services -----------------------------------
-
-TRACE_SERVICES = (
-    "relay-accounts",
-    "relay-payments",
-    "projector-account-summary",
-    "accounts-api",
-    "account-summary-query-api",
-    "payments-api",
-    "saga",
-)
-
-
-def failed_payment(stack: Stack, correlation_id: str) -> str:
-    """Pay from a funded account into a frozen one; the payment id, once it has failed."""
-    with httpx.Client(base_url=stack.url_of("accounts-api"), timeout=30) as http:
-        alice, bob = (
-            http.post("/accounts", json={"owner": owner, "currency": "EUR"}).json()["account_id"]
-            for owner in ("Alice", "Bob")
-        )
-        assert http.post(f"/accounts/{alice}/deposits", json={"amount": 5_000}).is_success
-        token = http.post(f"/accounts/{bob}/freeze").json()["consistency_token"]
-    payments_api = next(p.url for p in stack.processes if p.spec.name == "payments-api")
-    body = {"source": alice, "destination": bob, "amount": 700, "currency": "EUR"}
-    headers = {"X-Correlation-Id": correlation_id, "X-Actor": "alice", "X-Consistency-Token": token}
-    answer = httpx.post(f"{payments_api}/payments", json=body, headers=headers, timeout=30)
-    assert answer.status_code == 202, answer.text
-    payment_id = str(answer.json()["payment_id"])
-    service = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=1))
-    try:
-        wait_until(
-            lambda: service.get_payment(UUID(payment_id)).status == "failed",
-            60,
-            "the payment to fail",
-        )
-    finally:
-        service.close()
-    return payment_id
-
-
-def chain(tree: list[dict[str, Any]]) -> list[list[str]]:
-    """The tree as levels of event types (each level: the children of the previous one)."""
-    levels, current = [], tree
-    while current:
-        levels.append(sorted(node["type"] for node in current))
-        current = [child for node in current for child in node["children"]]
-    return levels
-
-
-def test_trace_of_a_failed_payment_links_each_step_to_its_cause(stack: Stack) -> None:
-    for context in CONTEXTS.values():  # what provisioning will do
-        audit_queries.ensure_correlation_index(stack.db, context)
-    for name in TRACE_SERVICES:
-        stack.start(name)
-    correlation_id = f"audit-trace-{uuid4()}"
-    payment_id = failed_payment(stack, correlation_id)
-
-    tree = audit_json(stack, "trace", correlation_id)
-
-    assert len(tree) == 1  # one request, one root
-    assert chain(tree) == [
-        ["PaymentRequested.v1"],
-        ["AccountDebited.v1"],
-        ["PaymentSourceDebited.v1"],
-        ["PaymentCreditRefused.v1"],
-        ["AccountDebitRefunded.v1"],
-        ["PaymentFailed.v1", "PaymentSourceRefunded.v1"],
-    ]
-    root = tree[0]
-    assert str(root["aggregate_id"]) == payment_id and root["actor"] == "alice"
-    stack_of = [(root, child) for child in root["children"]]
-    while stack_of:
-        parent, node = stack_of.pop()
-        assert node["causation_id"] == parent["event_id"]
-        assert node["actor"] == "saga"
-        stack_of += [(node, child) for child in node["children"]]
-
-    text = audit(stack, "trace", correlation_id)
-    assert text.exit_code == 0 and "PaymentCreditRefused.v1" in text.stdout
+    assert too_early.returncode == 2 and "did not exist yet" in too_early.stderr
 
 
 def test_trace_looks_up_the_correlation_id_through_its_index(stack: Stack) -> None:
@@ -391,40 +293,27 @@ ERRORS = {
 
 
 @pytest.fixture(scope="module")
-def error_runs(stack: Stack, account: Written) -> Iterator[dict[str, Any]]:
-    """Every error case run once, concurrently (each is its own process)."""
-    commands = {
-        name: [arg.format(account=account.account_id) for arg in args]
+def error_runs(stack: Stack, account: Written) -> dict[str, CliRun]:
+    """Every error case, run once."""
+    return {
+        name: audit(stack, *[arg.format(account=account.account_id) for arg in args])
         for name, (args, _) in ERRORS.items()
     }
-    env = {**os.environ, "DATABASE_URL": stack.database_url}
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "scripts.cli", "audit", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, args in commands.items()
-    }
-    yield {name: (process, *process.communicate(timeout=60)) for name, process in started.items()}
 
 
 @pytest.mark.parametrize("case", ERRORS)
-def test_bad_requests_get_one_line_and_exit_2(case: str, error_runs: dict[str, Any]) -> None:
-    process, stdout, stderr = error_runs[case]
+def test_bad_requests_get_one_line_and_exit_2(case: str, error_runs: dict[str, CliRun]) -> None:
+    run = error_runs[case]
 
-    assert process.returncode == 2, stdout + stderr
-    assert stdout == ""
-    assert stderr.startswith("error: ") and stderr.count("\n") == 1, stderr
-    assert ERRORS[case][1] in stderr
+    assert run.returncode == 2, run.output
+    assert run.stdout == ""
+    assert run.stderr.startswith("error: ") and run.stderr.count("\n") == 1, run.stderr
+    assert ERRORS[case][1] in run.stderr
 
 
 def test_state_without_at_is_the_state_now(stack: Stack, account: Written) -> None:
     now = audit(stack, "state", str(account.account_id), "--json")
-    assert now.exit_code == 0, now.output
+    assert now.returncode == 0, now.output
     report = orjson.loads(now.stdout)
 
     assert (report["version"], report["state"]["balance"], report["state"]["status"]) == (
@@ -438,13 +327,9 @@ def test_state_without_at_is_the_state_now(stack: Stack, account: Written) -> No
 def test_history_at_80_columns_keeps_each_type_whole_on_one_line(
     stack: Stack, account: Written
 ) -> None:
-    result = CliRunner().invoke(
-        app,
-        ["audit", "history", str(account.account_id)],
-        env={"DATABASE_URL": stack.database_url, "COLUMNS": "80"},
-    )
+    result = paystream(stack.database_url, "audit", "history", str(account.account_id), columns=80)
 
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"{account.account_id} (accounts): 4 events"
     assert all(len(line) <= 80 for line in lines), result.stdout

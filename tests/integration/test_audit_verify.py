@@ -3,9 +3,6 @@ test tampers with directly in SQL (as the administrator) and then restores."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +18,11 @@ from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS, application_env
 from eventstore.hash_chain import GENESIS, link_hash
 from eventstore.hash_chain import TABLE as HASHES
+from tests.support.cli import CliRun, paystream
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ACCOUNTS.events_table
 WHERE = SQL("WHERE originator_id = %s AND originator_version = ANY(%s)")
 
@@ -61,19 +58,11 @@ def account(service: AccountsService, deposits: int) -> UUID:
     return account_id
 
 
-def audit(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": stack.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "audit", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def audit(stack: Stack, *args: str) -> CliRun:
+    return paystream(stack.database_url, "audit", *args)
 
 
-def problems(result: subprocess.CompletedProcess[str]) -> list[str]:
+def problems(result: CliRun) -> list[str]:
     """The report's problem lines: `accounts <aggregate> v<version> <kind>: <detail>`."""
     return [line for line in result.stdout.splitlines() if line.startswith("accounts ")]
 

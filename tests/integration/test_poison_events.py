@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 from uuid import uuid4
 
@@ -19,6 +16,7 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import H_POSITION, EventEnvelope
 from projections.account_summary import AccountSummaryProjection
 from projections.status import ProjectionStatus, projection_status
+from tests.support.cli import CliRun, paystream
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
 
@@ -46,15 +44,8 @@ def status(stack: Stack) -> ProjectionStatus:
     return asyncio.run(read())
 
 
-def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": stack.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "projections", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def cli(stack: Stack, *args: str) -> CliRun:
+    return paystream(stack.database_url, "projections", *args)
 
 
 @pytest.fixture
@@ -150,17 +141,6 @@ def store_straight(stack: Stack, state: dict[str, Any]) -> int:
     return int(row[0])
 
 
-def paystream(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": stack.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def dead_letter_at(stack: Stack, position: int) -> bool:
     return any(d.position == position and d.status == "open" for d in status(stack).dead_letters)
 
@@ -179,7 +159,7 @@ def test_poison_stored_around_the_api_is_skipped_alike_by_projector_and_rebuild_
 
     wait_until(lambda: dead_letter_at(stack, nul), 60, "the NUL owner to be dead-lettered")
     assert "NUL" in status(stack).dead_letters[-1].error
-    refused = paystream(stack, "rebuild", "account_summary")
+    refused = paystream(stack.database_url, "rebuild", "account_summary")
     assert refused.returncode != 0
     assert f"AccountOpened.v1 at accounts:{nul}" in refused.stderr, refused.stderr
     assert cli(stack, "skip", "account_summary", "--position", str(nul)).returncode == 0
@@ -189,12 +169,14 @@ def test_poison_stored_around_the_api_is_skipped_alike_by_projector_and_rebuild_
     live = summary_rows(stack)
     assert live[after]["balance"] == 5 and status(stack).state == "running"
 
-    rebuilt = paystream(stack, "rebuild", "account_summary")
+    rebuilt = paystream(stack.database_url, "rebuild", "account_summary")
 
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert summary_rows(stack) == live
     since = opened["__meta__"]["recorded_at"]
-    export = paystream(stack, "audit", "export", "--context", "accounts", "--since", since)
+    export = paystream(
+        stack.database_url, "audit", "export", "--context", "accounts", "--since", since
+    )
     assert export.returncode == 0, export.stderr
     owners = [json.loads(line)["payload"].get("owner") for line in export.stdout.splitlines()]
     assert [o for o in owners if o] == ["template", "Bob\x00", "\ud800x", "after the poison"]

@@ -162,7 +162,7 @@ def test_an_interrupted_rebuild_leaves_the_live_build_and_the_next_one_succeeds(
 ) -> None:
     service = accounts_service(stack)
     query = stack.start("account-summary-query-api")
-    many_events(stack, accounts=60, deposits=1000)
+    many_events(stack, accounts=20, deposits=1000)
     before = active_schema(stack)
 
     first = rebuild(stack)

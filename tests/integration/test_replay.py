@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import LiteralString
 from uuid import UUID
 
@@ -17,11 +13,11 @@ from psycopg.sql import SQL, Identifier
 from domains.accounts.application import AccountsService
 from domains.service import SNAPSHOT_INTERVAL
 from eventstore.contexts import ACCOUNTS, application_env
+from tests.support.cli import CliRun, paystream
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS_OPENED = 12
 INTERVAL = 3
 
@@ -41,16 +37,8 @@ def account_ids(stack: Stack) -> list[UUID]:
     return ids
 
 
-def replay(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": stack.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "replay", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def replay(stack: Stack, *args: str) -> CliRun:
+    return paystream(stack.database_url, "replay", *args)
 
 
 @contextmanager

@@ -43,14 +43,14 @@ class FaultStack:
         return self.stack.nats
 
     def process(self, name: str) -> ServiceProcess:
-        return next(p for p in reversed(self.stack.processes) if p.spec.name == name)
+        return self.stack.latest(name)
 
     def services(self) -> list[ServiceProcess]:
         """The latest process of every service."""
         return [self.process(name) for name in SERVICES]
 
     def url(self, name: str) -> str:
-        return self.process(name).url
+        return self.stack.url(name)
 
 
 def healthy(process: ServiceProcess) -> bool:

@@ -25,10 +25,6 @@ MONEY_EVENTS = {
 STATE = "convert_from(state, 'UTF8')::jsonb"
 
 
-def url(stack: Stack, name: str) -> str:
-    return next(p.url for p in reversed(stack.processes) if p.spec.name == name)
-
-
 def latest_tokens(stack: Stack) -> dict[str, str]:
     return {c.name: f"{c.name}:{stack.max_position(c)}" for c in (ACCOUNTS, PAYMENTS)}
 
@@ -89,7 +85,7 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
         for account_id in ledger.accounts:
             folded = accounts.get_account(UUID(account_id))
             summary = http.get(
-                f"{url(stack, 'account-summary-query-api')}/accounts/{account_id}",
+                f"{stack.url('account-summary-query-api')}/accounts/{account_id}",
                 headers={"X-Consistency-Token": tokens["accounts"]},
             ).json()
             assert {
@@ -104,7 +100,7 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
 
             statement = read_all(
                 http,
-                f"{url(stack, 'account-statement-query-api')}/accounts/{account_id}/statement",
+                f"{stack.url('account-statement-query-api')}/accounts/{account_id}/statement",
                 tokens["accounts"],
                 "entries",
             )
@@ -114,7 +110,7 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
             ] == statements[account_id], account_id
             assert statement[0]["balance_after"] == folded.balance
 
-            feeds = f"{url(stack, 'notifications-query-api')}/accounts/{account_id}/notifications"
+            feeds = f"{stack.url('notifications-query-api')}/accounts/{account_id}/notifications"
             read_all(http, feeds, tokens["payments"], "notifications")  # caught up on payments
             feed = read_all(http, feeds, tokens["accounts"], "notifications")
             got = [

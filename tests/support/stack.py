@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from eventstore.settings import DatabaseSettings, nats_servers
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from scripts.devstack.services import SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
+from scripts.provision import provision
 
 SPECS = {spec.name: spec for spec in SERVICES}
 UPSTREAM_ENV = {
@@ -81,6 +83,19 @@ class Stack:
             process.wait_ready()
         return process
 
+    def start_all(self, names: tuple[str, ...]) -> None:
+        """Start the services named, all at once, and wait until each is ready."""
+        for process in [self.start(name, wait=False) for name in names]:
+            process.wait_ready()
+
+    def latest(self, name: str) -> ServiceProcess:
+        """The service's most recently started process (a restart appends a new one)."""
+        return next(p for p in reversed(self.processes) if p.spec.name == name)
+
+    def url(self, name: str) -> str:
+        """Where the service's latest process answers."""
+        return self.latest(name).url
+
     def admin(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.database_url, autocommit=True)
 
@@ -112,6 +127,21 @@ class Stack:
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
+
+
+@contextmanager
+def provisioned_stack(server_admin_url: str, work_dir: Path, name: str) -> Iterator[Stack]:
+    """A fresh nats-server and a database called after `name` on the server, provisioned;
+    every service started on it and the nats-server stopped afterwards."""
+    nats_server = EmbeddedNats(work_dir / "nats", free_port())
+    nats_server.start()
+    stack = Stack(database_url_for(server_admin_url, name), nats_server, work_dir)
+    try:
+        provision(stack.db, nats_server.url)
+        yield stack
+    finally:
+        stack.stop_all()
+        nats_server.stop()
 
 
 def database_url_for(server_url: str, name: str) -> str:
