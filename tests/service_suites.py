@@ -109,7 +109,9 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/faults/test_rebuild_reconnects.py",
         # The development issuer (`serve issuer`, `token`) until it joins SERVICES.
         "tests/unit/test_issuer_directory.py",
+        "tests/unit/test_token_command.py",
         "tests/api/test_issuer_app.py",
+        "tests/integration/test_issuer_process.py",
     ),
 }
 for spec in SERVICES:
