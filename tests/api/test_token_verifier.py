@@ -3,12 +3,17 @@ own reason, rotation keeps old tokens valid, an unknown kid refetches once."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from jwt.algorithms import ECAlgorithm
 
 from identity.jwks_cache import REFETCH_INTERVAL_SECONDS, IssuerUnavailable, JwksCache
 from identity.minting import TokenMinter
@@ -16,12 +21,15 @@ from identity.verifier import Principal, TokenRefused, TokenVerifier
 from tests.support.issuer import (
     ISSUER,
     DevIssuer,
+    claims,
     counting_fetches,
     dev_issuer,
     hmac_with_public_key,
     signed_by_stranger,
     unsigned,
 )
+
+EC_ISSUER = "https://idp.example"
 
 
 @pytest.fixture
@@ -188,3 +196,36 @@ def test_a_discovery_document_naming_another_issuer_is_not_trusted(tmp_path: Pat
 
     with pytest.raises(IssuerUnavailable, match="discovery"):
         verifier.verify(issuer.mint())
+
+
+def ec_issuer() -> tuple[TokenVerifier, ec.EllipticCurvePrivateKey]:
+    """An issuer publishing one P-256 key (as Keycloak can), served in process."""
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(ECAlgorithm.to_jwk(private_key.public_key()))
+    app = FastAPI()
+
+    @app.get("/.well-known/openid-configuration")
+    def discovery() -> dict[str, str]:
+        return {"issuer": EC_ISSUER, "jwks_uri": f"{EC_ISSUER}/certs"}
+
+    @app.get("/certs")
+    def certs() -> dict[str, object]:
+        return {"keys": [{**jwk, "kid": "ec-1", "alg": "ES256", "use": "sig"}]}
+
+    keys = JwksCache(EC_ISSUER, TestClient(app, base_url=EC_ISSUER))
+    return TokenVerifier(keys, "paystream"), private_key
+
+
+def test_an_es256_token_from_an_ec_issuer_verifies() -> None:
+    verifier, private_key = ec_issuer()
+    token = jwt.encode(claims(iss=EC_ISSUER), private_key, "ES256", headers={"kid": "ec-1"})
+
+    assert verifier.verify(token).subject == "alice"
+
+
+def test_a_token_whose_alg_is_not_its_key_s_is_refused() -> None:
+    verifier, _ = ec_issuer()
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(iss=EC_ISSUER), stranger, "RS256", headers={"kid": "ec-1"})
+
+    assert_refused(verifier, token, "algorithm-not-allowed")
