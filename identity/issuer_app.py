@@ -26,6 +26,7 @@ from identity.clients import load_clients
 from identity.issuer_directory import IssuerDirectory
 from identity.keys import SIGNING_ALGORITHM
 from identity.minting import TokenMinter
+from identity.token_answers import TOKEN_REQUEST, TOKEN_RESPONSES, TokenAnswer
 
 SERVICE_TOKEN_TTL_SECONDS = 900
 
@@ -74,7 +75,12 @@ def create_issuer_app(directory: IssuerDirectory, issuer: str, audience: str) ->
         """The public keys: the signing key and the ones before it."""
         return directory.keyring.jwks()
 
-    @app.post("/token")
+    @app.post(
+        "/token",
+        response_model=TokenAnswer,
+        responses=TOKEN_RESPONSES,
+        openapi_extra=TOKEN_REQUEST,
+    )
     async def token(request: Request) -> ORJSONResponse:
         """Client credentials (RFC 6749 section 4.4): a service's access token."""
         try:

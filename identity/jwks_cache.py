@@ -94,7 +94,7 @@ class JwksCache:
     def jwks_uri(self) -> str:
         """Where the key set is, from the issuer's discovery document (fetched once)."""
         if self._jwks_uri is None:
-            document = self._get(f"{self.issuer}{DISCOVERY_PATH}")
+            document = self._get(f"{self.issuer.rstrip('/')}{DISCOVERY_PATH}")
             if document.get("issuer") != self.issuer:
                 raise IssuerUnavailable(
                     f"the discovery document names issuer {document.get('issuer')!r},"

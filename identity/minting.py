@@ -34,6 +34,11 @@ def check_ttl(ttl: int) -> None:
         )
 
 
+def check_audience(audience: str) -> None:
+    if not audience.strip():
+        raise InvalidTokenRequest("the audience must not be empty")
+
+
 def check_roles(roles: Sequence[str]) -> None:
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
@@ -62,6 +67,7 @@ class TokenMinter:
         check_subject(subject)
         check_ttl(ttl)
         check_roles(roles)
+        check_audience(audience)
         issued = int(time.time() if now is None else now)
         claims: dict[str, object] = {
             "iss": self.issuer,

@@ -23,8 +23,8 @@ class OidcSettings(BaseSettings):
     oidc_audience: str = DEFAULT_AUDIENCE
 
     def issuer(self) -> str:
-        """The trusted issuer's identifier, without a trailing slash."""
-        return (self.oidc_issuer or DEV_ISSUER_URL).rstrip("/")
+        """The trusted issuer's identifier, exactly as tokens carry it in `iss`."""
+        return self.oidc_issuer or DEV_ISSUER_URL
 
 
 class IssuerSettings(BaseSettings):

@@ -78,7 +78,8 @@ def mint_token(
     directory = IssuerDirectory(issuer_dir)
     minter = TokenMinter(directory.keyring, development_issuer(directory))
     try:
-        token = minter.mint(subject, roles, ttl, audience or OidcSettings().oidc_audience)
+        audience = OidcSettings().oidc_audience if audience is None else audience
+        token = minter.mint(subject, roles, ttl, audience)
     except InvalidTokenRequest as error:
         raise CliError(str(error)) from None
     typer.echo(token)

@@ -152,3 +152,10 @@ def test_a_json_body_is_invalid_request(issuer: DevIssuer) -> None:
     )
 
     assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+
+
+def test_the_openapi_document_shows_the_form_and_every_answer(issuer: DevIssuer) -> None:
+    operation = issuer.http.get("/openapi.json").json()["paths"]["/token"]["post"]
+
+    assert list(operation["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
+    assert {"200", "400", "401"} <= set(operation["responses"])

@@ -120,6 +120,13 @@ def test_a_token_without_expiry_is_refused(issuer: DevIssuer) -> None:
     assert_refused(issuer.verifier(), token, "missing-claim")
 
 
+def test_an_issued_at_that_is_not_a_time_is_refused(issuer: DevIssuer) -> None:
+    key = issuer.directory.keyring.current()
+    token = jwt.encode(claims(iat="yesterday"), key.private_key, "RS256", headers={"kid": key.kid})
+
+    assert_refused(issuer.verifier(), token, "invalid-claims")
+
+
 def test_roles_that_are_not_a_list_of_names_are_refused(issuer: DevIssuer) -> None:
     key = issuer.directory.keyring.current()
     now = int(time.time())

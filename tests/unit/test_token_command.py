@@ -86,6 +86,7 @@ REFUSED = {
     "over a day": (["--subject", "alice", "--ttl", "86401"], "ttl must be between"),
     "unknown role": (["--subject", "alice", "--role", "admin"], "unknown role 'admin'"),
     "service role": (["--subject", "alice", "--role", "service"], "unknown role 'service'"),
+    "empty audience": (["--subject", "alice", "--audience", ""], "audience must not be empty"),
 }
 
 
