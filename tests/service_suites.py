@@ -30,6 +30,7 @@ SHARED = (
     "tests/api/test_problem_answers.py",
     "tests/api/test_request_limits.py",
     "tests/api/test_token_verifier.py",
+    "tests/api/test_jwks_cache.py",
     "tests/api/test_authentication.py",
     "tests/integration/test_data_ownership.py",
     "tests/integration/test_probes.py",

@@ -140,8 +140,11 @@ def test_a_bad_token_request_is_refused_as_rfc_6749_says(
     assert request_token(issuer, body, headers) == expected, case
 
 
-def test_malformed_basic_credentials_are_invalid_client(issuer: DevIssuer) -> None:
-    headers = {"authorization": "Basic !!!not-base64"}
+@pytest.mark.parametrize("credentials", ["!!!not-base64", base64.b64encode(b"no-colon").decode()])
+def test_malformed_basic_credentials_are_invalid_client(
+    issuer: DevIssuer, credentials: str
+) -> None:
+    headers = {"authorization": f"Basic {credentials}"}
 
     assert request_token(issuer, GRANT, headers) == (401, "invalid_client")
 

@@ -87,7 +87,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def signing_input(alg: str, kid: str) -> str:
+def signing_input(alg: str, kid: object) -> str:
     """A token's header and payload, encoded, for hand-made (forged) signatures."""
     header = _b64(json.dumps({"alg": alg, "typ": "JWT", "kid": kid}).encode())
     return f"{header}.{_b64(json.dumps(claims()).encode())}"

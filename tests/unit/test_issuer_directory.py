@@ -7,10 +7,14 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity.clients import authenticate, load_clients
 from identity.issuer_directory import IssuerDirectory
 from identity.keys import KEPT, KeyRing, NoSigningKey
+from identity.private_files import write_private
+from identity.settings import IssuerSettings
 
 
 def mode(path: Path) -> int:
@@ -75,3 +79,38 @@ def test_no_key_yet(tmp_path: Path) -> None:
         KeyRing(tmp_path).current()
     with pytest.raises(NoSigningKey):
         IssuerDirectory(tmp_path).issuer()
+
+
+def test_a_key_that_is_not_rsa_is_refused(tmp_path: Path) -> None:
+    keyring = KeyRing(tmp_path)
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    write_private(keyring.keys_dir / "20990101T000000000000Z-ec.pem", pem)
+
+    with pytest.raises(ValueError, match="not an RSA key"):
+        keyring.current()
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    (target / "inside").mkdir(parents=True)  # a directory is in the way
+
+    with pytest.raises(OSError):
+        write_private(target, b"secret")
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["taken"]
+
+
+@pytest.mark.parametrize(
+    ("host", "url", "expected"),
+    [
+        ("127.0.0.1", "", "http://127.0.0.1:8090"),
+        ("0.0.0.0", "", "http://127.0.0.1:8090"),
+        ("0.0.0.0", "https://id.example/", "https://id.example"),
+    ],
+)
+def test_the_issuer_identifier(host: str, url: str, expected: str) -> None:
+    assert IssuerSettings(issuer_url=url).url(host, 8090) == expected
