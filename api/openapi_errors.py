@@ -29,6 +29,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {"type": "string"},
             "description": "`validation-error` only: one `<field>: <message>` per error.",
         },
+        "reason": {
+            "type": "string",
+            "description": "`invalid-token` and `authentication-required` only: why the"
+            " token was refused (`expired`, `wrong-audience`...).",
+        },
         "missing": {
             "type": "array",
             "items": {"type": "string"},

@@ -70,6 +70,11 @@ INVALID_CURSOR = ProblemType("invalid-cursor", 400)
 FILTER_REQUIRED = ProblemType("filter-required", 422)
 INVALID_DATE_RANGE = ProblemType("invalid-date-range", 422)
 
+# Authentication (api/authentication.py): a bearer token from the trusted issuer.
+AUTHENTICATION_REQUIRED = ProblemType("authentication-required", 401)
+INVALID_TOKEN = ProblemType("invalid-token", 401)
+ISSUER_UNAVAILABLE = ProblemType("issuer-unavailable", 503, retry_after=True)
+
 # Health
 NOT_READY = ProblemType("not-ready", 503, retry_after=True)
 
@@ -94,3 +99,5 @@ QUERY_PROBLEMS = (
     UNKNOWN_CONSISTENCY_CONTEXT,
     CONSISTENCY_TIMEOUT,
 )
+# Every route that needs a caller's token.
+AUTHENTICATION_PROBLEMS = (AUTHENTICATION_REQUIRED, INVALID_TOKEN, ISSUER_UNAVAILABLE)

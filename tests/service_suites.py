@@ -29,6 +29,9 @@ SHARED = (
     "tests/api/test_metadata_headers.py",
     "tests/api/test_problem_answers.py",
     "tests/api/test_request_limits.py",
+    "tests/api/test_token_verifier.py",
+    "tests/api/test_jwks_cache.py",
+    "tests/api/test_authentication.py",
     "tests/integration/test_data_ownership.py",
     "tests/integration/test_probes.py",
 )
@@ -108,6 +111,11 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
+        # The development issuer (`serve issuer`, `token`) until it joins SERVICES.
+        "tests/unit/test_issuer_directory.py",
+        "tests/unit/test_token_command.py",
+        "tests/api/test_issuer_app.py",
+        "tests/integration/test_issuer_process.py",
     ),
 }
 for spec in SERVICES:

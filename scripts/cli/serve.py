@@ -8,7 +8,7 @@ import typer
 
 from scripts.cli.errors import CliError, CommandGroup
 
-KNOWN = ("accounts-api", "payments-api", "query-api", "relay", "projector", "saga")
+KNOWN = ("accounts-api", "payments-api", "query-api", "relay", "projector", "saga", "issuer")
 NEEDS_TARGET = ("relay", "projector", "query-api")
 
 
@@ -45,6 +45,10 @@ def serve(
             from scripts.composition import saga
 
             saga.serve_saga(host, port)
+        elif service == "issuer":
+            from scripts.composition import issuer
+
+            issuer.serve_issuer(host, port)
         elif service == "query-api":
             from scripts.composition import query_apis
 

@@ -1,0 +1,77 @@
+"""Who is calling: the bearer token verified by the service itself (defence in depth
+behind the gateway), refused as 401 problem+json with an RFC 6750 challenge.
+
+A service installs its verifier once (`install_token_verifier`) and a route takes the
+caller as a parameter typed `Authenticated`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problem_types import AUTHENTICATION_REQUIRED, INVALID_TOKEN, ISSUER_UNAVAILABLE
+from api.problems import Problem
+from identity.jwks_cache import IssuerUnavailable
+from identity.verifier import Principal, TokenRefused, TokenVerifier
+
+REALM = "paystream"
+ISSUER_RETRY_AFTER_SECONDS = 5
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An access token from the OIDC issuer (OIDC_ISSUER)."
+)
+
+
+def install_token_verifier(app: FastAPI, verifier: TokenVerifier) -> None:
+    """Make `verifier` the one that checks every `Authenticated` route of `app`."""
+    app.state.token_verifier = verifier
+
+
+def quoted_safe(text: str) -> str:
+    """`text` with only the characters RFC 6750 allows in a quoted error_description."""
+    return "".join(char for char in text if " " <= char <= "~" and char not in '"\\')
+
+
+def refusal_problem(refused: TokenRefused) -> Problem:
+    """A refused token as 401 problem+json with its `WWW-Authenticate` challenge; with no
+    token at all, the challenge carries no error code (RFC 6750 section 3.1)."""
+    challenge = f'Bearer realm="{REALM}"'
+    if refused.reason == "missing-token":
+        kind = AUTHENTICATION_REQUIRED
+    else:
+        kind = INVALID_TOKEN
+        description = quoted_safe(refused.detail)
+        challenge += f', error="invalid_token", error_description="{description}"'
+    return Problem(
+        kind.status,
+        kind.code,
+        refused.detail,
+        headers={"WWW-Authenticate": challenge},
+        extra={"reason": refused.reason},
+    )
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The verified caller of this request (a sync dependency: a key fetch blocks a
+    worker thread, never the event loop)."""
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials if credentials else None)
+    except TokenRefused as refused:
+        raise refusal_problem(refused) from None
+    except IssuerUnavailable as error:
+        raise Problem(
+            ISSUER_UNAVAILABLE.status,
+            ISSUER_UNAVAILABLE.code,
+            f"the identity provider cannot be reached: {error}",
+            headers={"Retry-After": str(ISSUER_RETRY_AFTER_SECONDS)},
+        ) from None
+
+
+Authenticated = Annotated[Principal, Depends(current_principal)]

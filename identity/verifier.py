@@ -1,0 +1,130 @@
+"""Verify a bearer token against the trusted issuer's keys: who is calling, or why not.
+
+Only the pinned asymmetric algorithms verify. Each refusal has its own reason, so a
+401 says exactly what was wrong with the token (never what the right answer would be).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+
+from identity.jwks_cache import PINNED_ALGORITHMS, JwksCache
+from identity.roles import ROLES_CLAIM
+from identity.settings import OidcSettings
+
+LEEWAY_SECONDS = 10  # clock skew tolerated on exp, nbf and iat
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller: its subject, its roles, and its client id when it has one."""
+
+    subject: str
+    roles: frozenset[str]
+    client_id: str | None = None
+
+
+class TokenRefused(Exception):
+    """A token that does not authenticate; `reason` is a stable code, the message says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# jwt.decode's errors, most specific first, as reasons.
+DECODE_REFUSALS: tuple[tuple[type[jwt.PyJWTError], str, str], ...] = (
+    (jwt.InvalidSignatureError, "bad-signature", "the token's signature does not verify"),
+    (jwt.ExpiredSignatureError, "expired", "the token has expired"),
+    (jwt.ImmatureSignatureError, "not-yet-valid", "the token is not valid yet"),
+    (jwt.InvalidIssuerError, "wrong-issuer", "the token is from another issuer"),
+    (jwt.InvalidAudienceError, "wrong-audience", "the token is for another audience"),
+    (jwt.MissingRequiredClaimError, "missing-claim", "the token lacks a required claim"),
+    (jwt.DecodeError, "malformed", "the token is not a well-formed JWT"),
+)
+
+
+def header_of(token: str) -> tuple[str, str | None]:
+    """The token's `alg` and `kid`, refused unless `alg` is one of the pinned ones."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise TokenRefused("malformed", "the token is not a well-formed JWT") from None
+    alg, kid = header.get("alg"), header.get("kid")
+    if not isinstance(alg, str) or (kid is not None and not isinstance(kid, str)):
+        raise TokenRefused("malformed", "the token's header is not well formed")
+    if alg.lower() == "none":
+        raise TokenRefused("unsigned", "the token is unsigned (alg none)")
+    if alg.upper().startswith("HS"):
+        raise TokenRefused("symmetric-algorithm", "the token is signed with a shared key (HS*)")
+    if alg not in PINNED_ALGORITHMS:
+        shown = alg[:20]  # the caller's own text: shortened, and quoted safely by the api
+        raise TokenRefused("algorithm-not-allowed", f"the token's algorithm {shown} is not allowed")
+    return alg, kid
+
+
+def principal_of(claims: dict[str, Any]) -> Principal:
+    """The caller the verified claims name."""
+    subject, roles = claims.get("sub"), claims.get(ROLES_CLAIM, [])
+    if not isinstance(subject, str) or not subject:
+        raise TokenRefused("missing-claim", "the token names no subject")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise TokenRefused("malformed", f"the token's {ROLES_CLAIM} claim is not a list of names")
+    client_id = claims.get("client_id") or claims.get("azp")
+    return Principal(subject, frozenset(roles), str(client_id) if client_id else None)
+
+
+class TokenVerifier:
+    """Verifies tokens from `keys.issuer` meant for `audience`."""
+
+    def __init__(self, keys: JwksCache, audience: str) -> None:
+        self.keys = keys
+        self.audience = audience
+
+    @classmethod
+    def from_settings(
+        cls, settings: OidcSettings | None = None, http: httpx.Client | None = None
+    ) -> TokenVerifier:
+        """The verifier of OIDC_ISSUER's tokens for OIDC_AUDIENCE."""
+        settings = settings or OidcSettings()
+        keys = JwksCache(settings.issuer(), http or httpx.Client())
+        return cls(keys, settings.oidc_audience)
+
+    def verify(self, token: str | None) -> Principal:
+        """The caller `token` authenticates; TokenRefused, with its reason, otherwise.
+        IssuerUnavailable when the issuer's keys cannot be had at all."""
+        if not token:
+            raise TokenRefused("missing-token", "no bearer token was given")
+        alg, kid = header_of(token)
+        key = self.keys.key(kid) if kid else None
+        if key is None:
+            raise TokenRefused("unknown-key", "the token's key id (kid) is not the issuer's")
+        if key.algorithm_name != alg:
+            raise TokenRefused("algorithm-not-allowed", f"the token's key is not for {alg}")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.keys.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.PyJWTError as error:
+            raise refusal(error) from None
+        return principal_of(claims)
+
+
+def refusal(error: jwt.PyJWTError) -> TokenRefused:
+    """The refusal a decoding error stands for."""
+    for kind, reason, detail in DECODE_REFUSALS:
+        if isinstance(error, kind):
+            return TokenRefused(reason, detail)
+    return TokenRefused("invalid-claims", f"the token's claims are not valid: {error}")
