@@ -2,7 +2,7 @@
 
 The saga sends `Idempotency-Key: <payment_id>:<step>`; the key is stored with the
 events, so the same step twice changes nothing and answers as the first time, even
-across restarts.
+across restarts. Only the saga's service identity may run a step (403 for anyone else).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.accounts_commands import AccountAnswer, Service, command
+from api.authentication import Authenticated
 from api.body_fields import Amount, Currency, Reference, StepId
 from api.commands import IDEMPOTENCY_HEADER
 from api.openapi_errors import problem_responses
@@ -27,6 +28,7 @@ from api.problem_types import (
     BALANCE_LIMIT_EXCEEDED,
     COMMAND_PROBLEMS,
     CURRENCY_MISMATCH,
+    FORBIDDEN,
     INSUFFICIENT_FUNDS,
     INVALID_AMOUNT,
     INVALID_PAYMENT_STEP,
@@ -36,10 +38,26 @@ from api.problem_types import (
 from api.problems import Problem
 from domains.accounts.application import AccountResult, AccountsService
 from domains.accounts.movements import PaymentMovement
+from identity.roles import SERVICE
 
-router = APIRouter(prefix="/accounts", tags=["payment steps"])
+# The service clients that may run payment steps: the saga's.
+PAYMENT_STEP_CLIENTS = frozenset({"saga"})
+
+
+def saga_only(caller: Authenticated) -> None:
+    """Refuse (403) every caller but the saga's service identity."""
+    if SERVICE not in caller.roles or caller.client_id not in PAYMENT_STEP_CLIENTS:
+        raise Problem(
+            FORBIDDEN.status,
+            FORBIDDEN.code,
+            "payment steps are run by the payment saga's service identity only",
+        )
+
+
+router = APIRouter(prefix="/accounts", tags=["payment steps"], dependencies=[Depends(saga_only)])
 STEP_PROBLEMS = (
     *COMMAND_PROBLEMS,
+    FORBIDDEN,
     STEP_KEY_REQUIRED,
     INVALID_PAYMENT_STEP,
     INVALID_AMOUNT,

@@ -1,15 +1,17 @@
 """Who is calling: the bearer token verified by the service itself (defence in depth
 behind the gateway), refused as 401 problem+json with an RFC 6750 challenge.
 
-A service installs its verifier once (`install_token_verifier`) and a route takes the
-caller as a parameter typed `Authenticated`.
+A service installs its verifier once (`install_token_verifier`) and includes its
+routers with `include_authenticated`: every route of theirs then refuses a request
+without a valid token, and `caller(request)` (or a parameter typed `Authenticated`) is
+who sent it. Health and readiness stay open (probes carry no token).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problem_types import AUTHENTICATION_REQUIRED, INVALID_TOKEN, ISSUER_UNAVAILABLE
@@ -62,7 +64,7 @@ def current_principal(
     worker thread, never the event loop)."""
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        return verifier.verify(credentials.credentials if credentials else None)
+        principal = verifier.verify(credentials.credentials if credentials else None)
     except TokenRefused as refused:
         raise refusal_problem(refused) from None
     except IssuerUnavailable as error:
@@ -72,6 +74,19 @@ def current_principal(
             f"the identity provider cannot be reached: {error}",
             headers={"Retry-After": str(ISSUER_RETRY_AFTER_SECONDS)},
         ) from None
+    request.state.principal = principal
+    return principal
 
 
 Authenticated = Annotated[Principal, Depends(current_principal)]
+
+
+def include_authenticated(app: FastAPI, router: APIRouter) -> None:
+    """Include `router` in `app`, each of its routes for callers with a valid token only."""
+    app.include_router(router, dependencies=[Depends(current_principal)])
+
+
+def caller(request: Request) -> Principal:
+    """Who sent this request to an authenticated route (its token, verified)."""
+    principal: Principal = request.state.principal
+    return principal

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 
+from api.authentication import include_authenticated, install_token_verifier
 from api.health import install_health
 from api.service_app import service_app
 from domains.service import CommandService
 from eventstore.probes import database_missing
+from identity.verifier import TokenVerifier
 
 
 def get_service(request: Request) -> CommandService:
@@ -22,9 +24,13 @@ def get_service(request: Request) -> CommandService:
 
 
 def create_command_app(
-    title: str, service_factory: Callable[[], CommandService], routers: Sequence[APIRouter]
+    title: str,
+    service_factory: Callable[[], CommandService],
+    routers: Sequence[APIRouter],
+    verifier: TokenVerifier,
 ) -> FastAPI:
-    """A FastAPI app whose routes use `request.app.state.service`."""
+    """A FastAPI app whose routes use `request.app.state.service`, each for callers whose
+    token `verifier` accepts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,8 +39,9 @@ def create_command_app(
         app.state.service.close()
 
     app = service_app(title, lifespan)
+    install_token_verifier(app, verifier)
     for router in routers:
-        app.include_router(router)
+        include_authenticated(app, router)
 
     async def ready() -> list[str]:
         service: CommandService | None = getattr(app.state, "service", None)

@@ -1,5 +1,10 @@
-"""What every command endpoint shares: metadata from headers, idempotency keys, errors
-as problems, and the answer."""
+"""What every command endpoint shares: metadata from the caller's token and headers,
+idempotency keys, errors as problems, and the answer.
+
+The actor stored with every event is the verified token's subject, never a header. An
+Idempotency-Key belongs to its caller: it is stored as `<subject> <key>` (a key holds no
+spaces), so two callers' keys never meet.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 
+from api.authentication import caller
 from api.consistency import HEADER as TOKEN_HEADER
 from api.metadata_headers import MetadataHeaders, metadata_headers
 from api.problems import Problem
@@ -94,11 +100,11 @@ def fingerprint(command: str, target: str, body: dict[str, Any]) -> str:
 
 
 def metadata_for(
-    headers: MetadataHeaders, key: str | None, request_fingerprint: str
+    actor: str, headers: MetadataHeaders, key: str | None, request_fingerprint: str
 ) -> CommandMetadata:
-    """Who is asking and in answer to what, from the checked request headers."""
+    """Who is asking (the verified subject) and in answer to what (the checked headers)."""
     return CommandMetadata(
-        actor=headers.actor,
+        actor=actor,
         correlation_id=headers.correlation_id,
         causation_id=headers.causation_id,
         idempotency_key=key,
@@ -121,27 +127,31 @@ def run_idempotently(
     Returns the result and whether it was replayed.
     """
     headers = metadata_headers(request.headers)
+    subject = caller(request).subject
     key = idempotency_key(request)
+    scoped = None if key is None else f"{subject} {key}"
     digest = fingerprint(command, target, body)
     with domain_errors():
-        if key is not None and (outcome := service.find_outcome(key)) is not None:
-            return _replayed(outcome, digest, service), True
+        if scoped is not None and (outcome := service.find_outcome(scoped)) is not None:
+            return _replayed(key, outcome, digest, service), True
         try:
-            with command_metadata(metadata_for(headers, key, digest)):
+            with command_metadata(metadata_for(subject, headers, scoped, digest)):
                 return execute(), False
         except IdempotencyKeyTaken:
-            assert key is not None
-            outcome = service.find_outcome(key)
+            assert scoped is not None
+            outcome = service.find_outcome(scoped)
             assert outcome is not None, "a taken key always has an outcome"
-            return _replayed(outcome, digest, service), True
+            return _replayed(key, outcome, digest, service), True
 
 
-def _replayed(outcome: IdempotentOutcome, digest: str, service: CommandService[Aggregate, R]) -> R:
+def _replayed(
+    key: str | None, outcome: IdempotentOutcome, digest: str, service: CommandService[Aggregate, R]
+) -> R:
     if outcome.request_fingerprint != digest:
         raise Problem(
             422,
             "idempotency-key-reused",
-            f"{IDEMPOTENCY_HEADER} {outcome.key!r} was already used for a different request",
+            f"{IDEMPOTENCY_HEADER} {key!r} was already used for a different request",
         )
     return service.replay(outcome)
 

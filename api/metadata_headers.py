@@ -4,7 +4,8 @@ Each is refused with 422 `invalid-header` naming it when it is malformed, repeat
 too long or not UTF-8: nothing a header carries reaches a stored event unchecked.
 Header bytes arrive decoded as latin-1 (Starlette); they are re-read as UTF-8, so
 `José` is stored as `José`, and bytes that are not UTF-8 are refused, never stored as
-mojibake. X-Actor is the one free text; it will become the verified token subject.
+mojibake. Who asks is not a header: it is the verified token's subject
+(api/authentication.py); an X-Actor header is ignored.
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ from uuid import uuid4
 from starlette.datastructures import Headers
 
 from api.problems import Problem
-from domains.text import text_flaw
 from eventstore.contexts import CONTEXTS
 
-ACTOR = "X-Actor"
 CORRELATION_ID = "X-Correlation-Id"
 CAUSATION_ID = "X-Causation-Id"
 TRACEPARENT = "traceparent"
-MAX_ACTOR_LENGTH = 200
-DEFAULT_ACTOR = "anonymous"
 
 # The formats, as patterns both the checks below and the OpenAPI documents use
 # (api/openapi_headers.py). Position 0 is what the saga names when it cannot find its
@@ -34,16 +31,12 @@ CORRELATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}"
 CAUSATION_ID_PATTERN = rf"({'|'.join(sorted(CONTEXTS))}):(0|[1-9][0-9]{{0,17}})"
 # W3C Trace Context: version (not ff), trace id and parent id (not all zero), flags.
 TRACEPARENT_PATTERN = r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
-# What the document promises for X-Actor: printable ASCII, not blank. The server also
-# takes any printable UTF-8 text (`domains/text.py`).
-ACTOR_PATTERN = r"[ -~]*[!-~][ -~]*"
 
 
 @dataclass(frozen=True)
 class MetadataHeaders:
-    """Who asks and in answer to what, as the request's headers say, checked."""
+    """In answer to what a request is made, as its headers say, checked."""
 
-    actor: str
     correlation_id: str
     causation_id: str | None
     traceparent: str | None
@@ -52,23 +45,10 @@ class MetadataHeaders:
 def metadata_headers(headers: Headers) -> MetadataHeaders:
     """The checked metadata headers of a request, or a 422 problem naming the bad one."""
     return MetadataHeaders(
-        actor=actor(headers),
         correlation_id=header(headers, CORRELATION_ID, correlation_id) or str(uuid4()),
         causation_id=header(headers, CAUSATION_ID, causation_id),
         traceparent=header(headers, TRACEPARENT, traceparent),
     )
-
-
-def actor(headers: Headers) -> str:
-    """X-Actor: 1 to 200 printable characters (UTF-8 on the wire); `anonymous` when absent."""
-    value = header(headers, ACTOR, lambda text: text)
-    if value is None:
-        return DEFAULT_ACTOR
-    if not value.strip() or len(value) > MAX_ACTOR_LENGTH:
-        raise invalid(ACTOR, f"must be 1 to {MAX_ACTOR_LENGTH} characters")
-    if flaw := text_flaw(value):
-        raise invalid(ACTOR, flaw)
-    return value
 
 
 def is_correlation_id(value: str) -> bool:

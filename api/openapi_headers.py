@@ -14,13 +14,10 @@ from fastapi import FastAPI
 
 from api.commands import IDEMPOTENCY_HEADER
 from api.metadata_headers import (
-    ACTOR,
-    ACTOR_PATTERN,
     CAUSATION_ID,
     CAUSATION_ID_PATTERN,
     CORRELATION_ID,
     CORRELATION_ID_PATTERN,
-    MAX_ACTOR_LENGTH,
     TRACEPARENT,
     TRACEPARENT_PATTERN,
 )
@@ -29,13 +26,9 @@ from api.metadata_headers import (
 POSITION = "[0-9]{1,18}"
 ANY_TOKEN_PATTERN = f"^[a-z][a-z0-9_]{{0,62}}:{POSITION}$"
 IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,200}$"
-# Until the gateway authenticates callers, these say who asks and why (metadata only);
-# the patterns are the ones the server checks (api/metadata_headers.py).
+# Why a command is asked (metadata only; who asks is the bearer token's subject); the
+# patterns are the ones the server checks (api/metadata_headers.py).
 METADATA_HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
-    ACTOR: (
-        "Who asks (recorded in the event metadata); printable UTF-8 is accepted too.",
-        {"type": "string", "maxLength": MAX_ACTOR_LENGTH, "pattern": f"^{ACTOR_PATTERN}$"},
-    ),
     CORRELATION_ID: (
         "The conversation this command belongs to.",
         {"type": "string", "pattern": f"^{CORRELATION_ID_PATTERN}$"},

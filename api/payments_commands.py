@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Annotated
 
 import httpx
@@ -37,6 +36,7 @@ from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
 from domains.payments.application import PaymentResult, PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS
+from identity.verifier import TokenVerifier
 
 LOOKUP_TIMEOUT_SECONDS = 6.0
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -77,9 +77,10 @@ PaymentAnswer = answer_model(
 Service = Annotated[PaymentsService, Depends(get_service)]
 
 
-@cache
-def accounts_lookup(base_url: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=LOOKUP_TIMEOUT_SECONDS)
+def accounts_lookup(request: Request) -> httpx.Client:
+    """The app's client of the account summary query API."""
+    client: httpx.Client = request.app.state.accounts_lookup
+    return client
 
 
 def accounts_token(raw: str | None) -> ConsistencyToken | None:
@@ -95,12 +96,15 @@ def accounts_token(raw: str | None) -> ConsistencyToken | None:
 
 
 def check_account(
-    role: str, account_id: str, currency: str, token: ConsistencyToken | None
+    client: httpx.Client,
+    role: str,
+    account_id: str,
+    currency: str,
+    token: ConsistencyToken | None,
 ) -> None:
     """The account (an id the payment's terms checked) must exist, as far as the account
     summary knows, in `currency`."""
     headers = {TOKEN_HEADER: str(token)} if token else {}
-    client = accounts_lookup(UpstreamSettings().account_summary_query_url)
     try:
         response = client.get(f"/accounts/{account_id}", headers=headers)
     except httpx.HTTPError as error:
@@ -146,13 +150,14 @@ def request_payment(
 ) -> ORJSONResponse:
     """Request a payment: answered at once (202); the saga debits, credits, completes."""
     accounts_position = accounts_token(token)
+    lookup = accounts_lookup(request)
 
     def execute() -> PaymentResult:
         terms = PaymentTerms.of(
             body.source, body.destination, body.amount, body.currency, body.reference
         )
         for role, account_id in (("source", terms.source), ("destination", terms.destination)):
-            check_account(role, account_id, terms.currency, accounts_position)
+            check_account(lookup, role, account_id, terms.currency, accounts_position)
         return service.start_payment(terms)
 
     result, replayed = run_idempotently(request, "pay", "-", body.model_dump(), service, execute)
@@ -160,8 +165,19 @@ def request_payment(
     return answer(PaymentAnswer, PAYMENTS, result, 202, replayed, location)
 
 
-def create_app(service_factory: Callable[[], PaymentsService]) -> FastAPI:
-    """The payments command API around one PaymentsService."""
-    app = create_command_app("Paystream payments commands", service_factory, [router])
+def create_app(
+    service_factory: Callable[[], PaymentsService],
+    verifier: TokenVerifier,
+    lookup_auth: httpx.Auth,
+) -> FastAPI:
+    """The payments command API around one PaymentsService, for callers `verifier` accepts;
+    it looks accounts up on the account summary query API with `lookup_auth`, its own
+    service token (a payment may name anyone's account as its destination)."""
+    app = create_command_app("Paystream payments commands", service_factory, [router], verifier)
+    app.state.accounts_lookup = httpx.Client(
+        base_url=UpstreamSettings().account_summary_query_url,
+        timeout=LOOKUP_TIMEOUT_SECONDS,
+        auth=lookup_auth,
+    )
     constrain_header(app, TOKEN_HEADER, token_schema())
     return app

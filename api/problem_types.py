@@ -74,6 +74,7 @@ INVALID_DATE_RANGE = ProblemType("invalid-date-range", 422)
 AUTHENTICATION_REQUIRED = ProblemType("authentication-required", 401)
 INVALID_TOKEN = ProblemType("invalid-token", 401)
 ISSUER_UNAVAILABLE = ProblemType("issuer-unavailable", 503, retry_after=True)
+FORBIDDEN = ProblemType("forbidden", 403)
 
 # Health
 NOT_READY = ProblemType("not-ready", 503, retry_after=True)
@@ -82,22 +83,24 @@ NOT_READY = ProblemType("not-ready", 503, retry_after=True)
 REQUEST_PROBLEMS = (INTERNAL_ERROR, VALIDATION_ERROR, INVALID_HEADER)
 # What every route that reads a body can answer besides.
 BODY_PROBLEMS = (MALFORMED_JSON, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE)
-# Every command: idempotency and the event store.
+# Every route that needs a caller's token.
+AUTHENTICATION_PROBLEMS = (AUTHENTICATION_REQUIRED, INVALID_TOKEN, ISSUER_UNAVAILABLE)
+# Every command: the caller's token, idempotency and the event store.
 COMMAND_PROBLEMS = (
     *REQUEST_PROBLEMS,
+    *AUTHENTICATION_PROBLEMS,
     *BODY_PROBLEMS,
     INVALID_IDEMPOTENCY_KEY,
     IDEMPOTENCY_KEY_REUSED,
     CONCURRENT_MODIFICATION,
     STORE_UNAVAILABLE,
 )
-# Every query: the consistency-token wait.
+# Every query: the caller's token and the consistency-token wait.
 QUERY_PROBLEMS = (
     *REQUEST_PROBLEMS,
+    *AUTHENTICATION_PROBLEMS,
     STORE_UNAVAILABLE,
     INVALID_CONSISTENCY_TOKEN,
     UNKNOWN_CONSISTENCY_CONTEXT,
     CONSISTENCY_TIMEOUT,
 )
-# Every route that needs a caller's token.
-AUTHENTICATION_PROBLEMS = (AUTHENTICATION_REQUIRED, INVALID_TOKEN, ISSUER_UNAVAILABLE)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
 
+from api.authentication import include_authenticated, install_token_verifier
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
 from api.health import install_health
@@ -29,6 +30,7 @@ from api.service_app import service_app
 from eventstore.outages import reason
 from eventstore.probes import database_missing
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
+from identity.verifier import TokenVerifier
 from projections.projection import Projection
 from projections.reached import reached_position
 
@@ -115,9 +117,13 @@ async def _on_store_unavailable(request: Request, error: Exception) -> Response:
 
 
 def create_query_app(
-    api: QueryApi, conninfo: str, consistency_wait: float = DEFAULT_CONSISTENCY_WAIT_SECONDS
+    api: QueryApi,
+    conninfo: str,
+    verifier: TokenVerifier,
+    consistency_wait: float = DEFAULT_CONSISTENCY_WAIT_SECONDS,
 ) -> FastAPI:
-    """A read-only FastAPI app serving `api.router` from its read models."""
+    """A read-only FastAPI app serving `api.router` from its read models, to callers
+    whose token `verifier` accepts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -138,7 +144,8 @@ def create_query_app(
     app.state.query_api = api
     app.state.consistency_wait = consistency_wait
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
-    app.include_router(api.router)
+    install_token_verifier(app, verifier)
+    include_authenticated(app, api.router)
 
     async def positions() -> None:
         for projection in api.projections:

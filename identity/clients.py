@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from identity.roles import SERVICE
 
 CLIENTS_FILE = "clients.json"
 # The clients generated on first start: client id -> roles.
-DEFAULT_CLIENTS: dict[str, tuple[str, ...]] = {"saga": (SERVICE,)}
+# The saga runs payment steps; the payments API looks up the accounts a payment names.
+DEFAULT_CLIENTS: dict[str, tuple[str, ...]] = {"saga": (SERVICE,), "payments-api": (SERVICE,)}
 
 
 @dataclass(frozen=True)
@@ -26,23 +28,37 @@ class Client:
     roles: tuple[str, ...]
 
 
+def secret_variable(client_id: str) -> str:
+    """The variable that, when set, gives a client its secret (compose.yaml sets them from
+    .env, so the issuer and the service share one): PAYSTREAM_CLIENT_SECRET_<ID>."""
+    return "PAYSTREAM_CLIENT_SECRET_" + client_id.upper().replace("-", "_")
+
+
 def load_clients(directory: Path) -> dict[str, Client]:
-    """The clients configured in `directory`, by client id."""
+    """The clients configured in `directory`, by client id; a secret given by its
+    variable (`secret_variable`) replaces the stored one."""
     entries = json.loads((directory / CLIENTS_FILE).read_text(encoding="utf-8"))
     return {
-        client_id: Client(client_id, str(entry["secret"]), tuple(entry["roles"]))
+        client_id: Client(
+            client_id,
+            os.environ.get(secret_variable(client_id)) or str(entry["secret"]),
+            tuple(entry["roles"]),
+        )
         for client_id, entry in entries.items()
     }
 
 
 def ensure_clients(directory: Path) -> dict[str, Client]:
-    """The configured clients; the default ones, with new secrets, when none are."""
-    if not (directory / CLIENTS_FILE).exists():
-        entries = {
-            client_id: {"secret": secrets.token_urlsafe(32), "roles": list(roles)}
-            for client_id, roles in DEFAULT_CLIENTS.items()
-        }
-        write_private(directory / CLIENTS_FILE, json.dumps(entries, indent=2).encode())
+    """The configured clients, each default one that is missing added with a new secret."""
+    path = directory / CLIENTS_FILE
+    entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    missing = {
+        client_id: {"secret": secrets.token_urlsafe(32), "roles": list(roles)}
+        for client_id, roles in DEFAULT_CLIENTS.items()
+        if client_id not in entries
+    }
+    if missing:
+        write_private(path, json.dumps(entries | missing, indent=2).encode())
     return load_clients(directory)
 
 

@@ -27,7 +27,9 @@ _PATHS = {
     Action.CREDIT_DESTINATION: "credits",
     Action.REFUND_SOURCE: "refunds",
 }
-_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# 401 and 403 too: a token the accounts API does not take (a key rotated, the saga's
+# client misconfigured) must hold the payment until it is fixed, never fail it.
+_RETRYABLE_STATUS = frozenset({401, 403, 408, 429, 500, 502, 503, 504})
 _RETRYABLE_TYPES = frozenset({"/problems/concurrent-modification"})
 
 
@@ -60,10 +62,16 @@ class _Retryable(Exception):
 class AccountsClient:
     """Debits, credits and refunds on the accounts command API."""
 
-    def __init__(self, base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        """`transport` replaces the network (the contract tests call the app in-process)."""
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`auth` gives each call the saga's token; `transport` replaces the network (the
+        contract tests call the app in-process)."""
         self.http = httpx.AsyncClient(
-            base_url=base_url, timeout=CALL_TIMEOUT_SECONDS, transport=transport
+            base_url=base_url, timeout=CALL_TIMEOUT_SECONDS, auth=auth, transport=transport
         )
         self.breaker = CircuitBreaker(
             failure_threshold=BREAKER_FAILURES,
@@ -111,7 +119,6 @@ class AccountsClient:
                 json=body,
                 headers={
                     "Idempotency-Key": step.key,
-                    "X-Actor": "saga",
                     "X-Correlation-Id": cause.correlation_id,
                     "X-Causation-Id": cause.causation_id,
                 },

@@ -111,9 +111,12 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
-        # The development issuer (`serve issuer`, `token`) until it joins SERVICES.
+        "tests/unit/test_token_command.py",
+    ),
+    "issuer": (
         "tests/unit/test_issuer_directory.py",
         "tests/unit/test_token_command.py",
+        "tests/unit/test_service_tokens.py",
         "tests/api/test_issuer_app.py",
         "tests/integration/test_issuer_process.py",
     ),

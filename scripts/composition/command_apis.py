@@ -9,6 +9,8 @@ from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from eventstore.settings import DatabaseSettings
+from identity.service_tokens import ServiceTokens
+from identity.verifier import TokenVerifier
 
 COMMAND_API_POOL = 16
 
@@ -16,11 +18,15 @@ COMMAND_API_POOL = 16
 def serve_accounts_api(host: str, port: int) -> None:
     db = DatabaseSettings()
     env = application_env(ACCOUNTS, db, pool_size=COMMAND_API_POOL)
-    app = accounts_app.create_app(lambda: AccountsService(env=env))
+    app = accounts_app.create_app(lambda: AccountsService(env=env), TokenVerifier.from_settings())
     uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
 
 
 def serve_payments_api(host: str, port: int) -> None:
     env = application_env(PAYMENTS, DatabaseSettings(), pool_size=COMMAND_API_POOL)
-    app = payments_commands.create_app(lambda: PaymentsService(env=env))
+    app = payments_commands.create_app(
+        lambda: PaymentsService(env=env),
+        TokenVerifier.from_settings(),
+        ServiceTokens.from_settings("payments-api"),
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

@@ -9,6 +9,7 @@ from api.upstreams import UpstreamSettings
 from domains.payments.application import PaymentsService
 from eventstore.contexts import PAYMENTS, application_env
 from eventstore.settings import DatabaseSettings, NatsSettings
+from identity.service_tokens import ServiceTokens
 from saga.accounts_client import AccountsClient
 from saga.worker import PaymentSaga
 from scripts.composition.workers import Worker
@@ -17,7 +18,8 @@ from scripts.composition.workers import Worker
 def serve_saga(host: str, port: int) -> None:
     db = DatabaseSettings()
     service = PaymentsService(env=application_env(PAYMENTS, db, pool_size=8))
-    accounts = AccountsClient(UpstreamSettings().accounts_api_url)
+    tokens = ServiceTokens.from_settings("saga")
+    accounts = AccountsClient(UpstreamSettings().accounts_api_url, tokens)
     conninfo = db.role_conninfo(PAYMENTS.role)
     saga = PaymentSaga(service, accounts, conninfo, NatsSettings().url())
     worker = Worker("payment saga", saga.run, lambda: saga.status.subscribed)

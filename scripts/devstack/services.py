@@ -15,7 +15,7 @@ class ServiceSpec:
     name: str
     serve_args: tuple[str, ...]
     port: int
-    kind: str  # "command-api", "query-api" or "worker"
+    kind: str  # "command-api", "query-api", "worker" or "issuer"
 
     def command(self, port: int | None = None) -> list[str]:
         """The `paystream` arguments that run this service."""
@@ -23,6 +23,8 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
+    # The development identity provider (compose.yaml runs it too, until a real one).
+    ServiceSpec("issuer", ("issuer",), 8090, "issuer"),
     ServiceSpec("accounts-api", ("accounts-api",), 8001, "command-api"),
     ServiceSpec("account-summary-query-api", ("query-api", "account-summary"), 8002, "query-api"),
     ServiceSpec("payments-api", ("payments-api",), 8011, "command-api"),
@@ -41,3 +43,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("notifications-query-api", ("query-api", "notifications"), 8005, "query-api"),
     ServiceSpec("analytics-query-api", ("query-api", "analytics"), 8006, "query-api"),
 )
+
+
+# The services that verify tokens or get their own, and so need the issuer running.
+def needs_issuer(spec: ServiceSpec) -> bool:
+    return spec.kind.endswith("-api") or spec.name == "saga"

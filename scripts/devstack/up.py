@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from eventstore.settings import DatabaseSettings
+from identity.settings import DEV_ISSUER_URL
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
+from scripts.devstack.identity_env import identity_env, prepare_issuer
 from scripts.devstack.services import SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
@@ -56,7 +58,17 @@ def run_up(data_dir: Path, console: Console, nats_nodes: int = 1) -> None:
         with console.status("Creating database roles, schemas, tables and streams..."):
             provision(DatabaseSettings(database_url=database_url), nats_url, replicas)
         env = service_env(database_url, nats_url, replicas)
-        services = [ServiceProcess(spec, spec.port, env, data_dir / "logs") for spec in SERVICES]
+        issuer_dir, issuer_url = data_dir / "issuer", DEV_ISSUER_URL
+        clients = prepare_issuer(issuer_dir, issuer_url)
+        services = [
+            ServiceProcess(
+                spec,
+                spec.port,
+                env | identity_env(spec.name, issuer_dir, issuer_url, clients),
+                data_dir / "logs",
+            )
+            for spec in SERVICES
+        ]
         _start_services(services, console, stop)
         if stop.is_set():
             return
@@ -129,6 +141,8 @@ def print_urls(
     for service in services:
         table.add_row(service.spec.name, service.url)
     console.print(table)
+    console.print("Every API wants a bearer token; get one from the development issuer with:")
+    console.print("  .venv/bin/paystream token --subject alice", highlight=False, markup=False)
     console.print("For operator commands (paystream status, rebuild, audit...), in your shell:")
     for line in (f"export DATABASE_URL={database_url}", f"export NATS_URL={nats_url}"):
         console.print(line, soft_wrap=True, highlight=False, markup=False)

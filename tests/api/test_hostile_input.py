@@ -59,7 +59,10 @@ class TextField:
     code: str
     max_length: int
 
-    def request(self, account: str, value: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    def request(
+        self, account: str, value: str, saga: dict[str, str]
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """The request, with the saga's token (`saga`) when it is a payment step."""
         if self.api == "payments":
             body = {"source": str(uuid4()), "destination": str(uuid4()), "amount": 5}
             return "/payments", {**body, "currency": "EUR", self.field: value}, {}
@@ -68,7 +71,8 @@ class TextField:
         payment_id = str(uuid4())
         step = {"amount": 5, "currency": "EUR", "payment_id": payment_id}
         body = {**step, "counterparty": str(uuid4()), "reference": "", self.field: value}
-        return f"/accounts/{account}/credits", body, {"Idempotency-Key": f"{payment_id}:credit"}
+        key = {"Idempotency-Key": f"{payment_id}:credit"}
+        return f"/accounts/{account}/credits", body, key | saga
 
 
 TEXT_FIELDS = [
@@ -87,10 +91,15 @@ def client_of(target: TextField, accounts: TestClient, payments: TestClient) -> 
 @pytest.mark.parametrize("target", TEXT_FIELDS, ids=FIELD_IDS)
 @pytest.mark.parametrize("value", HOSTILE_TEXT.values(), ids=HOSTILE_TEXT.keys())
 def test_hostile_text_in_a_stored_field_is_refused_naming_the_field(
-    accounts: TestClient, payments: TestClient, account: str, target: TextField, value: str
+    accounts: TestClient,
+    payments: TestClient,
+    saga_headers: dict[str, str],
+    account: str,
+    target: TextField,
+    value: str,
 ) -> None:
     client = client_of(target, accounts, payments)
-    path, body, headers = target.request(account, value)
+    path, body, headers = target.request(account, value, saga_headers)
     before = event_count(client)
 
     problem = assert_problem(post(client, path, body, headers), 422, target.code)
@@ -102,10 +111,14 @@ def test_hostile_text_in_a_stored_field_is_refused_naming_the_field(
 
 @pytest.mark.parametrize("target", TEXT_FIELDS, ids=FIELD_IDS)
 def test_an_over_long_stored_field_is_refused_naming_the_field(
-    accounts: TestClient, payments: TestClient, account: str, target: TextField
+    accounts: TestClient,
+    payments: TestClient,
+    saga_headers: dict[str, str],
+    account: str,
+    target: TextField,
 ) -> None:
     client = client_of(target, accounts, payments)
-    path, body, headers = target.request(account, "é" * (target.max_length + 1))
+    path, body, headers = target.request(account, "é" * (target.max_length + 1), saga_headers)
     before = event_count(client)
 
     problem = assert_problem(post(client, path, body, headers), 422, target.code)
@@ -116,11 +129,12 @@ def test_an_over_long_stored_field_is_refused_naming_the_field(
 
 
 def test_a_hostile_payment_id_is_refused_before_anything_is_stored(
-    accounts: TestClient, account: str
+    accounts: TestClient, saga_headers: dict[str, str], account: str
 ) -> None:
     before = event_count(accounts)
     body = {"amount": 5, "currency": "EUR", "payment_id": "p\x00", "counterparty": str(uuid4())}
-    response = post(accounts, f"/accounts/{account}/debits", body, {"Idempotency-Key": "p:debit"})
+    headers = {"Idempotency-Key": "p:debit", **saga_headers}
+    response = post(accounts, f"/accounts/{account}/debits", body, headers)
     assert_problem(response, 400, "step-key-required")
     assert event_count(accounts) == before
 

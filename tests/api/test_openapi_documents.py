@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
@@ -26,6 +27,7 @@ from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
 from api.query_app import create_query_app
 from api.query_registry import QUERY_APIS
 from domains.errors import DomainError
+from identity.verifier import TokenVerifier
 
 NO_DATABASE = "host=127.0.0.1 port=1 dbname=none"
 
@@ -36,13 +38,17 @@ async def nothing_missing() -> list[str]:
 
 
 def every_app() -> dict[str, FastAPI]:
+    verifier = TokenVerifier.from_settings()  # never asked: no request carries a token
     apps = {
-        "accounts-api": accounts_app.create_app(lambda: pytest.fail("no service needed")),
-        "payments-api": payments_commands.create_app(lambda: pytest.fail("no service needed")),
+        "accounts-api": accounts_app.create_app(lambda: pytest.fail("no service"), verifier),
+        "payments-api": payments_commands.create_app(
+            lambda: pytest.fail("no service"), verifier, httpx.Auth()
+        ),
         "worker": worker_app("worker", nothing_missing, dict),
     }
     queries = {
-        f"{name}-query-api": create_query_app(api, NO_DATABASE) for name, api in QUERY_APIS.items()
+        f"{name}-query-api": create_query_app(api, NO_DATABASE, verifier)
+        for name, api in QUERY_APIS.items()
     }
     return apps | queries
 

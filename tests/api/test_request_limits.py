@@ -17,6 +17,7 @@ from api.health import worker_app
 from api.query_app import create_query_app
 from api.query_registry import QUERY_APIS
 from api.request_limits import MAX_BODY_BYTES
+from identity.verifier import TokenVerifier
 from tests.support.accounts_client import assert_problem
 from tests.support.in_process import event_count
 
@@ -152,7 +153,8 @@ def test_a_command_without_a_body_needs_no_content_type(accounts: TestClient, pa
 
 def query_app() -> FastAPI:
     """A query API; its lifespan (the database pool) never runs: the door needs no database."""
-    return create_query_app(QUERY_APIS["account-summary"], UNREACHABLE_DB)
+    verifier = TokenVerifier.from_settings()  # never asked: the door refuses first
+    return create_query_app(QUERY_APIS["account-summary"], UNREACHABLE_DB, verifier)
 
 
 async def nothing_missing() -> list[str]:

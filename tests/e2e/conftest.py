@@ -55,16 +55,22 @@ def services(stack: Stack) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def commands(services: dict[str, str]) -> Iterator[httpx.Client]:
+def auth(stack: Stack) -> dict[str, str]:
+    """The Authorization header of the customer the e2e tests act as."""
+    return stack.auth("ada")
+
+
+@pytest.fixture(scope="module")
+def commands(services: dict[str, str], auth: dict[str, str]) -> Iterator[httpx.Client]:
     """A client of the accounts command API."""
-    with httpx.Client(base_url=services["accounts-api"], timeout=TIMEOUT_SECONDS) as client:
+    url = services["accounts-api"]
+    with httpx.Client(base_url=url, timeout=TIMEOUT_SECONDS, headers=auth) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def queries(services: dict[str, str]) -> Iterator[httpx.Client]:
+def queries(services: dict[str, str], auth: dict[str, str]) -> Iterator[httpx.Client]:
     """A client of the account summary query API."""
-    with httpx.Client(
-        base_url=services["account-summary-query-api"], timeout=TIMEOUT_SECONDS
-    ) as client:
+    url = services["account-summary-query-api"]
+    with httpx.Client(base_url=url, timeout=TIMEOUT_SECONDS, headers=auth) as client:
         yield client

@@ -55,10 +55,9 @@ def test_a_new_accounts_location_is_where_the_account_is_read(
     opened = commands.post("/accounts", json=OPEN_BODY)
     assert opened.status_code == 201, opened.text
 
-    read = httpx.get(
+    read = queries.get(
         opened.headers["Location"],
         headers={TOKEN_HEADER: opened.json()["consistency_token"]},
-        timeout=30,
     )
 
     assert opened.headers["Location"].startswith(str(queries.base_url).rstrip("/") + "/")
@@ -162,7 +161,11 @@ def send_at_once(send: Callable[[], httpx.Response], times: int) -> list[httpx.R
 
 @pytest.mark.parametrize("target", ["open", "deposit"])
 def test_concurrent_requests_with_one_key_store_one_event_and_agree(
-    commands: httpx.Client, stack: Stack, services: dict[str, str], target: str
+    commands: httpx.Client,
+    stack: Stack,
+    services: dict[str, str],
+    auth: dict[str, str],
+    target: str,
 ) -> None:
     url = services["accounts-api"]
     if target == "open":
@@ -173,7 +176,7 @@ def test_concurrent_requests_with_one_key_store_one_event_and_agree(
     before = stack.event_count(ACCOUNTS)
 
     answers = send_at_once(
-        lambda: httpx.post(url + path, json=body, headers=keyed(key), timeout=30),
+        lambda: httpx.post(url + path, json=body, headers=keyed(key) | auth, timeout=30),
         CONCURRENT_REQUESTS,
     )
 

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.e2e
 
 def failed_payment(stack: Stack, correlation_id: str) -> str:
     """Pay from a funded account into a frozen one; the payment id, once it has failed."""
-    with httpx.Client(base_url=stack.url_of("accounts-api"), timeout=30) as http:
+    auth = stack.auth("alice")
+    with httpx.Client(base_url=stack.url_of("accounts-api"), timeout=30, headers=auth) as http:
         alice, bob = (
             http.post("/accounts", json={"owner": owner, "currency": "EUR"}).json()["account_id"]
             for owner in ("Alice", "Bob")
@@ -29,7 +30,7 @@ def failed_payment(stack: Stack, correlation_id: str) -> str:
         token = http.post(f"/accounts/{bob}/freeze").json()["consistency_token"]
     payments_api = stack.url("payments-api")
     body = {"source": alice, "destination": bob, "amount": 700, "currency": "EUR"}
-    headers = {"X-Correlation-Id": correlation_id, "X-Actor": "alice", "X-Consistency-Token": token}
+    headers = {"X-Correlation-Id": correlation_id, "X-Consistency-Token": token, **auth}
     answer = httpx.post(f"{payments_api}/payments", json=body, headers=headers, timeout=30)
     assert answer.status_code == 202, answer.text
     payment_id = str(answer.json()["payment_id"])

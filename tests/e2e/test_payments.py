@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from uuid import UUID
 
 import httpx
@@ -26,7 +25,7 @@ from tests.support.payments_workload import (
     send_payments,
 )
 from tests.support.read_model_checks import check_read_models_agree
-from tests.support.readme import readme_block
+from tests.support.readme import run_readme_block
 from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -101,11 +100,11 @@ def check_closed_account_took_no_payment_after(stack: Stack, ledger: Ledger) -> 
 
 def test_concurrent_payments_all_end_and_conserve_money(stack: Stack) -> None:
     ledger = Ledger()
-    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger, stack.auth())
 
-    send_payments(stack.url("payments-api"), ledger, 100, token, seed=1)
-    disturb_accounts(stack.url_of("accounts-api"), ledger)
-    send_payments(stack.url("payments-api"), ledger, 100, token, seed=2)
+    send_payments(stack.url("payments-api"), ledger, 100, token, 1, stack.auth())
+    disturb_accounts(stack.url_of("accounts-api"), ledger, stack.auth())
+    send_payments(stack.url("payments-api"), ledger, 100, token, 2, stack.auth())
     wait_until(lambda: all_finished(stack, ledger), 120, "every payment to finish")
 
     check_money_is_conserved(stack, ledger)
@@ -117,15 +116,19 @@ def test_concurrent_payments_all_end_and_conserve_money(stack: Stack) -> None:
 
 def test_payments_survive_saga_kills_and_an_accounts_outage(stack: Stack) -> None:
     ledger = Ledger()
-    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger, stack.auth())
     chaos = Chaos(stack)
     chaos.start()
     assert chaos.accounts_down.wait(30)
 
-    send_payments(stack.url("payments-api"), ledger, 100, token, seed=3)  # during the outage
+    send_payments(
+        stack.url("payments-api"), ledger, 100, token, 3, stack.auth()
+    )  # during the outage
     assert chaos.accounts_back.wait(60)
-    disturb_accounts(stack.url_of("accounts-api"), ledger)
-    send_payments(stack.url("payments-api"), ledger, 100, token, seed=4)  # during the saga kills
+    disturb_accounts(stack.url_of("accounts-api"), ledger, stack.auth())
+    send_payments(
+        stack.url("payments-api"), ledger, 100, token, 4, stack.auth()
+    )  # during the saga kills
     chaos.finish(180)
     wait_until(lambda: all_finished(stack, ledger), 180, "every payment to finish")
 
@@ -142,13 +145,7 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(stack: Stack) -> Non
 @pytest.mark.parametrize("run", ["first", "second"])
 def test_the_readme_payment_session_works_as_written_and_again(run: str, stack: Stack) -> None:
     """As written, and a second time on the same system (its keys are the run's own)."""
-    script = readme_block("PAY=")
-    for port, name in README_PORTS.items():
-        script = script.replace(f"http://127.0.0.1:{port}", stack.url(name))
-
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120
-    )
+    result = run_readme_block("PAY=", README_PORTS, stack)
 
     assert result.returncode == 0, result.stderr
     assert '"status":"completed"' in result.stdout
@@ -161,9 +158,9 @@ def test_the_readme_payment_session_works_as_written_and_again(run: str, stack: 
 def test_a_payment_saga_carries_its_correlation_and_causation(stack: Stack) -> None:
     """Every event a payment causes shares its correlation id; each names its cause."""
     ledger = Ledger()
-    token = open_funded_accounts(stack.url_of("accounts-api"), 2, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 2, ledger, stack.auth())
     ledger.accounts.reverse()  # pay from the funded second account too
-    send_payments(stack.url("payments-api"), ledger, 1, token, seed=9)
+    send_payments(stack.url("payments-api"), ledger, 1, token, 9, stack.auth())
     wait_until(lambda: all_finished(stack, ledger), 60, "the payment to finish")
 
     events = causal_events(stack, ledger.payments[0])
@@ -179,21 +176,21 @@ def test_a_payments_location_is_where_the_payment_is_read(stack: Stack) -> None:
     """The 202's Location is the payment on the payments query API (the payments API
     serves no reads): followed with the answer's token, it reads the payment accepted."""
     ledger = Ledger()
-    token = open_funded_accounts(stack.url_of("accounts-api"), 2, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 2, ledger, stack.auth())
     source, destination = ledger.accounts
     body = {"source": source, "destination": destination, "amount": 5, "currency": "EUR"}
 
     accepted = httpx.post(
         f"{stack.url('payments-api')}/payments",
         json=body,
-        headers={TOKEN_HEADER: token},
+        headers={TOKEN_HEADER: token, **stack.auth()},
         timeout=30,
     )
     assert accepted.status_code == 202, accepted.text
     answer = accepted.json()
     read = httpx.get(
         accepted.headers["Location"],
-        headers={TOKEN_HEADER: answer["consistency_token"]},
+        headers={TOKEN_HEADER: answer["consistency_token"], **stack.auth()},
         timeout=30,
     )
 

@@ -79,19 +79,22 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def payments(services: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=services["payments-api"], timeout=TIMEOUT_SECONDS) as client:
+def payments(services: dict[str, str], auth: dict[str, str]) -> Iterator[httpx.Client]:
+    url = services["payments-api"]
+    with httpx.Client(base_url=url, timeout=TIMEOUT_SECONDS, headers=auth) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def accounts(services: dict[str, str]) -> Accounts:
+def accounts(services: dict[str, str], auth: dict[str, str]) -> Accounts:
     """Two EUR accounts and a USD one, read back so the payments API sees them."""
     ids, token = [], ""
     with (
-        httpx.Client(base_url=services["accounts-api"], timeout=TIMEOUT_SECONDS) as commands,
         httpx.Client(
-            base_url=services["account-summary-query-api"], timeout=TIMEOUT_SECONDS
+            base_url=services["accounts-api"], timeout=TIMEOUT_SECONDS, headers=auth
+        ) as commands,
+        httpx.Client(
+            base_url=services["account-summary-query-api"], timeout=TIMEOUT_SECONDS, headers=auth
         ) as queries,
     ):
         for owner, held in (("Ada", "EUR"), ("Grace", "EUR"), ("Linus", "USD")):

@@ -28,8 +28,11 @@ APIS = {
 
 
 @pytest.fixture(scope="module")
-def apis(services: dict[str, str]) -> Iterator[dict[str, httpx.Client]]:
-    clients = {key: httpx.Client(base_url=services[name], timeout=30) for key, name in APIS.items()}
+def apis(services: dict[str, str], auth: dict[str, str]) -> Iterator[dict[str, httpx.Client]]:
+    clients = {
+        key: httpx.Client(base_url=services[name], timeout=30, headers=auth)
+        for key, name in APIS.items()
+    }
     yield clients
     for client in clients.values():
         client.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from tests.support.readme import readme_block
+from tests.support.readme import run_readme_block
+from tests.support.stack import Stack
 
 DEFAULT_PORTS = {
     "8001": "accounts-api",
@@ -18,17 +17,9 @@ DEFAULT_PORTS = {
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("run", ["first", "second"])
-def test_the_readme_curl_session_works_as_written_and_again(
-    run: str, services: dict[str, str]
-) -> None:
+def test_the_readme_curl_session_works_as_written_and_again(run: str, stack: Stack) -> None:
     """As written, and a second time on the same system (its keys are the run's own)."""
-    script = readme_block("QUERY=")
-    for port, name in DEFAULT_PORTS.items():
-        script = script.replace(f"http://127.0.0.1:{port}", services[name])
-
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120
-    )
+    result = run_readme_block("QUERY=", DEFAULT_PORTS, stack)
 
     assert result.returncode == 0, result.stderr
     output = result.stdout

@@ -32,7 +32,7 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
             with provisioned_stack(postgres.admin_url, work_dir, "faults") as stack:
                 stack.start_all(SERVICES)
                 ledger = Ledger()
-                open_funded_accounts(stack.url_of("accounts-api"), ACCOUNTS, ledger)
+                open_funded_accounts(stack.url_of("accounts-api"), ACCOUNTS, ledger, stack.auth())
                 yield FaultStack(stack, postgres, ledger.accounts)
         finally:
             postgres.stop()

@@ -23,6 +23,7 @@ from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from projections.account_summary import AccountSummaryProjection
 from scripts.devstack.embedded import free_port
 from tests.support.contract_run import contract_failures, run_contract
+from tests.support.issuer import Bearer, DevIssuer, dev_issuer
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import ProjectorThread, accounts_service, summary_rows
 
@@ -31,10 +32,22 @@ CONSISTENCY_WAIT_SECONDS = 0.05
 
 
 @pytest.fixture(scope="module")
-def accounts_summary(stack: Stack) -> Iterator[str]:
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> DevIssuer:
+    return dev_issuer(tmp_path_factory.mktemp("issuer"))
+
+
+@pytest.fixture(scope="module")
+def caller(issuer: DevIssuer) -> dict[str, str]:
+    """The token every generated request carries: an operator's (it may read anything)."""
+    return {"Authorization": f"Bearer {issuer.mint('olga', roles=['operator'])}"}
+
+
+@pytest.fixture(scope="module")
+def accounts_summary(stack: Stack, issuer: DevIssuer) -> Iterator[str]:
     """The account summary query API the payments API asks, served over HTTP in a thread."""
     api = QUERY_APIS["account-summary"]
-    app = create_query_app(api, stack.db.role_conninfo(api.role), CONSISTENCY_WAIT_SECONDS)
+    conninfo = stack.db.role_conninfo(api.role)
+    app = create_query_app(api, conninfo, issuer.verifier(), CONSISTENCY_WAIT_SECONDS)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -50,9 +63,11 @@ def accounts_summary(stack: Stack) -> Iterator[str]:
         thread.join(10)
 
 
-def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
+def test_accounts_command_api_keeps_its_contract(
+    stack: Stack, issuer: DevIssuer, caller: dict[str, str]
+) -> None:
     env = application_env(ACCOUNTS, stack.db)
-    app = accounts_app.create_app(lambda: AccountsService(env=env))
+    app = accounts_app.create_app(lambda: AccountsService(env=env), issuer.verifier())
     service = accounts_service(stack)
     opened = [str(service.open_account(f"holder-{i}", "EUR").account_id) for i in range(3)]
     service.close()
@@ -62,6 +77,7 @@ def test_accounts_command_api_keeps_its_contract(stack: Stack) -> None:
             "dictionaries": {"opened": {"values": opened}},
             "parameters": {"path.account_id": {"dictionary": "opened", "probability": 0.9}},
         },
+        caller,
     )
     assert not run.failures, "\n\n".join(run.failures)
     assert {("POST /accounts", 201), ("POST /accounts/{account_id}/deposits", 200)} <= run.answered
@@ -86,10 +102,15 @@ def euro_accounts(stack: Stack) -> list[str]:
 
 
 def test_payments_command_api_keeps_its_contract(
-    stack: Stack, accounts_summary: str, euro_accounts: list[str]
+    stack: Stack,
+    issuer: DevIssuer,
+    caller: dict[str, str],
+    accounts_summary: str,
+    euro_accounts: list[str],
 ) -> None:
     env = application_env(PAYMENTS, stack.db)
-    app = payments_commands.create_app(lambda: PaymentsService(env=env))
+    lookup = Bearer(issuer.mint("payments-api", roles=["service"], client_id="payments-api"))
+    app = payments_commands.create_app(lambda: PaymentsService(env=env), issuer.verifier(), lookup)
     known = {"dictionary": "euro_accounts", "probability": 0.9}
     run = run_contract(
         app,
@@ -113,17 +134,20 @@ def test_payments_command_api_keeps_its_contract(
                 "header.traceparent": {"dictionary": "traces", "probability": 0.9},
             },
         },
+        caller,
     )
     assert not run.failures, "\n\n".join(run.failures)
     assert ("POST /payments", 202) in run.answered
 
 
 @pytest.mark.parametrize("name", sorted(QUERY_APIS))
-def test_query_api_keeps_its_contract(stack: Stack, name: str) -> None:
+def test_query_api_keeps_its_contract(
+    stack: Stack, issuer: DevIssuer, caller: dict[str, str], name: str
+) -> None:
     api = QUERY_APIS[name]
     conninfo = stack.db.role_conninfo(api.role)
-    app = create_query_app(api, conninfo, consistency_wait=CONSISTENCY_WAIT_SECONDS)
-    failures = contract_failures(app)
+    app = create_query_app(api, conninfo, issuer.verifier(), CONSISTENCY_WAIT_SECONDS)
+    failures = contract_failures(app, caller)
     assert not failures, "\n\n".join(failures)
 
 

@@ -80,9 +80,9 @@ def many_events(stack: Stack, accounts: int, deposits: int) -> list[UUID]:
 class Reader(CheckedThread):
     """Reads accounts on the query API throughout, noting any 5xx or going backwards."""
 
-    def __init__(self, url: str, ids: list[UUID]) -> None:
+    def __init__(self, url: str, ids: list[UUID], auth: dict[str, str]) -> None:
         super().__init__(self.read)
-        self.url, self.ids = url, ids
+        self.url, self.ids, self.auth = url, ids, auth
         self.stop = threading.Event()
         self.reads = 0
         self.problems: list[str] = []
@@ -95,7 +95,7 @@ class Reader(CheckedThread):
 
     def read(self) -> None:
         seen = self.seen
-        with httpx.Client(base_url=self.url, timeout=10) as http:
+        with httpx.Client(base_url=self.url, timeout=10, headers=self.auth) as http:
             while not self.stop.is_set():
                 for account_id in self.ids:
                     response = http.get(f"/accounts/{account_id}")
@@ -124,16 +124,16 @@ def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> 
     query = stack.start("account-summary-query-api")
     ids = many_events(stack, accounts=10, deposits=300)
     ledger = Ledger()
-    token = open_funded_accounts(stack.url_of("accounts-api"), 10, ledger)
+    token = open_funded_accounts(stack.url_of("accounts-api"), 10, ledger, stack.auth())
     wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "catch-up")
     before = active_schema(stack)
     paid = [UUID(a) for a in ledger.accounts]  # the payments below keep changing these
-    reader = Reader(query.url, ids + paid)
+    reader = Reader(query.url, ids + paid, stack.auth())
     reader.start()
     writer = BackgroundWriter(service, accounts=5, movements=400)
     writer.start()
     payments_url = next(p.url for p in stack.processes if p.spec.name == "payments-api")
-    payer = CheckedThread(send_payments, payments_url, ledger, 150, token, 5)
+    payer = CheckedThread(send_payments, payments_url, ledger, 150, token, 5, stack.auth())
     payer.start()
 
     result = rebuild(stack)

@@ -31,14 +31,17 @@ class ContractRun:
     answered: set[tuple[str, int]]
 
 
-def contract_failures(app: Any) -> list[str]:
+def contract_failures(app: Any, headers: dict[str, str] | None = None) -> list[str]:
     """Every check failure and engine error of one run, one entry each (empty: none)."""
-    return run_contract(app).failures
+    return run_contract(app, headers=headers).failures
 
 
-def run_contract(app: Any, settings: dict[str, Any] | None = None) -> ContractRun:
-    """Run every phase and check against `app`'s own /openapi.json (`settings` added)."""
-    config = schemathesis.Config.from_dict(SETTINGS | (settings or {}))
+def run_contract(
+    app: Any, settings: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> ContractRun:
+    """Run every phase and check against `app`'s own /openapi.json (`settings` added),
+    each request with `headers` (a caller's token)."""
+    config = schemathesis.Config.from_dict(SETTINGS | {"headers": headers or {}} | (settings or {}))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
     @schema.hook

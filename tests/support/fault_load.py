@@ -39,9 +39,15 @@ class CommandLoad:
     """`clients` threads depositing into `accounts`, one thread paying between them."""
 
     def __init__(
-        self, accounts_api: str, payments_api: str, accounts: list[str], clients: int = 6
+        self,
+        accounts_api: str,
+        payments_api: str,
+        accounts: list[str],
+        auth: dict[str, str],
+        clients: int = 6,
     ) -> None:
         self.accounts_api = accounts_api
+        self.auth = auth
         self.payments_api = payments_api
         self.accounts = accounts
         self.tally = Tally()
@@ -105,7 +111,7 @@ class CommandLoad:
 
     def _deposit_loop(self, client: int) -> None:
         rng = random.Random(client)
-        with httpx.Client(base_url=self.accounts_api, timeout=15) as http:
+        with httpx.Client(base_url=self.accounts_api, timeout=15, headers=self.auth) as http:
             for n in range(1_000_000):
                 if self.stop.is_set():
                     return
@@ -117,7 +123,7 @@ class CommandLoad:
 
     def _payment_loop(self, client: int) -> None:
         rng = random.Random(client)
-        with httpx.Client(base_url=self.payments_api, timeout=15) as http:
+        with httpx.Client(base_url=self.payments_api, timeout=15, headers=self.auth) as http:
             for n in range(1_000_000):
                 if self.stop.is_set():
                     return

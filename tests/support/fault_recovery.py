@@ -55,7 +55,10 @@ class FaultRun:
         self.faulty = faulty
         self.recovery = Recovery(name)
         self.load = CommandLoad(
-            faulty.url("accounts-api"), faulty.url("payments-api"), faulty.accounts
+            faulty.url("accounts-api"),
+            faulty.url("payments-api"),
+            faulty.accounts,
+            faulty.stack.auth(),
         )
         self._lines = {p.spec.name: log_lines(p) for p in faulty.services()}
         self._pids = {p.spec.name: p.process.pid for p in faulty.services() if p.process}

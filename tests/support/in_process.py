@@ -29,11 +29,14 @@ def post_exactly(
     client: TestClient, path: str, body: Any, headers: list[tuple[bytes, bytes]]
 ) -> httpx.Response:
     """POST `body` as JSON with `headers` reaching the app byte for byte (TestClient
-    re-encodes non-ASCII header bytes, httpx's ASGI transport does not)."""
+    re-encodes non-ASCII header bytes, httpx's ASGI transport does not); the client's
+    own headers (its token) are sent too, unless `headers` replace them."""
 
     async def send() -> httpx.Response:
         transport = httpx.ASGITransport(app=client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api", headers=client.headers
+        ) as http:
             json_headers = [(b"Content-Type", b"application/json"), *headers]
             return await http.post(path, content=json.dumps(body), headers=json_headers)
 

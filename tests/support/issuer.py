@@ -7,6 +7,7 @@ import base64
 import hmac
 import json
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,14 @@ def signed_by_stranger(kid: str) -> str:
     """A token naming the issuer's key id, signed by another RSA key."""
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return jwt.encode(claims(), stranger, algorithm="RS256", headers={"kid": kid})
+
+
+class Bearer(httpx.Auth):
+    """A fixed bearer token on every request (a client holding one token)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request

@@ -32,10 +32,11 @@ class Ledger:
     unavailable: int = 0  # 503s the payments API answered (it could not check accounts)
 
 
-def open_funded_accounts(api: str, count: int, ledger: Ledger) -> str:
-    """Open `count` EUR accounts with an opening deposit; the last consistency token."""
+def open_funded_accounts(api: str, count: int, ledger: Ledger, auth: dict[str, str]) -> str:
+    """Open `count` EUR accounts with an opening deposit (the caller of `auth`, its
+    Authorization header, opens them); the last consistency token."""
     token = ""
-    with httpx.Client(base_url=api, timeout=30) as http:
+    with httpx.Client(base_url=api, timeout=30, headers=auth) as http:
         for i in range(count):
             opened = http.post("/accounts", json={"owner": f"p{i}", "currency": "EUR"}).json()
             ledger.accounts.append(opened["account_id"])
@@ -48,8 +49,11 @@ def open_funded_accounts(api: str, count: int, ledger: Ledger) -> str:
     return token
 
 
-def send_payments(payments_api: str, ledger: Ledger, count: int, token: str, seed: int) -> None:
-    """`count` payments between random pairs, some overdrawing, 16 at a time."""
+def send_payments(
+    payments_api: str, ledger: Ledger, count: int, token: str, seed: int, auth: dict[str, str]
+) -> None:
+    """`count` payments between random pairs, some overdrawing, 16 at a time, each asked
+    by the caller of `auth`."""
     rng = random.Random(seed)
     requests = []
     for i in range(count):
@@ -66,7 +70,7 @@ def send_payments(payments_api: str, ledger: Ledger, count: int, token: str, see
         )
 
     def send(body: dict[str, object]) -> str:
-        with httpx.Client(base_url=payments_api, timeout=30) as http:
+        with httpx.Client(base_url=payments_api, timeout=30, headers=auth) as http:
             key = f"workload-{str(body['reference']).replace(' ', '-')}"
             deadline = time.monotonic() + 60  # the accounts may be down for a while
             while time.monotonic() < deadline:
@@ -86,9 +90,9 @@ def send_payments(payments_api: str, ledger: Ledger, count: int, token: str, see
         ledger.payments.extend(pool.map(send, requests))
 
 
-def disturb_accounts(api: str, ledger: Ledger) -> None:
+def disturb_accounts(api: str, ledger: Ledger, auth: dict[str, str]) -> None:
     """Freeze two accounts, and empty and close a third, while payments run."""
-    with httpx.Client(base_url=api, timeout=30) as http:
+    with httpx.Client(base_url=api, timeout=30, headers=auth) as http:
         for account in ledger.accounts[:2]:
             assert http.post(f"/accounts/{account}/freeze").status_code == 200
         closing = ledger.accounts[2]

@@ -81,7 +81,7 @@ def check_read_models_agree(stack: Stack, ledger: Ledger) -> None:
     tokens = latest_tokens(stack)
     statements, notifications = expected_rows(stack)
     accounts = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=2))
-    with httpx.Client(timeout=30) as http:
+    with httpx.Client(timeout=30, headers=stack.auth()) as http:
         for account_id in ledger.accounts:
             folded = accounts.get_account(UUID(account_id))
             summary = http.get(

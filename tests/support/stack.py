@@ -19,13 +19,19 @@ from psycopg.conninfo import make_conninfo
 from eventstore import chain_check
 from eventstore.contexts import Context
 from eventstore.settings import DatabaseSettings, nats_servers
+from identity.clients import Client
+from identity.issuer_directory import IssuerDirectory
+from identity.minting import TokenMinter
+from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
-from scripts.devstack.services import SERVICES
+from scripts.devstack.identity_env import identity_env, prepare_issuer
+from scripts.devstack.services import SERVICES, needs_issuer
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
 SPECS = {spec.name: spec for spec in SERVICES}
 UPSTREAM_ENV = {
+    "issuer": "OIDC_ISSUER",
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
     "account-summary-query-api": "PAYSTREAM_ACCOUNT_SUMMARY_QUERY_URL",
     "payments-query-api": "PAYSTREAM_PUBLIC_PAYMENTS_QUERY_URL",
@@ -57,6 +63,7 @@ class Stack:
         default_factory=lambda: {name: free_port() for name in UPSTREAM_ENV}
     )
     stream_replicas: int | None = None
+    _clients: dict[str, Client] | None = field(default=None, init=False, repr=False)
 
     def url_of(self, name: str) -> str:
         return f"http://127.0.0.1:{self.upstream_ports[name]}"
@@ -69,14 +76,38 @@ class Stack:
     def db(self) -> DatabaseSettings:
         return DatabaseSettings(database_url=self.database_url)
 
+    @property
+    def issuer_dir(self) -> Path:
+        return self.work_dir / "issuer"
+
+    @property
+    def clients(self) -> dict[str, Client]:
+        """The development issuer's clients (its directory prepared on first use)."""
+        if self._clients is None:
+            self._clients = prepare_issuer(self.issuer_dir, self.url_of("issuer"))
+        return self._clients
+
+    def token(self, subject: str = "alice", *roles: str, ttl: int = 3600) -> str:
+        """A bearer token for `subject` (a customer unless `roles` say otherwise)."""
+        minter = TokenMinter(IssuerDirectory(self.issuer_dir).keyring, self.url_of("issuer"))
+        return minter.mint(subject, roles or ("customer",), ttl, DEFAULT_AUDIENCE)
+
+    def auth(self, subject: str = "alice", *roles: str) -> dict[str, str]:
+        """The Authorization header of `token(subject, *roles)`."""
+        return {"Authorization": f"Bearer {self.token(subject, *roles)}"}
+
     def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
         """Start one service (by its name in scripts/devstack/services.py), until ready
-        unless `wait` is false."""
+        unless `wait` is false; the development issuer first, once, if it needs one."""
+        spec = SPECS[name]
+        if needs_issuer(spec) and not any(p.spec.name == "issuer" for p in self.processes):
+            self.start("issuer")
         env = service_env(self.database_url, self.nats_url, self.stream_replicas)
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
         env.update({variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()})
+        env.update(identity_env(name, self.issuer_dir, self.url_of("issuer"), self.clients))
         port = self.upstream_ports.get(name) or free_port()
-        process = ServiceProcess(SPECS[name], port, env, self.work_dir / "logs")
+        process = ServiceProcess(spec, port, env, self.work_dir / "logs")
         process.start()
         self.processes.append(process)
         if wait:
