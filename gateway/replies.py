@@ -19,7 +19,8 @@ class GatewayProblem:
     code: str
     title: str
     answered_as: int | None = None  # another status to answer with
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # added unless Envoy set them
+    detail: str = "%LOCAL_REPLY_BODY%"  # Envoy's own words by default
 
 
 GATEWAY_PROBLEMS = (
@@ -31,7 +32,9 @@ GATEWAY_PROBLEMS = (
     GatewayProblem(
         403, "unauthorized", "Unauthorized", 401, (("www-authenticate", BEARER_CHALLENGE),)
     ),
-    GatewayProblem(404, "not-found", "Not found"),
+    GatewayProblem(
+        404, "not-found", "Not found", detail="no public route for this method and path"
+    ),
     GatewayProblem(429, "rate-limited", "Too many requests"),
     GatewayProblem(
         503, "upstream-unavailable", "Upstream unavailable", headers=(("retry-after", "1"),)
@@ -64,13 +67,13 @@ def _mapper(problem: GatewayProblem) -> dict[str, Any]:
                 "type": f"/problems/{problem.code}",
                 "title": problem.title,
                 "status": status,
-                "detail": "%LOCAL_REPLY_BODY%",
+                "detail": problem.detail,
                 "request_id": "%REQ(X-REQUEST-ID)%",
             },
             "content_type": PROBLEM_MEDIA_TYPE,
         },
         "headers_to_add": [
-            {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            {"header": {"key": key, "value": value}, "append_action": "ADD_IF_ABSENT"}
             for key, value in problem.headers
         ],
     }
