@@ -17,16 +17,21 @@ from gateway.routes import PAYMENT_CREATION, PublicRoute, public_routes
 from scripts.devstack.services import SERVICES
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-RETRY_ON = "connect-failure,refused-stream,reset,retriable-status-codes"
+RETRY_ON = "connect-failure,refused-stream,reset"
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Per route, by kind of service: a command may wait on the store and on locks."""
+    """Per route, by kind of service (a command may wait on the store and on locks), and
+    the retries of idempotent requests: after a failed connection or a reset, and after
+    an answer of `retried_statuses`. The route's timeout bounds every attempt together:
+    a service's slow 503 (a consistency wait, the store's outage) retried may become a
+    504 from the gateway; `retried_statuses=()` keeps such answers as they are."""
 
     command_seconds: float = 15.0
     query_seconds: float = 10.0
     retries: int = 2
+    retried_statuses: tuple[int, ...] = (503,)
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def _route(
     timeout = timeouts.command_seconds if kind == "command-api" else timeouts.query_seconds
     action: dict[str, Any] = {"cluster": route.service, "timeout": seconds(timeout)}
     if retried:
-        action["retry_policy"] = _retry_policy(timeouts.retries)
+        action["retry_policy"] = _retry_policy(timeouts)
     return {
         "name": route.name + (" with key" if header else ""),
         "match": {"safe_regex": {"regex": route.path_regex}, "headers": headers},
@@ -147,13 +152,15 @@ def _route(
     }
 
 
-def _retry_policy(retries: int) -> dict[str, Any]:
-    """Retry a failed connection, a reset or a 503, on another replica when there is one."""
+def _retry_policy(timeouts: Timeouts) -> dict[str, Any]:
+    """Retry a failed connection, a reset or a retried status, on another replica when
+    there is one."""
     other_host = typed("retry.host.previous_hosts.v3.PreviousHostsPredicate")
+    statuses = list(timeouts.retried_statuses)
     return {
-        "retry_on": RETRY_ON,
-        "retriable_status_codes": [503],
-        "num_retries": retries,
+        "retry_on": RETRY_ON + (",retriable-status-codes" if statuses else ""),
+        "retriable_status_codes": statuses,
+        "num_retries": timeouts.retries,
         "retry_host_predicate": [
             {"name": "envoy.retry_host_predicates.previous_hosts", "typed_config": other_host}
         ],

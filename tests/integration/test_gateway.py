@@ -5,6 +5,7 @@ health, rate limits and bulkheads are Envoy's)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ PER_CLIENT_IP = TokenBucket(300, 100)
 PAYMENT_CREATIONS = TokenBucket(3, 1)
 SLOW_SERVICE = "analytics-query-api"  # its bulkhead holds one request at a time
 SLOW_SECONDS = 0.5
+PACE_SECONDS = 0.02  # a load thread's requests: 50/s at most, under the limit per address
 REPLICATED = "accounts-api"
 ACCOUNT = str(uuid.uuid4())
 STEPS = ("debits", "credits", "refunds")
@@ -242,31 +244,62 @@ def replica_health(gateway: Gateway, port: int) -> str:
     return next(line for line in text.splitlines() if line.startswith(prefix)).removeprefix(prefix)
 
 
-def test_a_stopped_replica_drops_out_and_comes_back(gateway: Gateway) -> None:
+@dataclass
+class Load:
+    """Keyed POSTs to the replicated service from a few threads until stopped, each thread
+    from its own address, each request as its own subject, at most PACE_SECONDS apart (so
+    no rate limit is in the way): the answers' statuses and replicas."""
+
+    gateway: Gateway
+    answers: list[tuple[int, int | None]]
+    stopping: threading.Event
+
+    def run(self, worker: int) -> None:
+        transport = httpx.HTTPTransport(local_address=f"127.0.1.{worker + 1}")
+        with self.gateway.client(None, transport=transport) as client:
+            while not self.stopping.wait(PACE_SECONDS):
+                headers = {
+                    "authorization": f"Bearer {self.gateway.token(str(uuid.uuid4()))}",
+                    "idempotency-key": str(uuid.uuid4()),
+                }
+                response = client.post(f"/accounts/{ACCOUNT}/freeze", headers=headers)
+                replica = response.json().get("replica") if response.status_code == 200 else None
+                self.answers.append((response.status_code, replica))
+
+    def after(self, more: int, what: str) -> None:
+        """Wait until `more` answers came in from now on."""
+        target = len(self.answers) + more
+        wait_until(lambda: len(self.answers) >= target, 10, what)
+
+
+def test_a_stopped_replica_drops_out_under_load_and_comes_back(gateway: Gateway) -> None:
     first, second = gateway.upstreams[REPLICATED]
-    second.stop()
-    try:
-        with gateway.client("balancer") as client:
-            for _ in range(10):  # before and while the health check notices
-                keyed = {"idempotency-key": str(uuid.uuid4())}
-                response = client.post(f"/accounts/{ACCOUNT}/freeze", headers=keyed)
-                assert response.status_code == 200, response.text
-                assert response.json()["replica"] == first.replica
+    load = Load(gateway, [], threading.Event())
+    with ThreadPoolExecutor(3) as pool:
+        workers = [pool.submit(load.run, worker) for worker in range(3)]
+        try:
+            load.after(15, "answers from both replicas")
+            second.stop()
             wait_until(
                 lambda: "failed_active_hc" in replica_health(gateway, second.port),
                 10,
                 "the health check to mark the stopped replica",
             )
-            for _ in range(5):
-                assert client.post(f"/accounts/{ACCOUNT}/close").json()["replica"] == 1
-    finally:
-        second.start()
-    with gateway.client("balancer") as client:
-        wait_until(
-            lambda: client.post(f"/accounts/{ACCOUNT}/close").json().get("replica") == 2,
-            10,
-            "the restarted replica to take requests again",
-        )
+            load.after(15, "answers with one replica")
+            alone = len(load.answers)
+            second.start()
+            load.after(15, "answers after the restart")
+            wait_until(
+                lambda: (200, second.replica) in load.answers[alone:],
+                10,
+                "the restarted replica to take requests again",
+            )
+        finally:
+            load.stopping.set()
+            for worker in workers:
+                worker.result()
+    assert [answer for answer in load.answers if answer[0] != 200] == []
+    assert {replica for _, replica in load.answers} == {first.replica, second.replica}
 
 
 # --- rate limits ---
