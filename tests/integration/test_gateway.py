@@ -34,6 +34,7 @@ PER_CLIENT_IP = TokenBucket(300, 100)
 PAYMENT_CREATIONS = TokenBucket(3, 1)
 SLOW_SERVICE = "analytics-query-api"  # its bulkhead holds one request at a time
 SLOW_SECONDS = 0.5
+ACCURACY_WINDOW = 2.0
 PACE_SECONDS = 0.02  # a load thread's requests: 50/s at most, under the limit per address
 REPLICATED = "accounts-api"
 ACCOUNT = str(uuid.uuid4())
@@ -348,6 +349,20 @@ def test_a_client_address_over_its_limit_gets_429_even_without_a_token(gateway: 
         passed, refused = first_refusal(client, "GET", f"/accounts/{ACCOUNT}", 2000)
     assert passed >= PER_CLIENT_IP.max_tokens
     assert_rate_limited(refused, PER_CLIENT_IP)
+
+
+def test_the_admitted_rate_over_a_window_is_the_configured_one(gateway: Gateway) -> None:
+    """As fast as one client can, for ACCURACY_WINDOW seconds: the burst, then the rate."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.3")
+    admitted = 0
+    with gateway.client("measured", transport=transport) as client:
+        started = time.monotonic()
+        while time.monotonic() - started < ACCURACY_WINDOW:
+            admitted += client.get("/payments").status_code == 200
+        elapsed = time.monotonic() - started
+    rate = PER_SUBJECT.tokens_per_fill / PER_SUBJECT.fill_seconds
+    expected = PER_SUBJECT.max_tokens + rate * elapsed
+    assert abs(admitted - expected) <= 0.1 * expected, (admitted, expected)
 
 
 # --- bulkheads ---
