@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway import access, replies
+from gateway import rate_limits, replies, tokens
 from gateway.clusters import HealthCheck, Upstream, address, cluster, seconds, typed
 from gateway.routes import PAYMENT_CREATION, PublicRoute, public_routes
 from scripts.devstack.services import SERVICES
@@ -42,9 +42,9 @@ class GatewayConfig:
     port: int
     admin_port: int
     upstreams: Mapping[str, Upstream]
-    issuer: access.JwtIssuer
+    issuer: tokens.JwtIssuer
     host: str = "127.0.0.1"
-    rate_limits: access.RateLimits = field(default_factory=access.RateLimits)
+    rate_limits: rate_limits.RateLimits = field(default_factory=rate_limits.RateLimits)
     health_check: HealthCheck = field(default_factory=HealthCheck)
     timeouts: Timeouts = field(default_factory=Timeouts)
 
@@ -76,7 +76,7 @@ def bootstrap(config: GatewayConfig) -> dict[str, Any]:
         "admin": {"address": address("127.0.0.1", config.admin_port)},
         "static_resources": {
             "listeners": [_listener(config)],
-            "clusters": [*clusters, access.jwks_cluster(config.issuer)],
+            "clusters": [*clusters, tokens.jwks_cluster(config.issuer)],
         },
     }
 
@@ -85,9 +85,9 @@ def _listener(config: GatewayConfig) -> dict[str, Any]:
     """The public port: request ids, access log, problem replies, then the filters in
     order (client IP limit, token check, subject limit) and the routes."""
     filters = [
-        access.client_ip_limit(config.rate_limits),
-        access.jwt_authn(config.issuer),
-        access.subject_limit(config.rate_limits, _payment_creation()),
+        rate_limits.client_ip_limit(config.rate_limits),
+        tokens.jwt_authn(config.issuer),
+        rate_limits.subject_limit(config.rate_limits, _payment_creation()),
         {
             "name": "envoy.filters.http.router",
             "typed_config": typed("filters.http.router.v3.Router"),

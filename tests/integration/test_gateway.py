@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.access import JwtIssuer, RateLimits, TokenBucket
 from gateway.clusters import Bulkhead, HealthCheck, Upstream
 from gateway.envoy_config import GatewayConfig, bootstrap, public_services
+from gateway.rate_limits import RateLimits, TokenBucket
 from gateway.routes import PublicRoute, public_routes
+from gateway.tokens import JwtIssuer
 from scripts.devstack.embedded import free_port
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from tests.support.gateway import DELAY, FAIL_ONCE, EchoUpstream, SigningKey, claims, jwks_server
@@ -180,6 +181,8 @@ BAD_TOKENS: dict[str, Callable[[Gateway, SigningKey, Claims], str]] = {
     "unknown kid": lambda g, impostor, good: impostor.token(good, kid="unknown"),
     "alg none": lambda g, _, good: g.key.token(good, alg="none"),
     "HS256 with the public key": lambda g, _, good: g.key.token(good, alg="HS256"),
+    # Signed by the issuer's key, with an algorithm its JWKS entry does not name.
+    "RS384 with an RS256 key": lambda g, _, good: g.key.token(good, alg="RS384"),
     "not a JWT": lambda g, _, good: "not-a-jwt",
 }
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from Crypto.Hash import HMAC, SHA256
+from Crypto.Hash import HMAC, SHA256, SHA384
 from Crypto.PublicKey import RSA
 from Crypto.Signature import pkcs1_15
 
@@ -43,8 +43,8 @@ class SigningKey:
         return {"keys": [jwk | {"n": _number(self.key.n), "e": _number(self.key.e)}]}
 
     def token(self, claims: dict[str, Any], *, alg: str = "RS256", kid: str | None = None) -> str:
-        """`claims` signed with `alg`: RS256 with the key; HS256 with the public key as the
-        secret (a forgery); `none` unsigned."""
+        """`claims` signed with `alg`: RS256 or RS384 with the key; HS256 with the public
+        key as the secret (a forgery); `none` unsigned."""
         header = {"alg": alg, "typ": "JWT", "kid": kid or self.kid}
         signing_input = f"{_json_b64(header)}.{_json_b64(claims)}".encode()
         if alg == "none":
@@ -52,6 +52,8 @@ class SigningKey:
         if alg == "HS256":
             secret = RSA.construct((self.key.n, self.key.e)).export_key()
             signature = HMAC.new(secret, signing_input, SHA256).digest()
+        elif alg == "RS384":
+            signature = pkcs1_15.new(self.key).sign(SHA384.new(signing_input))
         else:
             signature = pkcs1_15.new(self.key).sign(SHA256.new(signing_input))
         return f"{signing_input.decode()}.{b64url(signature)}"

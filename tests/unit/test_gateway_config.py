@@ -14,10 +14,10 @@ from fastapi import APIRouter, FastAPI
 from api import account_payment_steps, accounts_app, payments_commands
 from api.query_app import create_query_app
 from api.query_registry import QUERY_APIS
-from gateway.access import JwtIssuer
 from gateway.clusters import Upstream
 from gateway.envoy_config import GatewayConfig, bootstrap, local_upstreams, public_services
 from gateway.routes import PUBLIC_ROUTES
+from gateway.tokens import JwtIssuer
 from scripts.devstack.embedded_envoy import validate
 from scripts.devstack.services import SERVICES
 

@@ -1,25 +1,18 @@
-"""Who may come in and how often: Envoy's jwt_authn filter and its local rate limits.
-
-Rate limits are token buckets kept by Envoy itself, per key value (dynamic descriptors):
-per client IP before the token is checked , per verified subject
-after it, and a tighter bucket per subject for creating payments.
-"""
+"""How often: Envoy's local rate limits, token buckets kept by Envoy itself, one per
+value of a key (dynamic descriptors): per client address before the token is checked,
+per verified subject after it, and a tighter bucket per subject for creating payments."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from gateway.clusters import Upstream, cluster, seconds, typed
+from gateway.clusters import seconds, typed
 from gateway.routes import PublicRoute
+from gateway.tokens import JWT_FILTER, PAYLOAD_METADATA
 
-JWT_FILTER = "envoy.filters.http.jwt_authn"
 RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
-JWT_PROVIDER = "paystream"
-JWKS_CLUSTER = "jwks"
-PAYLOAD_METADATA = "jwt_payload"
 CLIENT_IP_LIMIT = "client_ip"
 SUBJECT_LIMIT = "subject"
 ALWAYS = {"numerator": 100, "denominator": "HUNDRED"}
@@ -27,22 +20,6 @@ CLIENT_IP_KEY = "remote_address"
 SUBJECT_KEY = "subject"
 OPERATION_KEY = "operation"
 PAYMENT_CREATION = "create-payment"
-
-
-@dataclass(frozen=True)
-class JwtIssuer:
-    """The OIDC issuer whose tokens the gateway accepts: `iss`, one of `audiences`, and a
-    signature by a key of the JWKS at `jwks_uri` (refetched every `jwks_cache_seconds`)."""
-
-    issuer: str
-    audiences: tuple[str, ...]
-    jwks_uri: str
-    jwks_cache_seconds: float = 300.0
-
-    def jwks_upstream(self) -> Upstream:
-        parts = urlsplit(self.jwks_uri)
-        https = parts.scheme == "https"
-        return Upstream(((parts.hostname or "", parts.port or (443 if https else 80)),))
 
 
 @dataclass(frozen=True)
@@ -75,43 +52,6 @@ class RateLimits:
     per_client_ip: TokenBucket = field(default_factory=lambda: TokenBucket(200, 100))
     payment_creation_per_subject: TokenBucket = field(default_factory=lambda: TokenBucket(10, 5))
     max_keys: int = 10_000
-
-
-def jwt_authn(issuer: JwtIssuer) -> dict[str, Any]:
-    """Every route needs a valid token; it is forwarded, and its claims kept as metadata."""
-    provider = {
-        "issuer": issuer.issuer,
-        "audiences": list(issuer.audiences),
-        "remote_jwks": {
-            "http_uri": {"uri": issuer.jwks_uri, "cluster": JWKS_CLUSTER, "timeout": "5s"},
-            "cache_duration": seconds(issuer.jwks_cache_seconds),
-            "async_fetch": {"failed_refetch_duration": "1s"},
-        },
-        "forward": True,
-        "payload_in_metadata": PAYLOAD_METADATA,
-    }
-    return {
-        "name": JWT_FILTER,
-        "typed_config": typed(
-            "filters.http.jwt_authn.v3.JwtAuthentication",
-            providers={JWT_PROVIDER: provider},
-            rules=[{"match": {"prefix": "/"}, "requires": {"provider_name": JWT_PROVIDER}}],
-        ),
-    }
-
-
-def jwks_cluster(issuer: JwtIssuer) -> dict[str, Any]:
-    """Where the JWKS is fetched from (TLS when its URI is https)."""
-    found = cluster(JWKS_CLUSTER, issuer.jwks_upstream(), health=None)
-    if urlsplit(issuer.jwks_uri).scheme == "https":
-        found["transport_socket"] = {
-            "name": "envoy.transport_sockets.tls",
-            "typed_config": typed(
-                "transport_sockets.tls.v3.UpstreamTlsContext",
-                sni=urlsplit(issuer.jwks_uri).hostname,
-            ),
-        }
-    return found
 
 
 Descriptor = tuple[tuple[tuple[str, str], ...], TokenBucket]  # entries (key, value), bucket
