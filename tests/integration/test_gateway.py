@@ -31,12 +31,12 @@ pytestmark = pytest.mark.integration
 
 AUDIENCE = "paystream"
 PER_SUBJECT = TokenBucket(20, 10)
-PER_CLIENT_IP = TokenBucket(300, 100)
+PER_CLIENT_IP = TokenBucket(300, 50)
 PAYMENT_CREATIONS = TokenBucket(3, 1)
 SLOW_SERVICE = "analytics-query-api"  # its bulkhead holds one request at a time
-SLOW_SECONDS = 0.5
+SLOW_SECONDS = 1.0
 ACCURACY_WINDOW = 2.0
-PACE_SECONDS = 0.02  # a load thread's requests: 50/s at most, under the limit per address
+PACE_SECONDS = 0.025  # a load thread's requests: 40/s at most, under the limit per address
 REPLICATED = "accounts-api"
 ACCOUNT = str(uuid.uuid4())
 STEPS = ("debits", "credits", "refunds")
@@ -372,11 +372,20 @@ def test_the_admitted_rate_over_a_window_is_the_configured_one(gateway: Gateway)
 
 
 def test_a_full_bulkhead_answers_503_at_once_instead_of_queueing(gateway: Gateway) -> None:
-    slow = {DELAY: str(SLOW_SECONDS)}
+    """One request in flight, one pending: the next is refused, not queued."""
+    slow_path = f"/analytics/daily?slow={uuid.uuid4()}"
     with gateway.client("patient") as client, ThreadPoolExecutor(3) as pool:
-        calls = [pool.submit(client.get, "/analytics/daily", headers=slow) for _ in range(3)]
-        refused = [call.result() for call in calls if call.result().status_code == 503]
-    assert refused, "every request was let in"
+        slow = pool.submit(client.get, slow_path, headers={DELAY: str(SLOW_SECONDS)})
+        wait_until(
+            lambda: gateway.received(SLOW_SERVICE, f"GET {slow_path}") == 1,
+            10,
+            "the slow request to be in flight",
+        )
+        others = [pool.submit(client.get, "/analytics/daily") for _ in range(2)]
+        answers = [call.result() for call in others]
+        assert slow.result().status_code == 200
+    refused = [answer for answer in answers if answer.status_code == 503]
+    assert len(refused) == 1, [answer.status_code for answer in answers]
     assert_problem(refused[0], 503, "upstream-unavailable")
     assert refused[0].headers["x-envoy-overloaded"] == "true"
     assert refused[0].headers["retry-after"] == "1"
