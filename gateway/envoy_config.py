@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway import rate_limits, replies, tokens
+from gateway import replies
 from gateway.clusters import HealthCheck, Upstream, address, cluster, seconds, typed
+from gateway.rate_limits import RateLimits, client_ip_limit, subject_limit
 from gateway.routes import PAYMENT_CREATION, PublicRoute, public_routes
+from gateway.tokens import JwtIssuer, jwks_cluster, jwt_authn
 from scripts.devstack.services import SERVICES
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -42,9 +44,9 @@ class GatewayConfig:
     port: int
     admin_port: int
     upstreams: Mapping[str, Upstream]
-    issuer: tokens.JwtIssuer
+    issuer: JwtIssuer
     host: str = "127.0.0.1"
-    rate_limits: rate_limits.RateLimits = field(default_factory=rate_limits.RateLimits)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
     health_check: HealthCheck = field(default_factory=HealthCheck)
     timeouts: Timeouts = field(default_factory=Timeouts)
 
@@ -76,18 +78,18 @@ def bootstrap(config: GatewayConfig) -> dict[str, Any]:
         "admin": {"address": address("127.0.0.1", config.admin_port)},
         "static_resources": {
             "listeners": [_listener(config)],
-            "clusters": [*clusters, tokens.jwks_cluster(config.issuer)],
+            "clusters": [*clusters, jwks_cluster(config.issuer)],
         },
     }
 
 
 def _listener(config: GatewayConfig) -> dict[str, Any]:
-    """The public port: request ids, access log, problem replies, then the filters in
-    order (client IP limit, token check, subject limit) and the routes."""
+    """The public port: request ids, paths normalised, access log, problem replies, then
+    the filters in order (client IP limit, token check, subject limit) and the routes."""
     filters = [
-        rate_limits.client_ip_limit(config.rate_limits),
-        tokens.jwt_authn(config.issuer),
-        rate_limits.subject_limit(config.rate_limits, _payment_creation()),
+        client_ip_limit(config.rate_limits),
+        jwt_authn(config.issuer),
+        subject_limit(config.rate_limits, _payment_creation()),
         {
             "name": "envoy.filters.http.router",
             "typed_config": typed("filters.http.router.v3.Router"),
@@ -100,6 +102,11 @@ def _listener(config: GatewayConfig) -> dict[str, Any]:
         generate_request_id=True,
         preserve_external_request_id=True,
         always_set_request_id_in_response=True,
+        # Routes match the path as the services will read it: `..`, `//` and an escaped
+        # slash could otherwise make a public route's path name another one.
+        normalize_path=True,
+        merge_slashes=True,
+        path_with_escaped_slashes_action="REJECT_REQUEST",
         access_log=replies.access_log(),
         local_reply_config=replies.local_reply_config(),
         route_config={

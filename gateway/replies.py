@@ -24,6 +24,7 @@ class GatewayProblem:
 
 
 GATEWAY_PROBLEMS = (
+    GatewayProblem(400, "bad-request", "Bad request"),
     GatewayProblem(
         401, "unauthorized", "Unauthorized", headers=(("www-authenticate", BEARER_CHALLENGE),)
     ),

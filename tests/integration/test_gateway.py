@@ -137,6 +137,25 @@ def test_payment_steps_are_not_routed(gateway: Gateway, step: str) -> None:
     assert gateway.received(REPLICATED, f"POST {path}") == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        (f"/accounts/{ACCOUNT}%2Fdebits", 400, "bad-request"),
+        (f"/accounts/{ACCOUNT}/%2e%2e/{ACCOUNT}/debits", 404, "not-found"),
+        (f"/accounts//{ACCOUNT}/debits", 404, "not-found"),
+    ],
+    ids=["escaped slash", "dot segments", "double slash"],
+)
+def test_a_payment_step_cannot_hide_in_another_path(
+    gateway: Gateway, path: str, status: int, code: str
+) -> None:
+    with gateway.client("router") as client:
+        response = client.post(path, json={}, headers={"idempotency-key": "p:debit"})
+    assert_problem(response, status, code)
+    reached = [request for r in gateway.upstreams[REPLICATED] for request in r.received]
+    assert [request for request in reached if "debits" in request] == []
+
+
 def test_a_query_string_does_not_change_the_route(gateway: Gateway) -> None:
     with gateway.client("router") as client:
         response = client.get("/payments", params={"account": ACCOUNT, "limit": 5})
