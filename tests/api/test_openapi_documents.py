@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
@@ -12,7 +11,7 @@ from fastapi import FastAPI
 import domains.accounts.errors
 import domains.money
 import domains.payments.errors  # noqa: F401  (their refusals subclass DomainError)
-from api import accounts_app, payments_commands, problem_types
+from api import problem_types
 from api.commands import domain_errors
 from api.health import worker_app
 from api.openapi_errors import PROBLEM_REF, PROBLEM_SCHEMA, problem_responses
@@ -24,12 +23,8 @@ from api.problem_types import (
     ProblemType,
 )
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
-from api.query_app import create_query_app
-from api.query_registry import QUERY_APIS
 from domains.errors import DomainError
-from identity.verifier import TokenVerifier
-
-NO_DATABASE = "host=127.0.0.1 port=1 dbname=none"
+from tests.support.public_apps import public_apps
 
 
 async def nothing_missing() -> list[str]:
@@ -38,19 +33,7 @@ async def nothing_missing() -> list[str]:
 
 
 def every_app() -> dict[str, FastAPI]:
-    verifier = TokenVerifier.from_settings()  # never asked: no request carries a token
-    apps = {
-        "accounts-api": accounts_app.create_app(lambda: pytest.fail("no service"), verifier),
-        "payments-api": payments_commands.create_app(
-            lambda: pytest.fail("no service"), verifier, httpx.Auth()
-        ),
-        "worker": worker_app("worker", nothing_missing, dict),
-    }
-    queries = {
-        f"{name}-query-api": create_query_app(api, NO_DATABASE, verifier)
-        for name, api in QUERY_APIS.items()
-    }
-    return apps | queries
+    return public_apps() | {"worker": worker_app("worker", nothing_missing, dict)}
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
