@@ -9,11 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.authentication import Authenticated
 from api.openapi_errors import problem_responses
 from api.problem_types import ACCOUNT_NOT_FOUND, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
+from domains.accounts.access import Caller, check_may_read
 from domains.accounts.aggregates import AccountStatus
+from domains.accounts.errors import AccountNotFound
 from projections.account_summary import AccountSummaryProjection
 from projections.account_summary_queries import account_summary
 
@@ -25,6 +28,7 @@ class AccountSummary(BaseModel):
 
     account_id: UUID
     owner: str
+    holder: str  # the subject who holds it ("" for accounts opened before holders)
     currency: str
     balance: int
     status: AccountStatus
@@ -37,12 +41,20 @@ class AccountSummary(BaseModel):
     response_model=AccountSummary,
     responses=problem_responses(*QUERY_PROBLEMS, ACCOUNT_NOT_FOUND),
 )
-async def get_account(pool: Pool, account_id: UUID, _: Consistent) -> dict[str, Any]:
-    """One account's balance, currency, status and version."""
+async def get_account(
+    pool: Pool, account_id: UUID, _: Consistent, caller: Authenticated
+) -> dict[str, Any]:
+    """One account's balance, currency, status and version; only its holder and the
+    staff (and services) may read it: to anyone else it does not exist."""
     async with pool.connection() as conn:
         row = await account_summary(conn, account_id)
+    missing = Problem(404, "account-not-found", f"account {account_id} does not exist")
     if row is None:
-        raise Problem(404, "account-not-found", f"account {account_id} does not exist")
+        raise missing
+    try:
+        check_may_read(Caller(caller.subject, caller.roles), account_id, row["holder"])
+    except AccountNotFound:
+        raise missing from None
     return row
 
 

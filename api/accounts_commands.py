@@ -11,6 +11,7 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.answer_models import answer_model
+from api.authentication import caller
 from api.body_fields import Amount, Currency, Owner
 from api.command_app import get_service
 from api.commands import answer, run_idempotently
@@ -24,12 +25,14 @@ from api.problem_types import (
     BALANCE_LIMIT_EXCEEDED,
     BALANCE_NOT_ZERO,
     COMMAND_PROBLEMS,
+    FORBIDDEN,
     INSUFFICIENT_FUNDS,
     INVALID_AMOUNT,
     INVALID_OWNER,
     UNSUPPORTED_CURRENCY,
 )
 from api.public_urls import PublicUrls
+from domains.accounts.access import Caller
 from domains.accounts.application import AccountResult, AccountsService
 from eventstore.contexts import ACCOUNTS
 
@@ -66,8 +69,14 @@ Service = Annotated[AccountsService, Depends(get_service)]
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 COMMAND_HEADERS = command_headers()
 ANSWER = answer_headers(200)
-ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED)
+ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED, FORBIDDEN)
 MOVING_MONEY = (*ON_ACCOUNT, INVALID_AMOUNT, ACCOUNT_FROZEN)
+
+
+def account_caller(request: Request) -> Caller:
+    """Who asks, as the accounts' access rules see them."""
+    principal = caller(request)
+    return Caller(principal.subject, principal.roles)
 
 
 def command(
@@ -92,7 +101,7 @@ def command(
     status_code=201,
     response_model=AccountAnswer,
     openapi_extra=COMMAND_HEADERS,
-    responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY)
+    responses=problem_responses(*COMMAND_PROBLEMS, INVALID_OWNER, UNSUPPORTED_CURRENCY, FORBIDDEN)
     | answer_headers(
         201,
         location="Where the account is read: its URL on the account summary query API (send"
@@ -101,7 +110,8 @@ def command(
 )
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""
-    execute = lambda: service.open_account(body.owner, body.currency)  # noqa: E731
+    who = account_caller(request)
+    execute = lambda: service.open_account(body.owner, body.currency, who)  # noqa: E731
     return command(request, service, "open", "-", body.model_dump(), execute, status=201)
 
 
@@ -115,7 +125,8 @@ def deposit(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
 ) -> ORJSONResponse:
     """Deposit money."""
-    execute = lambda: service.deposit(account_id, body.amount)  # noqa: E731
+    who = account_caller(request)
+    execute = lambda: service.deposit(account_id, body.amount, who)  # noqa: E731
     return command(request, service, "deposit", str(account_id), body.model_dump(), execute)
 
 
@@ -129,7 +140,8 @@ def withdraw(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
 ) -> ORJSONResponse:
     """Withdraw money."""
-    execute = lambda: service.withdraw(account_id, body.amount)  # noqa: E731
+    who = account_caller(request)
+    execute = lambda: service.withdraw(account_id, body.amount, who)  # noqa: E731
     return command(request, service, "withdraw", str(account_id), body.model_dump(), execute)
 
 
@@ -143,7 +155,8 @@ def freeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
     """Freeze the account: no money moves until it is unfrozen."""
-    execute = lambda: service.freeze_account(account_id)  # noqa: E731
+    who = account_caller(request)
+    execute = lambda: service.freeze_account(account_id, who)  # noqa: E731
     return command(request, service, "freeze", str(account_id), {}, execute)
 
 
@@ -157,7 +170,8 @@ def unfreeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
     """Unfreeze the account."""
-    execute = lambda: service.unfreeze_account(account_id)  # noqa: E731
+    who = account_caller(request)
+    execute = lambda: service.unfreeze_account(account_id, who)  # noqa: E731
     return command(request, service, "unfreeze", str(account_id), {}, execute)
 
 
@@ -171,5 +185,6 @@ def close(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
     """Close the account (its balance must be zero)."""
-    execute = lambda: service.close_account(account_id)  # noqa: E731
+    who = account_caller(request)
+    execute = lambda: service.close_account(account_id, who)  # noqa: E731
     return command(request, service, "close", str(account_id), {}, execute)

@@ -5,19 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from api.authentication import role_required
 from api.openapi_errors import problem_responses
-from api.problem_types import INVALID_DATE_RANGE, QUERY_PROBLEMS
+from api.problem_types import FORBIDDEN, INVALID_DATE_RANGE, QUERY_PROBLEMS
 from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
+from identity.roles import AUDITOR, OPERATOR
 from projections.analytics import AnalyticsProjection
 from projections.analytics_queries import daily_figures
 
 MAX_DAYS = 366
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+# Every account's volumes: for operators and auditors only.
+router = APIRouter(
+    prefix="/analytics",
+    tags=["analytics"],
+    dependencies=[Depends(role_required(OPERATOR, AUDITOR))],
+)
 
 
 class Tally(BaseModel):
@@ -50,7 +57,7 @@ class DailyAnalytics(BaseModel):
 @router.get(
     "/daily",
     response_model=DailyAnalytics,
-    responses=problem_responses(*QUERY_PROBLEMS, INVALID_DATE_RANGE),
+    responses=problem_responses(*QUERY_PROBLEMS, INVALID_DATE_RANGE, FORBIDDEN),
 )
 async def get_daily(
     pool: Pool,

@@ -9,12 +9,18 @@ who sent it. Health and readiness stay open (probes carry no token).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.problem_types import AUTHENTICATION_REQUIRED, INVALID_TOKEN, ISSUER_UNAVAILABLE
+from api.problem_types import (
+    AUTHENTICATION_REQUIRED,
+    FORBIDDEN,
+    INVALID_TOKEN,
+    ISSUER_UNAVAILABLE,
+)
 from api.problems import Problem
 from identity.jwks_cache import IssuerUnavailable
 from identity.verifier import Principal, TokenRefused, TokenVerifier
@@ -79,6 +85,19 @@ def current_principal(
 
 
 Authenticated = Annotated[Principal, Depends(current_principal)]
+
+
+def role_required(*roles: str) -> Callable[[Principal], None]:
+    """A dependency refusing (403) every caller without one of `roles`."""
+    needed = frozenset(roles)
+
+    def check(caller: Authenticated) -> None:
+        if not caller.roles & needed:
+            raise Problem(
+                FORBIDDEN.status, FORBIDDEN.code, f"this needs the role {' or '.join(roles)}"
+            )
+
+    return check
 
 
 def include_authenticated(app: FastAPI, router: APIRouter) -> None:

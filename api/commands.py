@@ -27,7 +27,7 @@ from api.metadata_headers import MetadataHeaders, metadata_headers
 from api.problems import Problem
 from domains.command_records import IdempotentOutcome
 from domains.command_result import CommandResult
-from domains.errors import Conflict, DomainError, NotFound, Rejected
+from domains.errors import Conflict, DomainError, Forbidden, NotFound, Rejected
 from domains.service import CommandService
 from eventstore.contexts import Context
 from eventstore.idempotency import IdempotencyKeyTaken
@@ -36,6 +36,7 @@ from eventstore.metadata import CommandMetadata, command_metadata
 # A domain refusal's status comes from its kind, never from its code.
 STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
+    (Forbidden, 403),
     (Conflict, 409),
     (Rejected, 422),
 )

@@ -11,6 +11,7 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.answer_models import answer_model
+from api.authentication import caller
 from api.body_fields import AccountId, Amount, Currency, Reference
 from api.command_app import create_command_app, get_service
 from api.commands import answer, run_idempotently
@@ -21,6 +22,7 @@ from api.openapi_headers import answer_headers, command_headers, constrain_heade
 from api.problem_types import (
     ACCOUNTS_UNAVAILABLE,
     COMMAND_PROBLEMS,
+    FORBIDDEN,
     INVALID_AMOUNT,
     INVALID_CONSISTENCY_TOKEN,
     INVALID_PAYMENT_REQUEST,
@@ -36,6 +38,7 @@ from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
 from domains.payments.application import PaymentResult, PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS
+from identity.roles import CUSTOMER
 from identity.verifier import TokenVerifier
 
 LOOKUP_TIMEOUT_SECONDS = 6.0
@@ -51,6 +54,7 @@ PAYMENT_PROBLEMS = (
     UNKNOWN_DESTINATION_ACCOUNT,
     PAYMENT_CURRENCY_MISMATCH,
     ACCOUNTS_UNAVAILABLE,
+    FORBIDDEN,
 )
 
 
@@ -101,9 +105,11 @@ def check_account(
     account_id: str,
     currency: str,
     token: ConsistencyToken | None,
+    holder: str | None = None,
 ) -> None:
     """The account (an id the payment's terms checked) must exist, as far as the account
-    summary knows, in `currency`."""
+    summary knows, in `currency`, and be held by `holder` when one is named (to anyone
+    else it does not exist)."""
     headers = {TOKEN_HEADER: str(token)} if token else {}
     try:
         response = client.get(f"/accounts/{account_id}", headers=headers)
@@ -114,8 +120,9 @@ def check_account(
             f"cannot check the {role} account: {error}",
             headers={"Retry-After": "2"},
         ) from None
+    unknown = Problem(422, f"unknown-{role}-account", f"{role} account {account_id} does not exist")
     if response.status_code == 404:
-        raise Problem(422, f"unknown-{role}-account", f"{role} account {account_id} does not exist")
+        raise unknown
     if response.status_code != 200:
         raise Problem(
             503,
@@ -123,6 +130,8 @@ def check_account(
             f"cannot check the {role} account (HTTP {response.status_code})",
             headers={"Retry-After": "2"},
         )
+    if holder is not None and response.json()["holder"] != holder:
+        raise unknown
     held = response.json()["currency"]
     if held != currency:
         raise Problem(
@@ -149,6 +158,9 @@ def request_payment(
     token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
 ) -> ORJSONResponse:
     """Request a payment: answered at once (202); the saga debits, credits, completes."""
+    payer = caller(request)
+    if CUSTOMER not in payer.roles:
+        raise Problem(403, "forbidden", "payments are made by customers, from accounts they hold")
     accounts_position = accounts_token(token)
     lookup = accounts_lookup(request)
 
@@ -157,7 +169,8 @@ def request_payment(
             body.source, body.destination, body.amount, body.currency, body.reference
         )
         for role, account_id in (("source", terms.source), ("destination", terms.destination)):
-            check_account(lookup, role, account_id, terms.currency, accounts_position)
+            holder = payer.subject if role == "source" else None
+            check_account(lookup, role, account_id, terms.currency, accounts_position, holder)
         return service.start_payment(terms)
 
     result, replayed = run_idempotently(request, "pay", "-", body.model_dump(), service, execute)

@@ -1,6 +1,6 @@
 """Every refusal a domain makes: `code` is stable and machine-readable, and its kind
-(Rejected, Conflict or NotFound, by type) says why, which the API boundary answers as
-422, 409 or 404 without knowing any code."""
+(Rejected, Conflict, NotFound or Forbidden, by type) says why, which the API boundary
+answers as 422, 409, 404 or 403 without knowing any code."""
 
 from __future__ import annotations
 
@@ -25,3 +25,7 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     """The aggregate the request names does not exist."""
+
+
+class Forbidden(DomainError):
+    """The caller may see the aggregate but not do this to it (a role's limit)."""

@@ -14,15 +14,16 @@ from projections.projection import Projection, handles
 
 
 class AccountSummaryProjection(Projection):
-    """Balance, currency, status, version and last change of every account."""
+    """Holder, balance, currency, status, version and last change of every account."""
 
     name = "account_summary"
-    version = 1
+    version = 2  # 2: the holder (who may read it)
     sources = (ACCOUNTS,)
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.accounts ("
         " account_id uuid PRIMARY KEY,"
         " owner text NOT NULL,"
+        " holder text NOT NULL,"
         " currency char(3) NOT NULL,"
         " balance bigint NOT NULL,"
         " status text NOT NULL,"
@@ -36,12 +37,13 @@ class AccountSummaryProjection(Projection):
         await cursor.execute(
             SQL(
                 "INSERT INTO {}.accounts"
-                " (account_id, owner, currency, balance, status, version, updated_at)"
-                " VALUES (%s, %s, %s, 0, %s, %s, %s)"
+                " (account_id, owner, holder, currency, balance, status, version, updated_at)"
+                " VALUES (%s, %s, %s, %s, 0, %s, %s, %s)"
             ).format(Identifier(self.schema())),
             (
                 event.aggregate_id,
                 state["owner"],
+                state.get("holder", ""),  # events stored before holders have none
                 state["currency"],
                 OPEN,
                 event.aggregate_version,

@@ -12,7 +12,7 @@ from psycopg.sql import SQL, Identifier
 from projections.account_summary import AccountSummaryProjection
 
 ONE_ACCOUNT = SQL(
-    "SELECT account_id, owner, currency, balance, status, version, updated_at"
+    "SELECT account_id, owner, holder, currency, balance, status, version, updated_at"
     " FROM {}.accounts WHERE account_id = %s"
 ).format(Identifier(AccountSummaryProjection.read_schema()))
 

@@ -83,6 +83,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/api/test_account_bad_input.py",
         "tests/api/test_saga_accounts_contract.py",
         "tests/e2e/test_accounts_flow.py",
+        "tests/e2e/test_object_access.py",
         "tests/e2e/test_bad_input.py",
         "tests/e2e/test_readme.py",
     ),

@@ -50,6 +50,9 @@ class Account(Aggregate):
         TOPIC = "AccountOpened.v1"
         owner: str
         currency: str
+        # The subject who opened it (the verified token's); "" in events stored before
+        # accounts had holders: such an account is held by no one (staff roles only).
+        holder: str = ""
 
     class Deposited(Aggregate.Event):
         TOPIC = "MoneyDeposited.v1"
@@ -96,17 +99,19 @@ class Account(Aggregate):
         reference: str
 
     @event(Opened)
-    def __init__(self, owner: str, currency: str) -> None:
+    def __init__(self, owner: str, currency: str, holder: str = "") -> None:
         self.owner = owner
         self.currency = currency
+        self.holder = holder
         self.balance = 0
         self.status = OPEN
         self.debited_payments: dict[str, int] = {}  # payment id -> amount, until refunded
 
     @classmethod
-    def open(cls, owner: object, currency: object) -> Account:
-        """Opens an account after checking the owner and the currency."""
-        return cls(owner=check_owner(owner), currency=check_currency(currency))
+    def open(cls, owner: object, currency: object, holder: str = "") -> Account:
+        """Opens an account for `holder` (who may act on it) after checking the owner
+        (its display name) and the currency."""
+        return cls(owner=check_owner(owner), currency=check_currency(currency), holder=holder)
 
     def deposit(self, amount: object) -> None:
         """Adds money; refused on frozen or closed accounts."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from domains.accounts import access
+from domains.accounts.access import Caller
 from domains.accounts.aggregates import Account
 from domains.accounts.errors import AccountNotFound
 from domains.accounts.movements import PaymentMovement
@@ -34,23 +37,51 @@ class AccountsService(CommandService[Account, AccountResult]):
     result_class = AccountResult
     not_found = AccountNotFound
 
-    def open_account(self, owner: object, currency: object) -> AccountResult:
-        return self.create(Account.open(owner, currency))
+    # Each command checks `caller` (access.py) on the loaded account before it acts; a
+    # caller of None is the system itself (tests, benchmarks, tools), never an API request.
 
-    def deposit(self, account_id: UUID, amount: object) -> AccountResult:
-        return self.command(account_id, lambda account: account.deposit(amount))
+    def open_account(
+        self, owner: object, currency: object, caller: Caller | None = None
+    ) -> AccountResult:
+        if caller is not None:
+            access.check_may_open(caller)
+        holder = caller.subject if caller is not None else ""
+        return self.create(Account.open(owner, currency, holder))
 
-    def withdraw(self, account_id: UUID, amount: object) -> AccountResult:
-        return self.command(account_id, lambda account: account.withdraw(amount))
+    def deposit(
+        self, account_id: UUID, amount: object, caller: Caller | None = None
+    ) -> AccountResult:
+        return self.guarded(account_id, caller, access.DEPOSIT, lambda a: a.deposit(amount))
 
-    def freeze_account(self, account_id: UUID) -> AccountResult:
-        return self.command(account_id, Account.freeze)
+    def withdraw(
+        self, account_id: UUID, amount: object, caller: Caller | None = None
+    ) -> AccountResult:
+        return self.guarded(account_id, caller, access.WITHDRAW, lambda a: a.withdraw(amount))
 
-    def unfreeze_account(self, account_id: UUID) -> AccountResult:
-        return self.command(account_id, Account.unfreeze)
+    def freeze_account(self, account_id: UUID, caller: Caller | None = None) -> AccountResult:
+        return self.guarded(account_id, caller, access.FREEZE, Account.freeze)
 
-    def close_account(self, account_id: UUID) -> AccountResult:
-        return self.command(account_id, Account.close)
+    def unfreeze_account(self, account_id: UUID, caller: Caller | None = None) -> AccountResult:
+        return self.guarded(account_id, caller, access.UNFREEZE, Account.unfreeze)
+
+    def close_account(self, account_id: UUID, caller: Caller | None = None) -> AccountResult:
+        return self.guarded(account_id, caller, access.CLOSE, Account.close)
+
+    def guarded(
+        self,
+        account_id: UUID,
+        caller: Caller | None,
+        name: str,
+        action: Callable[[Account], None],
+    ) -> AccountResult:
+        """Run `action` on the account once `caller` may run command `name` on it."""
+
+        def checked(account: Account) -> None:
+            if caller is not None:
+                access.check_may(caller, name, account.id, account.holder)
+            action(account)
+
+        return self.command(account_id, checked)
 
     def debit(self, account_id: UUID, movement: PaymentMovement) -> AccountResult:
         return self.command(account_id, lambda account: account.debit(movement))

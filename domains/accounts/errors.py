@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domains.errors import Conflict, DomainError, NotFound, Rejected
+from domains.errors import Conflict, DomainError, Forbidden, NotFound, Rejected
 from domains.money import InvalidAmount, UnsupportedCurrency
 
 __all__ = ["InvalidAmount", "UnsupportedCurrency"]
@@ -52,3 +52,7 @@ class AccountNotFound(AccountError, NotFound):
 
 class InvalidPaymentStep(AccountError, Rejected):
     code = "invalid-payment-step"
+
+
+class NotAllowed(AccountError, Forbidden):
+    code = "forbidden"

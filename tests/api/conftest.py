@@ -45,6 +45,12 @@ def accounts(issuer: DevIssuer) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
+def operator_headers(issuer: DevIssuer) -> dict[str, str]:
+    """An operator's token (freezes and unfreezes any account), as a header."""
+    return bearer(issuer.mint("olga", roles=["operator"]))
+
+
+@pytest.fixture(scope="module")
 def saga_headers(issuer: DevIssuer) -> dict[str, str]:
     """The saga's service identity, as a token's header."""
     return bearer(issuer.mint("saga", roles=["service"], client_id="saga"))

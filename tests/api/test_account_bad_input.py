@@ -16,6 +16,7 @@ from api.commands import IDEMPOTENCY_HEADER
 from tests.support.accounts_client import assert_problem, command, open_account
 from tests.support.amount_refusals import AMOUNT_REFUSALS
 from tests.support.in_process import event_count
+from tests.support.issuer import DevIssuer
 from tests.support.request_bodies import NO_BODY, post_body
 
 BALANCE = 100  # of the "open" and "frozen" accounts
@@ -32,6 +33,7 @@ class Refused:
     detail: str  # words the detail must contain, so it says what is wrong
     state: str = "open"
     headers: dict[bytes, bytes] = field(default_factory=dict)
+    caller: str = "holder"  # who sends it: the holder (Ada), or a name of CALLERS
 
 
 def refused(
@@ -42,11 +44,22 @@ def refused(
     expect: str,
     detail: str,
     key: bytes | None = None,
+    caller: str = "holder",
 ) -> Any:
     """One case; `expect` is "<status> <problem code>", `key` an Idempotency-Key to send."""
     status, code = expect.split()
     headers = {} if key is None else {IDEMPOTENCY_HEADER.encode(): key}
-    return pytest.param(Refused(path, body, int(status), code, detail, state, headers), id=case_id)
+    case = Refused(path, body, int(status), code, detail, state, headers, caller)
+    return pytest.param(case, id=case_id)
+
+
+# The other callers, by name: (subject, role).
+CALLERS = {
+    "bob": ("bob", "customer"),
+    "teller": ("tom", "teller"),
+    "operator": ("olga", "operator"),
+    "auditor": ("audrey", "auditor"),
+}
 
 
 OPEN = "/accounts"
@@ -126,11 +139,43 @@ CASES = [
     refused("deposit-closed", "closed", DEPOSIT, FIVE, "409 account-closed", "closed"),
     refused("withdraw-closed", "closed", WITHDRAW, FIVE, "409 account-closed", "closed"),
     refused("freeze-closed", "closed", FREEZE, {}, "409 account-closed", "closed"),
-    refused("unfreeze-closed", "closed", UNFREEZE, {}, "409 account-closed", "closed"),
+    refused(
+        "unfreeze-closed", "closed", UNFREEZE, {}, "409 account-closed", "closed", caller="operator"
+    ),
     refused("close-closed", "closed", CLOSE, {}, "409 account-closed", "closed"),
     refused("close-with-balance", "open", CLOSE, {}, "409 balance-not-zero", "must be zero"),
-    refused("unfreeze-open", "open", UNFREEZE, {}, "409 account-not-frozen", "not frozen"),
+    refused(
+        "unfreeze-open",
+        "open",
+        UNFREEZE,
+        {},
+        "409 account-not-frozen",
+        "not frozen",
+        caller="operator",
+    ),
     refused("freeze-unknown-field", "open", FREEZE, {"why": "x"}, INVALID, "why: unknown field"),
+]
+# Someone else's account is answered as a missing one; a role's limit is 403.
+NOT_FOUND, FORBIDDEN = "404 account-not-found", "403 forbidden"
+CASES += [
+    refused(f"{name}-someone-elses", "bobs", path, body, NOT_FOUND, "does not exist")
+    for name, path, body in [
+        ("deposit", DEPOSIT, FIVE),
+        ("withdraw", WITHDRAW, FIVE),
+        ("freeze", FREEZE, {}),
+        ("unfreeze", UNFREEZE, {}),
+        ("close", CLOSE, {}),
+    ]
+]
+CASES += [
+    refused("unfreeze-by-its-holder", "frozen", UNFREEZE, {}, FORBIDDEN, "unfreeze"),
+    refused("open-by-a-teller", "open", OPEN, ADA, FORBIDDEN, "customer", caller="teller"),
+    refused("freeze-by-a-teller", "open", FREEZE, {}, FORBIDDEN, "freeze", caller="teller"),
+    refused("close-by-an-operator", "empty", CLOSE, {}, FORBIDDEN, "close", caller="operator"),
+    refused("deposit-by-an-auditor", "open", DEPOSIT, FIVE, FORBIDDEN, "deposit", caller="auditor"),
+    refused(
+        "withdraw-by-an-operator", "open", WITHDRAW, FIVE, FORBIDDEN, "with", caller="operator"
+    ),
 ]
 KEY_PROBLEM = "400 invalid-idempotency-key"
 CASES += [
@@ -147,26 +192,39 @@ CASES += [
 
 
 @pytest.fixture(scope="module")
-def in_state(accounts: TestClient) -> dict[str, str]:
-    """One account per state a refusal depends on, by state name."""
+def caller_headers(issuer: DevIssuer) -> dict[str, dict[bytes, bytes]]:
+    """Each caller's token header, by name (the holder's is the client's own)."""
+    return {
+        name: {b"Authorization": f"Bearer {issuer.mint(subject, roles=[role])}".encode()}
+        for name, (subject, role) in CALLERS.items()
+    } | {"holder": {}}
+
+
+@pytest.fixture(scope="module")
+def in_state(accounts: TestClient, caller_headers: dict[str, dict[bytes, bytes]]) -> dict[str, str]:
+    """One account per state a refusal depends on, by state name ("bobs": held by Bob)."""
     funded, frozen = open_account(accounts), open_account(accounts)
     empty, closed = open_account(accounts), open_account(accounts)
+    bobs = accounts.post("/accounts", json=ADA, headers=caller_headers["bob"]).json()["account_id"]
     command(accounts, funded, "deposits", {"amount": BALANCE})
     command(accounts, frozen, "deposits", {"amount": BALANCE})
     command(accounts, frozen, "freeze")
     command(accounts, closed, "close")
-    return {"open": funded, "frozen": frozen, "empty": empty, "closed": closed}
+    return {"open": funded, "frozen": frozen, "empty": empty, "closed": closed, "bobs": bobs}
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_refused_command_answers_a_problem_and_stores_nothing(
-    accounts: TestClient, in_state: dict[str, str], case: Refused
+    accounts: TestClient,
+    in_state: dict[str, str],
+    caller_headers: dict[str, dict[bytes, bytes]],
+    case: Refused,
 ) -> None:
     account_id = str(uuid4()) if case.state == "unknown" else in_state[case.state]
     path = case.path.format(id=account_id)
     before = event_count(accounts)
 
-    response = post_body(accounts, path, case.body, case.headers)
+    response = post_body(accounts, path, case.body, case.headers | caller_headers[case.caller])
 
     problem = assert_problem(response, case.status, case.code)
     assert case.detail.lower() in problem["detail"].lower(), problem

@@ -143,11 +143,14 @@ def test_json_is_accepted_with_or_without_a_utf8_charset(
 
 
 @pytest.mark.parametrize("path", ["/freeze", "/unfreeze"])
-def test_a_command_without_a_body_needs_no_content_type(accounts: TestClient, path: str) -> None:
+def test_a_command_without_a_body_needs_no_content_type(
+    accounts: TestClient, operator_headers: dict[str, str], path: str
+) -> None:
     account = accounts.post(
         "/accounts", content=OWNER_JSON, headers={"Content-Type": "application/json"}
     )
-    response = accounts.post(f"/accounts/{account.json()['account_id']}{path}")
+    url = f"/accounts/{account.json()['account_id']}{path}"
+    response = accounts.post(url, headers=operator_headers)
     assert response.status_code in (200, 409), response.text
 
 

@@ -102,7 +102,10 @@ def payment_for(interaction: Interaction, account: str) -> Payment:
 
 @pytest.mark.parametrize("interaction", CONTRACT, ids=[i.name for i in CONTRACT])
 def test_the_saga_gets_what_it_relies_on_from_the_accounts_app(
-    accounts: TestClient, saga_auth: Bearer, interaction: Interaction
+    accounts: TestClient,
+    saga_auth: Bearer,
+    operator_headers: dict[str, str],
+    interaction: Interaction,
 ) -> None:
     service: AccountsService = accounts.app.state.service  # type: ignore[attr-defined]
     given = interaction.given
@@ -113,7 +116,8 @@ def test_the_saga_gets_what_it_relies_on_from_the_accounts_app(
         first, _ = perform(accounts.app, saga_auth, Action.DEBIT_SOURCE, account, payment)
         assert first.done
     if given is Given.DEBITED_THEN_FROZEN:
-        assert accounts.post(f"/accounts/{account}/freeze").status_code == 200
+        frozen = accounts.post(f"/accounts/{account}/freeze", headers=operator_headers)
+        assert frozen.status_code == 200, frozen.text
 
     outcome, transport = perform(accounts.app, saga_auth, interaction.action, account, payment)
 

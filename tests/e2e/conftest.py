@@ -69,6 +69,14 @@ def commands(services: dict[str, str], auth: dict[str, str]) -> Iterator[httpx.C
 
 
 @pytest.fixture(scope="module")
+def operator(services: dict[str, str], stack: Stack) -> Iterator[httpx.Client]:
+    """A client of the accounts command API for an operator (unfreezes any account)."""
+    url, auth = services["accounts-api"], stack.auth("olga", "operator")
+    with httpx.Client(base_url=url, timeout=TIMEOUT_SECONDS, headers=auth) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
 def queries(services: dict[str, str], auth: dict[str, str]) -> Iterator[httpx.Client]:
     """A client of the account summary query API."""
     url = services["account-summary-query-api"]

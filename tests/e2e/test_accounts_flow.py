@@ -190,7 +190,7 @@ def test_concurrent_requests_with_one_key_store_one_event_and_agree(
 
 
 def test_freeze_unfreeze_and_close_are_visible_in_the_query_api(
-    commands: httpx.Client, queries: httpx.Client
+    commands: httpx.Client, operator: httpx.Client, queries: httpx.Client
 ) -> None:
     account_id = open_account(commands)
     command(commands, account_id, "deposits", {"amount": 500})
@@ -199,7 +199,7 @@ def test_freeze_unfreeze_and_close_are_visible_in_the_query_api(
     assert frozen.json()["status"] == "frozen"
     assert read_back(queries, account_id, frozen)["status"] == "frozen"
 
-    unfrozen = command(commands, account_id, "unfreeze")
+    unfrozen = command(operator, account_id, "unfreeze")
     assert unfrozen.json()["status"] == "open"
     assert read_back(queries, account_id, unfrozen)["status"] == "open"
 

@@ -103,7 +103,9 @@ def test_concurrent_payments_all_end_and_conserve_money(stack: Stack) -> None:
     token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger, stack.auth())
 
     send_payments(stack.url("payments-api"), ledger, 100, token, 1, stack.auth())
-    disturb_accounts(stack.url_of("accounts-api"), ledger, stack.auth())
+    disturb_accounts(
+        stack.url_of("accounts-api"), ledger, stack.auth(), stack.auth("olga", "operator")
+    )
     send_payments(stack.url("payments-api"), ledger, 100, token, 2, stack.auth())
     wait_until(lambda: all_finished(stack, ledger), 120, "every payment to finish")
 
@@ -125,7 +127,9 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(stack: Stack) -> Non
         stack.url("payments-api"), ledger, 100, token, 3, stack.auth()
     )  # during the outage
     assert chaos.accounts_back.wait(60)
-    disturb_accounts(stack.url_of("accounts-api"), ledger, stack.auth())
+    disturb_accounts(
+        stack.url_of("accounts-api"), ledger, stack.auth(), stack.auth("olga", "operator")
+    )
     send_payments(
         stack.url("payments-api"), ledger, 100, token, 4, stack.auth()
     )  # during the saga kills

@@ -16,6 +16,7 @@ from api.consistency import HEADER as TOKEN_HEADER
 from api.pages import encode_cursor
 from tests.e2e.conftest import SERVICE_NAMES
 from tests.support.accounts_client import assert_problem, command, open_account
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +29,13 @@ APIS = {
 
 
 @pytest.fixture(scope="module")
-def apis(services: dict[str, str], auth: dict[str, str]) -> Iterator[dict[str, httpx.Client]]:
+def apis(
+    services: dict[str, str], auth: dict[str, str], stack: Stack
+) -> Iterator[dict[str, httpx.Client]]:
+    """A client of each query API; analytics (every account's volumes) as an auditor."""
+    callers = {key: auth for key in APIS} | {"analytics": stack.auth("audrey", "auditor")}
     clients = {
-        key: httpx.Client(base_url=services[name], timeout=30, headers=auth)
+        key: httpx.Client(base_url=services[name], timeout=30, headers=callers[key])
         for key, name in APIS.items()
     }
     yield clients

@@ -128,7 +128,7 @@ def test_a_rebuild_under_traffic_ends_equal_to_the_event_store(stack: Stack) -> 
     wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "catch-up")
     before = active_schema(stack)
     paid = [UUID(a) for a in ledger.accounts]  # the payments below keep changing these
-    reader = Reader(query.url, ids + paid, stack.auth())
+    reader = Reader(query.url, ids + paid, stack.auth("audrey", "auditor"))
     reader.start()
     writer = BackgroundWriter(service, accounts=5, movements=400)
     writer.start()

@@ -40,7 +40,8 @@ def run_contract(
     app: Any, settings: dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> ContractRun:
     """Run every phase and check against `app`'s own /openapi.json (`settings` added),
-    each request with `headers` (a caller's token)."""
+    each request with the bearer token of `headers` (its Authorization), given to the
+    schema's security scheme (so the generator does not replace it)."""
     config = schemathesis.Config.from_dict(SETTINGS | {"headers": headers or {}} | (settings or {}))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 

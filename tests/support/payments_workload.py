@@ -90,8 +90,11 @@ def send_payments(
         ledger.payments.extend(pool.map(send, requests))
 
 
-def disturb_accounts(api: str, ledger: Ledger, auth: dict[str, str]) -> None:
-    """Freeze two accounts, and empty and close a third, while payments run."""
+def disturb_accounts(
+    api: str, ledger: Ledger, auth: dict[str, str], operator: dict[str, str]
+) -> None:
+    """Freeze two accounts, and empty and close a third, while payments run (the holder,
+    `auth`, freezes, withdraws and closes; an operator, `operator`, unfreezes)."""
     with httpx.Client(base_url=api, timeout=30, headers=auth) as http:
         for account in ledger.accounts[:2]:
             assert http.post(f"/accounts/{account}/freeze").status_code == 200
@@ -100,7 +103,8 @@ def disturb_accounts(api: str, ledger: Ledger, auth: dict[str, str]) -> None:
             frozen = http.post(f"/accounts/{closing}/freeze")
             assert frozen.status_code == 200, frozen.text
             balance = frozen.json()["balance"]
-            http.post(f"/accounts/{closing}/unfreeze")
+            unfrozen = http.post(f"/accounts/{closing}/unfreeze", headers=operator)
+            assert unfrozen.status_code == 200, unfrozen.text
             if (
                 balance
                 and http.post(

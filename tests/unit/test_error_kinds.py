@@ -1,5 +1,5 @@
-"""Every refusal a domain can raise is of exactly one kind (Rejected, Conflict or
-NotFound), so the API answers it 422, 409 or 404 without a list of codes to keep."""
+"""Every refusal a domain can raise is of exactly one kind (Rejected, Conflict, NotFound
+or Forbidden), so the API answers it 422, 409, 404 or 403 without a list of codes to keep."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import domains.money
 import domains.payments.errors
 from api.commands import domain_errors
 from api.problems import Problem
-from domains.errors import Conflict, DomainError, NotFound, Rejected
+from domains.errors import Conflict, DomainError, Forbidden, NotFound, Rejected
 
-KINDS = {Rejected: 422, Conflict: 409, NotFound: 404}
+KINDS = {Rejected: 422, Conflict: 409, NotFound: 404, Forbidden: 403}
 MODULES = (domains.accounts.errors, domains.payments.errors, domains.money)
 REFUSALS = sorted(
     {
