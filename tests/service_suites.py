@@ -109,6 +109,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_cli_output.py",
         "tests/unit/test_compose.py",
         "tests/unit/test_up_output.py",
+        "tests/unit/test_up_replicas.py",
         "tests/integration/test_audit_inspect.py",
         "tests/e2e/test_audit_trace.py",
         "tests/integration/test_audit_verify.py",
