@@ -36,7 +36,11 @@ SHARED = (
     "tests/integration/test_probes.py",
 )
 # The gateway routes to every public API: their suites check it still does.
-GATEWAY = ("tests/unit/test_gateway_config.py", "tests/integration/test_gateway.py")
+GATEWAY = (
+    "tests/unit/test_gateway_config.py",
+    "tests/integration/test_gateway.py",
+    "tests/e2e/test_gateway_e2e.py",
+)
 COMMAND_API = (
     *GATEWAY,
     "tests/api/test_contract_run.py",
