@@ -25,6 +25,7 @@ from identity.minting import TokenMinter
 from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.supervisor import ServiceProcess
 from tests.support.accounts_client import assert_problem, open_account
+from tests.support.readme import run_readme_block
 from tests.support.stack import Stack, StackGateway, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -177,6 +178,18 @@ def test_a_payment_through_the_gateway_completes(client: httpx.Client) -> None:
         30,
         "the destination's summary to show the payment",
     )
+
+
+def test_the_readme_gateway_session_works_as_written_and_again(
+    stack: Stack, gateway: StackGateway
+) -> None:
+    for _ in range(2):  # a second time on the same system: its keys are the run's own
+        result = run_readme_block("GATEWAY=", {}, stack, {"8000": gateway.url})
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("401\n")
+        assert '"balance":10000,"status":"open"' in result.stdout
+        assert '"type":"/problems/not-found"' in result.stdout
 
 
 # --- a replica stopped under load ---
