@@ -36,7 +36,11 @@ SHARED = (
     "tests/integration/test_probes.py",
 )
 # The gateway routes to every public API: their suites check it still does.
-GATEWAY = ("tests/unit/test_gateway_config.py", "tests/integration/test_gateway.py")
+GATEWAY = (
+    "tests/unit/test_gateway_config.py",
+    "tests/integration/test_gateway.py",
+    "tests/e2e/test_gateway_e2e.py",
+)
 COMMAND_API = (
     *GATEWAY,
     "tests/api/test_contract_run.py",
@@ -110,6 +114,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_cli_output.py",
         "tests/unit/test_compose.py",
         "tests/unit/test_up_output.py",
+        "tests/unit/test_up_replicas.py",
         "tests/integration/test_audit_inspect.py",
         "tests/e2e/test_audit_trace.py",
         "tests/integration/test_audit_verify.py",

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from scripts.cli import audit, bench, projections, provision, rebuild, replay, serve, token, up
+from scripts.cli import (
+    audit,
+    bench,
+    gateway,
+    projections,
+    provision,
+    rebuild,
+    replay,
+    serve,
+    token,
+    up,
+)
 from scripts.cli.errors import CommandGroup
 
 app = CommandGroup(
@@ -18,7 +29,7 @@ app = CommandGroup(
     pretty_exceptions_enable=False,
     help="Paystream: run the system, operate its read models, audit its events.",
 )
-for group in (up, serve, token, provision, rebuild, projections, replay, audit, bench):
+for group in (up, serve, token, gateway, provision, rebuild, projections, replay, audit, bench):
     group.register(app)
 
 

@@ -22,12 +22,25 @@ def up(
             min=1, max=5, help="Run NATS as a JetStream cluster of N nodes (streams: N replicas)."
         ),
     ] = 1,
+    replicas: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SERVICE=N",
+            help="Run N (1-8) processes of a command or query API behind the gateway;"
+            " repeatable, e.g. --replicas accounts-api=2.",
+        ),
+    ] = None,
 ) -> None:
-    """Start PostgreSQL, NATS and every service. Ctrl-C stops them all."""
+    """Start PostgreSQL, NATS, every service and the gateway. Ctrl-C stops them all."""
+    from scripts.devstack.replicas import InvalidReplicas, parse_replicas
     from scripts.devstack.up import run_up
 
     try:
-        run_up(data_dir, Console(), nats_cluster)
+        counts = parse_replicas(replicas or [])
+    except InvalidReplicas as error:
+        raise CliError(str(error)) from None
+    try:
+        run_up(data_dir, Console(), nats_cluster, counts)
     except (RuntimeError, TimeoutError, OSError) as error:  # a server or service failed
         first, *detail = str(error).splitlines() or [type(error).__name__]
         if detail:  # the log's tail, as it is, above the one error line

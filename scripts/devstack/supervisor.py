@@ -24,7 +24,13 @@ class ServiceProcess:
     env: dict[str, str]
     log_dir: Path
     host: str = "127.0.0.1"
+    replica: int = 1  # the replicas of one service after the first: 2, 3...
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The service's name, and the replica's number after the first (`accounts-api-2`)."""
+        return self.spec.name if self.replica == 1 else f"{self.spec.name}-{self.replica}"
 
     @property
     def url(self) -> str:
@@ -33,12 +39,12 @@ class ServiceProcess:
     @property
     def log_file(self) -> Path:
         """The service's own log, size-capped and rotated by the service."""
-        return self.log_dir / f"{self.spec.name}.log"
+        return self.log_dir / f"{self.name}.log"
 
     @property
     def output_file(self) -> Path:
         """What the process printed outside its log (a crash before logging started)."""
-        return self.log_dir / f"{self.spec.name}.out"
+        return self.log_dir / f"{self.name}.out"
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -67,11 +73,11 @@ class ServiceProcess:
         while not self.is_ready():
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
-                    f"{self.spec.name} exited ({self.process.returncode}):\n{self.log_tail()}"
+                    f"{self.name} exited ({self.process.returncode}):\n{self.log_tail()}"
                 )
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"{self.spec.name} not ready after {timeout:.0f}s:\n{self.log_tail()}"
+                    f"{self.name} not ready after {timeout:.0f}s:\n{self.log_tail()}"
                 )
             time.sleep(0.1)
 

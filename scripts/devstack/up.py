@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -17,7 +18,10 @@ from rich.table import Table
 from eventstore.settings import DatabaseSettings
 from identity.settings import DEV_ISSUER_URL
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
+from scripts.devstack.embedded_envoy import EmbeddedEnvoy
+from scripts.devstack.gateway import gateway_ports, up_gateway
 from scripts.devstack.identity_env import identity_env, prepare_issuer
+from scripts.devstack.replicas import replica_ports
 from scripts.devstack.services import SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
@@ -36,11 +40,17 @@ def layout_file(data_dir: Path) -> Path:
 Server = EmbeddedPostgres | EmbeddedNats | EmbeddedNatsCluster
 
 
-def run_up(data_dir: Path, console: Console, nats_nodes: int = 1) -> None:
-    """Start infrastructure (unless external), provision, start services, wait for Ctrl-C.
+def run_up(
+    data_dir: Path,
+    console: Console,
+    nats_nodes: int = 1,
+    api_replicas: Mapping[str, int] | None = None,
+) -> None:
+    """Start infrastructure (unless external), provision, start services, then the gateway
+    in front of them; wait for Ctrl-C.
 
     With `nats_nodes` > 1 the embedded NATS is a JetStream cluster of that many servers,
-    and streams get one replica per node."""
+    and streams get one replica per node. `api_replicas` runs that many processes of an API."""
     data_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
 
@@ -51,6 +61,7 @@ def run_up(data_dir: Path, console: Console, nats_nodes: int = 1) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     infrastructure: list[Server] = []
     services: list[ServiceProcess] = []
+    gateway: EmbeddedEnvoy | None = None
     try:
         database_url, nats_url = _infrastructure(data_dir, console, infrastructure, nats_nodes)
         clustered = any(isinstance(server, EmbeddedNatsCluster) for server in infrastructure)
@@ -60,25 +71,31 @@ def run_up(data_dir: Path, console: Console, nats_nodes: int = 1) -> None:
         env = service_env(database_url, nats_url, replicas)
         issuer_dir, issuer_url = data_dir / "issuer", DEV_ISSUER_URL
         clients = prepare_issuer(issuer_dir, issuer_url)
+        ports = replica_ports(api_replicas or {}, reserved=gateway_ports())
         services = [
             ServiceProcess(
                 spec,
-                spec.port,
+                port,
                 env | identity_env(spec.name, issuer_dir, issuer_url, clients),
                 data_dir / "logs",
+                replica=replica,
             )
             for spec in SERVICES
+            for replica, port in enumerate(ports[spec.name], start=1)
         ]
         _start_services(services, console, stop)
         if stop.is_set():
             return
-        print_urls(services, console, database_url, nats_url)
-        layout_file(data_dir).write_text(
-            json.dumps({s.spec.name: s.url for s in services}, indent=2)
-        )
+        gateway = up_gateway(data_dir / "gateway", ports)
+        with console.status(f"Starting the gateway (Envoy) on {gateway.url}..."):
+            gateway.start()
+        print_urls(services, console, database_url, nats_url, gateway.url)
+        layout_file(data_dir).write_text(json.dumps({s.name: s.url for s in services}, indent=2))
         _supervise(services, console, stop)
     finally:
         console.print("Stopping...")
+        if gateway is not None:
+            gateway.stop()
         for service in reversed(services):
             service.stop()
         for server in reversed(infrastructure):
@@ -123,26 +140,39 @@ def _start_services(
     for service in services:
         service.start()
     for service in services:
-        with console.status(f"Waiting for {service.spec.name} to be ready..."):
+        with console.status(f"Waiting for {service.name} to be ready..."):
             service.wait_ready()
-        console.print(f"[green]ready[/green] {service.spec.name}")
+        console.print(f"[green]ready[/green] {service.name}")
         if stop.is_set():
             return
 
 
 def print_urls(
-    services: list[ServiceProcess], console: Console, database_url: str, nats_url: str
+    services: list[ServiceProcess],
+    console: Console,
+    database_url: str,
+    nats_url: str,
+    gateway_url: str,
 ) -> None:
-    """The services' URLs as a table; the servers' as shell lines to copy whole, never
-    cut to the terminal's width (operator commands read them from the environment)."""
+    """The gateway first, the services' URLs as a table; the servers' as shell lines to
+    copy whole, never cut to the terminal's width (operator commands read them from the
+    environment)."""
     table = Table(title="Paystream is up")
     table.add_column("service", no_wrap=True)
     table.add_column("URL", no_wrap=True)
+    table.add_row("gateway", gateway_url, style="bold")
     for service in services:
-        table.add_row(service.spec.name, service.url)
+        table.add_row(service.name, service.url)
     console.print(table)
-    console.print("Every API wants a bearer token; get one from the development issuer with:")
-    console.print("  .venv/bin/paystream token --subject alice", highlight=False, markup=False)
+    lines = (
+        f"gateway {gateway_url}  (the one public entry; every request needs a token)",
+        "Get a bearer token from the development issuer, then open an account:",
+        "  TOKEN=$(.venv/bin/paystream token --subject alice)",
+        f'  curl -H "Authorization: Bearer $TOKEN" -X POST {gateway_url}/accounts'
+        ' -H \'Content-Type: application/json\' -d \'{"owner": "Alice", "currency": "EUR"}\'',
+    )
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     console.print("For operator commands (paystream status, rebuild, audit...), in your shell:")
     for line in (f"export DATABASE_URL={database_url}", f"export NATS_URL={nats_url}"):
         console.print(line, soft_wrap=True, highlight=False, markup=False)
@@ -152,21 +182,21 @@ def print_urls(
 def _supervise(services: list[ServiceProcess], console: Console, stop: threading.Event) -> None:
     """Restart a service that dies, until Ctrl-C or SIGTERM; one that dies more than
     MAX_RESTARTS times within RESTART_WINDOW_SECONDS is crash-looping: stop everything."""
-    exits: dict[str, deque[float]] = {s.spec.name: deque() for s in services}
+    exits: dict[str, deque[float]] = {s.name: deque() for s in services}
     while not stop.wait(0.5):
         for service in services:
             if not service.exited():
                 continue
-            recent, now = exits[service.spec.name], time.monotonic()
+            recent, now = exits[service.name], time.monotonic()
             recent.append(now)
             while now - recent[0] > RESTART_WINDOW_SECONDS:
                 recent.popleft()
             if len(recent) > MAX_RESTARTS:
                 console.print(
-                    f"[red]{service.spec.name} exited {len(recent)} times within"
+                    f"[red]{service.name} exited {len(recent)} times within"
                     f" {RESTART_WINDOW_SECONDS:.0f}s; stopping.[/red]"
                 )
                 console.print(service.log_tail())
                 return
-            console.print(f"[yellow]{service.spec.name} exited; restarting[/yellow]")
+            console.print(f"[yellow]{service.name} exited; restarting[/yellow]")
             service.start()

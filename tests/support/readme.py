@@ -22,13 +22,15 @@ def readme_block(marker: str) -> str:
 
 
 def run_readme_block(
-    marker: str, ports: dict[str, str], stack: Stack
+    marker: str, ports: dict[str, str], stack: Stack, urls: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the block as written, each default port (`ports`: port -> service) replaced by
-    the service's URL on `stack`, and `paystream token` minting from the stack's issuer."""
+    the service's URL on `stack` (`urls`: port -> any other URL, e.g. a gateway's), and
+    `paystream token` minting from the stack's issuer."""
     script = readme_block(marker)
-    for port, name in ports.items():
-        script = script.replace(f"http://127.0.0.1:{port}", stack.url(name))
+    found = {port: stack.url(name) for port, name in ports.items()} | (urls or {})
+    for port, url in found.items():
+        script = script.replace(f"http://127.0.0.1:{port}", url)
     script = script.replace(".venv/bin/paystream", f"{sys.executable} -m scripts.cli")
     env = {
         **os.environ,

