@@ -12,3 +12,7 @@ class UpstreamSettings(BaseSettings):
 
     accounts_api_url: str = "http://127.0.0.1:8001"
     account_summary_query_url: str = "http://127.0.0.1:8002"
+    # The query APIs the account overview (api/account_overview.py) is composed from.
+    account_statement_query_url: str = "http://127.0.0.1:8003"
+    payments_query_url: str = "http://127.0.0.1:8004"
+    notifications_query_url: str = "http://127.0.0.1:8005"

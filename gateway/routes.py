@@ -27,6 +27,7 @@ PUBLIC_ROUTES: dict[str, tuple[str, ...]] = {
     "payments-query-api": ("GET /payments", "GET /payments/{payment_id}"),
     "notifications-query-api": ("GET /accounts/{account_id}/notifications",),
     "analytics-query-api": ("GET /analytics/daily",),
+    "overview-api": ("GET /accounts/{account_id}/overview",),
 }
 # Creating a payment has a tighter rate limit of its own, on top of the caller's.
 PAYMENT_CREATION = "POST /payments"

@@ -77,6 +77,9 @@ QUERY_API = (
     "tests/integration/test_read_models.py",
     "tests/integration/test_openapi_contracts.py",
     "tests/e2e/test_query_apis.py",
+    # The overview reads the query APIs: their suites check it still can.
+    "tests/api/test_account_overview.py",
+    "tests/e2e/test_account_overview.py",
 )
 OWN: dict[str, tuple[str, ...]] = {
     "accounts-api": (
@@ -122,6 +125,12 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
         "tests/unit/test_token_command.py",
+    ),
+    "overview-api": (
+        *GATEWAY,
+        "tests/api/test_openapi_documents.py",
+        "tests/api/test_account_overview.py",
+        "tests/e2e/test_account_overview.py",
     ),
     "issuer": (
         "tests/unit/test_issuer_directory.py",

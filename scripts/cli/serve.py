@@ -8,7 +8,16 @@ import typer
 
 from scripts.cli.errors import CliError, CommandGroup
 
-KNOWN = ("accounts-api", "payments-api", "query-api", "relay", "projector", "saga", "issuer")
+KNOWN = (
+    "accounts-api",
+    "payments-api",
+    "query-api",
+    "overview-api",
+    "relay",
+    "projector",
+    "saga",
+    "issuer",
+)
 NEEDS_TARGET = ("relay", "projector", "query-api")
 
 
@@ -53,6 +62,10 @@ def serve(
             from scripts.composition import query_apis
 
             query_apis.serve_query_api(str(target), host, port)
+        elif service == "overview-api":
+            from scripts.composition import overview_api
+
+            overview_api.serve_overview_api(host, port)
         else:
             from scripts.composition import workers
 

@@ -15,7 +15,9 @@ class ServiceSpec:
     name: str
     serve_args: tuple[str, ...]
     port: int
-    kind: str  # "command-api", "query-api", "worker" or "issuer"
+    # "command-api", "query-api", "composition-api" (reads other APIs; no database of its
+    # own), "worker" or "issuer"
+    kind: str
 
     def command(self, port: int | None = None) -> list[str]:
         """The `paystream` arguments that run this service."""
@@ -42,6 +44,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("payments-query-api", ("query-api", "payments"), 8004, "query-api"),
     ServiceSpec("notifications-query-api", ("query-api", "notifications"), 8005, "query-api"),
     ServiceSpec("analytics-query-api", ("query-api", "analytics"), 8006, "query-api"),
+    ServiceSpec("overview-api", ("overview-api",), 8007, "composition-api"),
 )
 
 

@@ -35,6 +35,7 @@ README_PORTS = {
     "8004": "payments-query-api",
     "8003": "account-statement-query-api",
     "8005": "notifications-query-api",
+    "8007": "overview-api",
 }
 
 
@@ -156,6 +157,7 @@ def test_the_readme_payment_session_works_as_written_and_again(run: str, stack: 
     assert '"failure_reason":"account-frozen","refunded":true' in result.stdout
     assert '"kind":"payment_refund"' in result.stdout
     assert '"kind":"payment_failed"' in result.stdout
+    assert '"payments_in_flight":[]' in result.stdout and '"unavailable":[]' in result.stdout
     assert "/problems/same-account" in result.stdout
 
 

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from api import accounts_app, payments_commands
+from api.overview_app import create_overview_app
 from api.query_app import create_query_app
 from api.query_registry import QUERY_APIS
 from identity.verifier import TokenVerifier
@@ -21,7 +22,7 @@ def not_needed() -> Any:
 
 
 def public_apps() -> dict[str, FastAPI]:
-    """The command and query APIs, by service name."""
+    """The command, query and composition APIs, by service name."""
     verifier = TokenVerifier.from_settings()  # never asked: no request carries a token
     apps = {
         "accounts-api": accounts_app.create_app(not_needed, verifier),
@@ -31,4 +32,5 @@ def public_apps() -> dict[str, FastAPI]:
         f"{name}-query-api": create_query_app(api, NO_DATABASE, verifier)
         for name, api in QUERY_APIS.items()
     }
-    return apps | queries
+    overview = create_overview_app({}, verifier)
+    return apps | queries | {"overview-api": overview}

@@ -39,10 +39,15 @@ UPSTREAM_ENV = {
     "issuer": "OIDC_ISSUER",
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
     "account-summary-query-api": "PAYSTREAM_ACCOUNT_SUMMARY_QUERY_URL",
-    "payments-query-api": "PAYSTREAM_PUBLIC_PAYMENTS_QUERY_URL",
+    "account-statement-query-api": "PAYSTREAM_ACCOUNT_STATEMENT_QUERY_URL",
+    "payments-query-api": "PAYSTREAM_PAYMENTS_QUERY_URL",
+    "notifications-query-api": "PAYSTREAM_NOTIFICATIONS_QUERY_URL",
 }
 # Where clients read what a command created (the Location of its answer).
-PUBLIC_ENV = {"account-summary-query-api": "PAYSTREAM_PUBLIC_ACCOUNT_SUMMARY_QUERY_URL"}
+PUBLIC_ENV = {
+    "account-summary-query-api": "PAYSTREAM_PUBLIC_ACCOUNT_SUMMARY_QUERY_URL",
+    "payments-query-api": "PAYSTREAM_PUBLIC_PAYMENTS_QUERY_URL",
+}
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
