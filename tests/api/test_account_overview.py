@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -29,8 +29,8 @@ from scripts.devstack.embedded import free_port
 from tests.api.conftest import bearer
 from tests.support.issuer import DevIssuer
 
-ACCOUNT = uuid4()
-OTHER = uuid4()
+ACCOUNT = UUID("0e9bbcd3-e708-4373-a101-71f35e9addf1")  # fixed: it names test ids
+OTHER = UUID("5d2f3c4e-2a1b-4c7d-9e8f-0a1b2c3d4e5f")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DEADLINE = 0.5
 SLACK = 1.0  # an answer within the deadline plus this
