@@ -9,13 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.account_reads import check_readable
+from api.authentication import Authenticated
 from api.openapi_errors import problem_responses
 from api.pages import DEFAULT_LIMIT, Cursor, Limit, decode_position, encode_cursor, split_page
 from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
-from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.account_statement import AccountStatementProjection, EntryKind
-from projections.account_statement_queries import statement_currency, statement_entries
+from projections.account_statement_queries import statement_account, statement_entries
 
 router = APIRouter(prefix="/accounts", tags=["account statement"])
 
@@ -51,15 +52,17 @@ async def get_statement(
     pool: Pool,
     account_id: UUID,
     _: Consistent,
+    caller: Authenticated,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """An account's deposits, withdrawals and payment steps, newest first."""
     before = decode_position(cursor)
     async with pool.connection() as conn:
-        currency = await statement_currency(conn, account_id)
-        if currency is None:
-            raise Problem(404, "account-not-found", f"account {account_id} does not exist")
+        account = await statement_account(conn, account_id)
+        check_readable(caller, account_id, account[1] if account else None)
+        assert account is not None
+        currency = account[0]
         rows = await statement_entries(conn, account_id, before, limit + 1)
     entries, last = split_page(rows, limit)
     return {

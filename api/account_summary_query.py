@@ -9,14 +9,12 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.account_reads import check_readable
 from api.authentication import Authenticated
 from api.openapi_errors import problem_responses
 from api.problem_types import ACCOUNT_NOT_FOUND, QUERY_PROBLEMS
-from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
-from domains.accounts.access import Caller, check_may_read
 from domains.accounts.aggregates import AccountStatus
-from domains.accounts.errors import AccountNotFound
 from projections.account_summary import AccountSummaryProjection
 from projections.account_summary_queries import account_summary
 
@@ -48,13 +46,8 @@ async def get_account(
     staff (and services) may read it: to anyone else it does not exist."""
     async with pool.connection() as conn:
         row = await account_summary(conn, account_id)
-    missing = Problem(404, "account-not-found", f"account {account_id} does not exist")
-    if row is None:
-        raise missing
-    try:
-        check_may_read(Caller(caller.subject, caller.roles), account_id, row["holder"])
-    except AccountNotFound:
-        raise missing from None
+    check_readable(caller, account_id, row["holder"] if row else None)
+    assert row is not None
     return row
 
 

@@ -9,6 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.account_reads import check_readable
+from api.authentication import Authenticated
 from api.openapi_errors import problem_responses
 from api.pages import (
     DEFAULT_LIMIT,
@@ -20,10 +22,9 @@ from api.pages import (
     split_page,
 )
 from api.problem_types import ACCOUNT_NOT_FOUND, INVALID_CURSOR, QUERY_PROBLEMS
-from api.problems import Problem
 from api.query_app import Consistent, Pool, QueryApi
 from projections.notifications import NotificationKind, NotificationsProjection
-from projections.notifications_queries import account_known, notifications_page
+from projections.notifications_queries import account_holder, notifications_page
 
 router = APIRouter(prefix="/accounts", tags=["notifications"])
 
@@ -60,15 +61,15 @@ async def get_notifications(
     pool: Pool,
     account_id: UUID,
     _: Consistent,
+    caller: Authenticated,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """An account's notifications, newest first."""
     before = None if cursor is None else decode_time_key(cursor)
     async with pool.connection() as conn:
+        check_readable(caller, account_id, await account_holder(conn, account_id))
         rows = await notifications_page(conn, account_id, before, limit + 1)
-        if not rows and not await account_known(conn, account_id):
-            raise Problem(404, "account-not-found", f"account {account_id} does not exist")
     notifications, last = split_page(rows, limit)
     return {
         "account_id": account_id,

@@ -19,12 +19,13 @@ class AccountStatementProjection(Projection):
     """One entry per deposit, withdrawal and payment step, newest readable first."""
 
     name = "account_statement"
-    version = 1
+    version = 2  # 2: the holder (who may read it)
     sources = (ACCOUNTS,)
     ignores = ("AccountFrozen.v1", "AccountUnfrozen.v1", "AccountClosed.v1")  # no money moves
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.balances ("
         " account_id uuid PRIMARY KEY,"
+        " holder text NOT NULL,"
         " currency char(3) NOT NULL,"
         " balance bigint NOT NULL,"
         " last_position bigint NOT NULL)",
@@ -46,10 +47,15 @@ class AccountStatementProjection(Projection):
     async def account_opened(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         await cursor.execute(
             SQL(
-                "INSERT INTO {}.balances (account_id, currency, balance, last_position)"
-                " VALUES (%s, %s, 0, %s) ON CONFLICT (account_id) DO NOTHING"
+                "INSERT INTO {}.balances (account_id, holder, currency, balance, last_position)"
+                " VALUES (%s, %s, %s, 0, %s) ON CONFLICT (account_id) DO NOTHING"
             ).format(Identifier(self.schema())),
-            (event.aggregate_id, event.state()["currency"], event.position),
+            (
+                event.aggregate_id,
+                event.state().get("holder", ""),
+                event.state()["currency"],
+                event.position,
+            ),
         )
 
     @handles("MoneyDeposited.v1")

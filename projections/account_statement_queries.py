@@ -12,7 +12,7 @@ from psycopg.sql import SQL, Identifier
 from projections.account_statement import AccountStatementProjection
 
 SCHEMA = Identifier(AccountStatementProjection.read_schema())
-CURRENCY = SQL("SELECT currency FROM {}.balances WHERE account_id = %s").format(SCHEMA)
+ACCOUNT = SQL("SELECT currency, holder FROM {}.balances WHERE account_id = %s").format(SCHEMA)
 NEWEST_FIRST = SQL(
     "SELECT position, occurred_at AS time, kind, amount, balance_after,"
     " counterparty, reference, payment_id FROM {}.entries"
@@ -21,10 +21,10 @@ NEWEST_FIRST = SQL(
 ).format(SCHEMA)
 
 
-async def statement_currency(conn: AsyncConnection[Any], account_id: UUID) -> str | None:
-    """The account's currency, or None when the statement has never seen the account."""
-    row = await (await conn.execute(CURRENCY, (account_id,))).fetchone()
-    return str(row[0]) if row else None
+async def statement_account(conn: AsyncConnection[Any], account_id: UUID) -> tuple[str, str] | None:
+    """The account's currency and holder, or None when the statement has never seen it."""
+    row = await (await conn.execute(ACCOUNT, (account_id,))).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
 
 
 async def statement_entries(

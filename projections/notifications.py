@@ -30,7 +30,7 @@ class NotificationsProjection(Projection):
     """Deposits, withdrawals, payments sent, received and failed, per account."""
 
     name = "notifications"
-    version = 1
+    version = 2  # 2: the holder (who may read them)
     sources = (ACCOUNTS, PAYMENTS)
     # Holders hear of money arriving or leaving, and of a payment that failed (with its
     # refund); not of status changes, nor of a payment's inner steps.
@@ -49,6 +49,7 @@ class NotificationsProjection(Projection):
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.accounts ("
         " account_id uuid PRIMARY KEY,"
+        " holder text NOT NULL,"
         " currency char(3) NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {schema}.notifications ("
         " id text PRIMARY KEY,"
@@ -70,10 +71,10 @@ class NotificationsProjection(Projection):
     async def account_opened(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         await cursor.execute(
             SQL(
-                "INSERT INTO {}.accounts (account_id, currency) VALUES (%s, %s)"
+                "INSERT INTO {}.accounts (account_id, holder, currency) VALUES (%s, %s, %s)"
                 " ON CONFLICT (account_id) DO NOTHING"
             ).format(Identifier(self.schema())),
-            (event.aggregate_id, event.state()["currency"]),
+            (event.aggregate_id, event.state().get("holder", ""), event.state()["currency"]),
         )
 
     @handles("MoneyDeposited.v1")

@@ -19,9 +19,11 @@ NEWEST_FIRST = SQL(
     " WHERE account_id = %s AND (occurred_at, id) < (%s, %s)"
     " ORDER BY occurred_at DESC, id DESC LIMIT %s"
 ).format(SCHEMA)
-KNOWN_ACCOUNT = SQL(
-    "SELECT EXISTS (SELECT 1 FROM {schema}.accounts WHERE account_id = %(id)s)"
-    " OR EXISTS (SELECT 1 FROM {schema}.notifications WHERE account_id = %(id)s)"
+# The holder; "" (no one's) for an account only named in a notification so far.
+ACCOUNT_HOLDER = SQL(
+    "SELECT holder FROM {schema}.accounts WHERE account_id = %(id)s"
+    " UNION ALL SELECT '' FROM {schema}.notifications WHERE account_id = %(id)s"
+    " LIMIT 1"
 ).format(schema=SCHEMA)
 BEYOND_NEWEST = (datetime.max.replace(tzinfo=UTC), "")
 
@@ -39,7 +41,8 @@ async def notifications_page(
     return await (await cursor.execute(NEWEST_FIRST, params)).fetchall()
 
 
-async def account_known(conn: AsyncConnection[Any], account_id: UUID) -> bool:
-    """Whether the read model has seen the account (opened, or named in a notification)."""
-    row = await (await conn.execute(KNOWN_ACCOUNT, {"id": account_id})).fetchone()
-    return bool(row and row[0])
+async def account_holder(conn: AsyncConnection[Any], account_id: UUID) -> str | None:
+    """Who holds the account ("" when no one is known to), or None when the read model
+    has never seen it (neither opened nor named in a notification)."""
+    row = await (await conn.execute(ACCOUNT_HOLDER, {"id": account_id})).fetchone()
+    return str(row[0]) if row else None

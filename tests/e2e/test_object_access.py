@@ -114,3 +114,25 @@ def test_roles_meet_their_limits(stack: Stack, alices: tuple[str, str]) -> None:
     with client(stack, "accounts-api", "tom", "teller") as teller_cash:
         cash = teller_cash.post(f"/accounts/{account}/deposits", json={"amount": 5})
     assert cash.status_code == 200 and cash.json()["balance"] == 1_005, cash.text
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("account-statement-query-api", "/accounts/{id}/statement"),
+        ("notifications-query-api", "/accounts/{id}/notifications"),
+    ],
+)
+def test_bob_reading_alices_statement_or_notifications_finds_no_such_account(
+    stack: Stack, alices: tuple[str, str], service: str, path: str
+) -> None:
+    account, token = alices
+    url, headers = path.format(id=account), {TOKEN_HEADER: token}
+    with client(stack, service, "bob") as bob:
+        problem = assert_problem(bob.get(url, headers=headers), 404, "account-not-found")
+    assert MISSING in problem["detail"]
+    for subject, roles in (("alice", ()), ("audrey", ("auditor",))):
+        with client(stack, service, subject, *roles) as reader:
+            answer = reader.get(url, headers=headers)
+        assert answer.status_code == 200, (subject, answer.text)
+        assert answer.json()["account_id"] == account

@@ -34,6 +34,9 @@ READ_MODELS = (
     AnalyticsProjection,
 )
 
+STATEMENT = AccountStatementProjection.versioned_schema()
+NOTIFICATIONS = NotificationsProjection.versioned_schema()
+
 
 @pytest.fixture(scope="module")
 def history(stack: Stack) -> History:
@@ -76,7 +79,7 @@ def statement(stack: Stack, account_id: UUID) -> list[dict[str, Any]]:
     return rows(
         stack,
         "SELECT kind, amount, balance_after, counterparty, reference, payment_id"
-        " FROM account_statement_v1.entries WHERE account_id = %s ORDER BY position",
+        f" FROM {STATEMENT}.entries WHERE account_id = %s ORDER BY position",
         account_id,
     )
 
@@ -120,7 +123,7 @@ def test_every_statement_ends_at_the_account_folded_balance(
         assert (entries[-1]["balance_after"] if entries else 0) == folded
         (kept,) = rows(
             stack,
-            "SELECT balance FROM account_statement_v1.balances WHERE account_id = %s",
+            f"SELECT balance FROM {STATEMENT}.balances WHERE account_id = %s",
             account_id,
         )
         assert kept["balance"] == folded
@@ -132,7 +135,7 @@ def test_an_opened_account_without_movements_has_an_empty_statement(
     assert statement(stack, history.carol) == []
     assert rows(
         stack,
-        "SELECT currency FROM account_statement_v1.balances WHERE account_id = %s",
+        f"SELECT currency FROM {STATEMENT}.balances WHERE account_id = %s",
         history.carol,
     ) == [{"currency": "EUR"}]
 
@@ -169,7 +172,7 @@ def notifications(stack: Stack, account_id: UUID) -> list[tuple[Any, ...]]:
     found = rows(
         stack,
         "SELECT kind, amount, currency, counterparty, reason, refunded"
-        " FROM notifications_v1.notifications WHERE account_id = %s ORDER BY occurred_at",
+        f" FROM {NOTIFICATIONS}.notifications WHERE account_id = %s ORDER BY occurred_at",
         account_id,
     )
     return [tuple(row.values()) for row in found]

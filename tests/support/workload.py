@@ -118,7 +118,8 @@ def summary_rows(stack: Stack) -> dict[UUID, dict[str, Any]]:
     schema = AccountSummaryProjection.read_schema()
     with stack.admin() as conn:
         cursor = conn.execute(
-            f"SELECT account_id, owner, currency, balance, status, version FROM {schema}.accounts"
+            "SELECT account_id, owner, holder, currency, balance, status, version"
+            f" FROM {schema}.accounts"
         )
         columns = [c.name for c in cursor.description or []]
         return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
@@ -132,6 +133,7 @@ def folded_rows(service: AccountsService, ids: list[UUID]) -> dict[UUID, dict[st
         rows[account_id] = {
             "account_id": account_id,
             "owner": account.owner,
+            "holder": account.holder,
             "currency": account.currency,
             "balance": account.balance,
             "status": account.status,
