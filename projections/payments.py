@@ -24,14 +24,16 @@ from projections.projection import Projection, handles
 
 
 class PaymentsProjection(Projection):
-    """Every payment as it stands: parties, amount, status, failure reason, version."""
+    """Every payment as it stands: parties, amount, status, failure reason, version, and
+    its payer (the verified subject that requested it: the source's holder)."""
 
     name = "payments"
-    version = 1
+    version = 2  # 2: the payer (who may read it)
     sources = (PAYMENTS,)
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.payments ("
         " payment_id uuid PRIMARY KEY,"
+        " payer text NOT NULL,"
         " source uuid NOT NULL,"
         " destination uuid NOT NULL,"
         " amount bigint NOT NULL,"
@@ -50,6 +52,8 @@ class PaymentsProjection(Projection):
         " ON {schema}.payments (destination, created_position DESC)",
         "CREATE INDEX IF NOT EXISTS payments_by_status"
         " ON {schema}.payments (status, created_position DESC)",
+        "CREATE INDEX IF NOT EXISTS payments_by_payer"
+        " ON {schema}.payments (payer, created_position DESC)",
     )
 
     @classmethod
@@ -62,13 +66,14 @@ class PaymentsProjection(Projection):
         state = event.state()
         await cursor.execute(
             SQL(
-                "INSERT INTO {}.payments (payment_id, source, destination, amount, currency,"
-                " reference, status, created_position, created_at, updated_at, version)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                "INSERT INTO {}.payments (payment_id, payer, source, destination, amount,"
+                " currency, reference, status, created_position, created_at, updated_at,"
+                " version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (payment_id) DO NOTHING"
             ).format(Identifier(self.schema())),
             (
                 event.aggregate_id,
+                event.metadata().get("actor", ""),
                 state["source"],
                 state["destination"],
                 state["amount"],

@@ -136,3 +136,29 @@ def test_bob_reading_alices_statement_or_notifications_finds_no_such_account(
             answer = reader.get(url, headers=headers)
         assert answer.status_code == 200, (subject, answer.text)
         assert answer.json()["account_id"] == account
+
+
+def test_a_payment_is_read_by_its_payer_and_the_staff_only(
+    stack: Stack, alices: tuple[str, str]
+) -> None:
+    account, token = alices
+    with client(stack, "accounts-api", "bob") as bob_accounts:
+        bobs = open_account(bob_accounts, "Bob", "EUR")
+    body = {"source": account, "destination": bobs, "amount": 10, "currency": "EUR"}
+    with client(stack, "payments-api", "alice") as alice:
+        paid = alice.post("/payments", json=body, headers={TOKEN_HEADER: token})
+    assert paid.status_code == 202, paid.text
+    payment_id, read_at = paid.json()["payment_id"], {TOKEN_HEADER: paid.headers[TOKEN_HEADER]}
+    mine = {"account": account}
+
+    with client(stack, "payments-query-api", "bob") as bob:
+        assert_problem(
+            bob.get(f"/payments/{payment_id}", headers=read_at), 404, "payment-not-found"
+        )
+        assert bob.get("/payments", params=mine, headers=read_at).json()["payments"] == []
+    for subject, roles in (("alice", ()), ("audrey", ("auditor",))):
+        with client(stack, "payments-query-api", subject, *roles) as reader:
+            one = reader.get(f"/payments/{payment_id}", headers=read_at)
+            listed = reader.get("/payments", params=mine, headers=read_at)
+        assert one.status_code == 200 and one.json()["payer"] == "alice", (subject, one.text)
+        assert payment_id in [p["payment_id"] for p in listed.json()["payments"]], subject

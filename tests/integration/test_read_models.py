@@ -36,6 +36,7 @@ READ_MODELS = (
 
 STATEMENT = AccountStatementProjection.versioned_schema()
 NOTIFICATIONS = NotificationsProjection.versioned_schema()
+PAYMENTS = PaymentsProjection.versioned_schema()
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,8 @@ def test_a_payment_row_is_the_payment_as_folded(
         (history.failed, "failed", FROZEN_REASON, True),
     ]:
         payment = history.payments.get_payment(payment_id)
-        (row,) = rows(stack, "SELECT * FROM payments_v1.payments WHERE payment_id = %s", payment_id)
+        query = f"SELECT * FROM {PAYMENTS}.payments WHERE payment_id = %s"
+        (row,) = rows(stack, query, payment_id)
 
         assert (row["source"], row["destination"]) == (history.alice, history.bob)
         assert (row["amount"], row["currency"], row["reference"]) == (
