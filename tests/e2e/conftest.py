@@ -16,7 +16,7 @@ import pytest
 from scripts.devstack.embedded import EmbeddedPostgres
 from scripts.devstack.services import SERVICES
 from tests.support.payments_workload import payments_in_flight
-from tests.support.stack import Stack, provisioned_stack, wait_until
+from tests.support.stack import Stack, StackGateway, provisioned_stack, wait_until
 
 # Workers first, so no API waits on a consumer that does not exist yet.
 SERVICE_NAMES = tuple(
@@ -34,6 +34,13 @@ def running_system(
     with provisioned_stack(postgres_server.admin_url, work_dir, "e2e") as system:
         system.start_all(SERVICE_NAMES)
         yield system
+
+
+@pytest.fixture(scope="session")
+def public_gateway(running_system: Stack) -> Iterator[StackGateway]:
+    """Envoy in front of the running system, as `paystream up` configures it."""
+    with running_system.gateway() as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")

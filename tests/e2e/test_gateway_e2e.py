@@ -183,7 +183,9 @@ def test_a_payment_through_the_gateway_completes(client: httpx.Client) -> None:
 
 
 def test_the_readme_gateway_session_works_as_written(stack: Stack, gateway: StackGateway) -> None:
-    result = run_readme_block("GATEWAY=", {}, stack, {"8000": gateway.url})
+    result = run_readme_block(
+        "GATEWAY=http://127.0.0.1:8000\nTOKEN=", {}, stack, {"8000": gateway.url}
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("401\n")

@@ -26,17 +26,9 @@ from tests.support.payments_workload import (
 )
 from tests.support.read_model_checks import check_read_models_agree
 from tests.support.readme import run_readme_block
-from tests.support.stack import Stack, wait_until
+from tests.support.stack import Stack, StackGateway, wait_until
 
 pytestmark = pytest.mark.e2e
-README_PORTS = {
-    "8001": "accounts-api",
-    "8011": "payments-api",
-    "8004": "payments-query-api",
-    "8003": "account-statement-query-api",
-    "8005": "notifications-query-api",
-    "8007": "overview-api",
-}
 
 
 def check_money_is_conserved(stack: Stack, ledger: Ledger) -> None:
@@ -148,9 +140,12 @@ def test_payments_survive_saga_kills_and_an_accounts_outage(stack: Stack) -> Non
 
 
 @pytest.mark.parametrize("run", ["first", "second"])
-def test_the_readme_payment_session_works_as_written_and_again(run: str, stack: Stack) -> None:
-    """As written, and a second time on the same system (its keys are the run's own)."""
-    result = run_readme_block("PAY=", README_PORTS, stack)
+def test_the_readme_payment_session_works_as_written_and_again(
+    run: str, stack: Stack, public_gateway: StackGateway
+) -> None:
+    """As written (through the gateway), and a second time on the same system (its keys
+    are the run's own)."""
+    result = run_readme_block("PAY=", {}, stack, {"8000": public_gateway.url})
 
     assert result.returncode == 0, result.stderr
     assert '"status":"completed"' in result.stdout
