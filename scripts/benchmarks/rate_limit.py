@@ -93,7 +93,11 @@ def report_lines(tally: Tally, limits: GatewayLimits) -> list[str]:
         f"admitted / expected: {tally.admitted / expected:.3f}",
     ]
     if not tally.refused:
-        return [*lines, "429 answers: none (the window was too short to spend the burst)"]
+        return [
+            *lines,
+            "429 answers: none: the client never outpaced the limit, so this run does not"
+            " measure it (a window shorter than the burst, or a machine too busy)",
+        ]
     return [
         *lines,
         f"429 answers: {tally.refused}; with Retry-After:"
