@@ -59,7 +59,7 @@ def run_gateway_bench(urls: StackUrls, mint: Mint, plan: Plan, console: Console)
     """Measure both kinds of request on both paths and print the figures."""
     load_before = os.getloadavg()
     with httpx.Client(timeout=30) as http:
-        check_reachable(http, urls)
+        check_reachable(http, urls.probes())
         subjects, pace = paced_subjects(configured_limits(http, urls.admin))
         with console.status(f"opening {subjects} accounts, one per subject"):
             tokens = [mint(unique_subject("bench-gateway")) for _ in range(subjects)]

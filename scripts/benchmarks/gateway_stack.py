@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,12 @@ class StackUrls:
     gateway: str
     admin: str
 
+    def probes(self) -> dict[str, str]:
+        return {
+            "accounts command API": f"{self.command}/readyz",
+            "account summary query API": f"{self.query}/readyz",
+        } | gateway_probes(self.gateway, self.admin)
+
 
 @dataclass(frozen=True)
 class GatewayLimits:
@@ -53,14 +59,13 @@ def rate(bucket: TokenBucket) -> float:
     return bucket.tokens_per_fill / bucket.fill_seconds
 
 
-def check_reachable(http: httpx.Client, urls: StackUrls) -> None:
-    """Any HTTP answer from each of them, or UnexpectedAnswer naming the first that has none."""
-    probes = {
-        "accounts command API": f"{urls.command}/readyz",
-        "account summary query API": f"{urls.query}/readyz",
-        "gateway": f"{urls.gateway}/readyz",
-        "gateway admin": f"{urls.admin}/ready",
-    }
+def gateway_probes(gateway_url: str, admin_url: str) -> dict[str, str]:
+    """What answers when the gateway and its admin interface are up, by name."""
+    return {"gateway": f"{gateway_url}/readyz", "gateway admin": f"{admin_url}/ready"}
+
+
+def check_reachable(http: httpx.Client, probes: Mapping[str, str]) -> None:
+    """Any HTTP answer from each probe, or UnexpectedAnswer naming the first without one."""
     for what, url in probes.items():
         try:
             http.get(url, timeout=3)

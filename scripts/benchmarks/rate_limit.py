@@ -19,10 +19,10 @@ from gateway.rate_limits import TokenBucket
 from scripts.benchmarks.gateway_stack import (
     GatewayLimits,
     Mint,
-    StackUrls,
     bearer,
     check_reachable,
     configured_limits,
+    gateway_probes,
     rate,
     unique_subject,
 )
@@ -64,17 +64,19 @@ def binding_limit(limits: GatewayLimits, seconds: float) -> tuple[str, TokenBuck
     return min(candidates, key=lambda named: expected_admitted(named[1], seconds))
 
 
-def run_rate_limit_bench(urls: StackUrls, mint: Mint, seconds: float, console: Console) -> None:
+def run_rate_limit_bench(
+    gateway_url: str, admin_url: str, mint: Mint, seconds: float, console: Console
+) -> None:
     """Send as fast as one client can for `seconds`; print admitted/s against the limit."""
     tally = Tally()
     with httpx.Client(timeout=30, headers=bearer(mint(unique_subject("bench-limit")))) as http:
-        check_reachable(http, urls)
-        limits = configured_limits(http, urls.admin)
+        check_reachable(http, gateway_probes(gateway_url, admin_url))
+        limits = configured_limits(http, admin_url)
         with progress_bar(console, "requests") as progress:
             task = progress.add_task("as fast as possible", total=None)
             started = time.perf_counter()
             while time.perf_counter() - started < seconds:
-                tally.count(http.get(f"{urls.gateway}/payments"))
+                tally.count(http.get(f"{gateway_url}/payments"))
                 progress.advance(task)
             tally.elapsed = time.perf_counter() - started
     for line in report_lines(tally, limits):

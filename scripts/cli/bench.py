@@ -18,13 +18,14 @@ from scripts.cli.names import projection_named
 from scripts.cli.token import IssuerDir
 
 if TYPE_CHECKING:
-    from scripts.benchmarks.gateway_stack import Mint, StackUrls
+    from scripts.benchmarks.gateway_stack import Mint
 
 bench_app = CommandGroup(
     no_args_is_help=True,
     help=(
-        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing;"
-        " commands and payments need the services running (`paystream up`)."
+        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing,"
+        " the latency the gateway adds and its rate limits; all but rebuilds and NATS"
+        " publishing need the services running (`paystream up`)."
     ),
 )
 Clients = Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")]
@@ -134,13 +135,6 @@ def customer_tokens(issuer_dir: Path) -> Mint:
     return lambda subject: minter.mint(subject, [CUSTOMER], 3600, audience)
 
 
-def stack_urls(command_url: str, query_url: str, gateway_url: str, admin_url: str) -> StackUrls:
-    from scripts.benchmarks.gateway_stack import StackUrls
-
-    urls = (command_url, query_url, gateway_url, admin_url)
-    return StackUrls(*(url.rstrip("/") for url in urls))
-
-
 @bench_app.command("gateway")
 def bench_gateway(
     requests: Annotated[
@@ -158,9 +152,11 @@ def bench_gateway(
     """The latency the gateway adds: the same reads and deposits, straight to the service
     and through Envoy, alternating; p50/p90/p99/max of each and the difference."""
     from scripts.benchmarks.gateway_latency import Plan, run_gateway_bench
+    from scripts.benchmarks.gateway_stack import StackUrls
 
     mint = customer_tokens(issuer_dir)
-    urls = stack_urls(command_url, query_url, gateway_url, admin_url)
+    given = (command_url, query_url, gateway_url, admin_url)
+    urls = StackUrls(*(url.rstrip("/") for url in given))
     with services_answering():
         run_gateway_bench(urls, mint, Plan(requests, warmup), Console())
 
@@ -170,8 +166,6 @@ def bench_rate_limit(
     seconds: Annotated[
         float, typer.Option(min=0.5, max=120, help="How long to send requests.")
     ] = 5.0,
-    command_url: CommandUrl = "http://127.0.0.1:8001",
-    query_url: SummaryUrl = "http://127.0.0.1:8002",
     gateway_url: GatewayUrl = "http://127.0.0.1:8000",
     admin_url: AdminUrl = "http://127.0.0.1:9901",
     issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
@@ -181,6 +175,6 @@ def bench_rate_limit(
     from scripts.benchmarks.rate_limit import run_rate_limit_bench
 
     mint = customer_tokens(issuer_dir)
-    urls = stack_urls(command_url, query_url, gateway_url, admin_url)
+    gateway, admin = gateway_url.rstrip("/"), admin_url.rstrip("/")
     with services_answering():
-        run_rate_limit_bench(urls, mint, seconds, Console())
+        run_rate_limit_bench(gateway, admin, mint, seconds, Console())

@@ -24,6 +24,7 @@ from scripts.benchmarks.rate_limit import Tally, binding_limit, expected_admitte
 from scripts.cli.errors import CANNOT_RUN
 from scripts.cli.root import app
 from scripts.devstack.embedded import free_port
+from tests.support.cli import refusal
 from tests.support.issuer import ISSUER, dev_issuer
 
 NO_OIDC = {"OIDC_ISSUER": None, "OIDC_AUDIENCE": None, "PAYSTREAM_ISSUER_DIR": None}
@@ -139,14 +140,6 @@ def bench(*args: str, **env: str | None) -> Result:
     return CliRunner().invoke(app, ["bench", *args], env={"COLUMNS": "200", **NO_OIDC, **env})
 
 
-def refusal(result: Result) -> str:
-    assert result.exit_code == CANNOT_RUN, result.output
-    assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith("error: ")
-    return line
-
-
 @pytest.mark.parametrize("command", ["gateway", "rate-limit"])
 def test_an_issuer_dir_without_a_key_is_one_line(command: str, tmp_path: FilePath) -> None:
     result = bench(command, "--issuer-dir", str(tmp_path))
@@ -164,15 +157,23 @@ def test_another_trusted_issuer_is_one_line(command: str, tmp_path: FilePath) ->
     assert refusal(result).startswith("error: OIDC_ISSUER is https://idp.example, not")
 
 
-@pytest.mark.parametrize("command", ["gateway", "rate-limit"])
-def test_a_stack_that_is_not_running_is_one_line(command: str, tmp_path: FilePath) -> None:
+@pytest.mark.parametrize(
+    "command, option, what",
+    [
+        ("gateway", "--command-url", "accounts command API"),
+        ("rate-limit", "--gateway-url", "gateway"),
+    ],
+)
+def test_a_stack_that_is_not_running_is_one_line(
+    command: str, option: str, what: str, tmp_path: FilePath
+) -> None:
     issuer = dev_issuer(tmp_path)
     url = f"http://127.0.0.1:{free_port()}"
 
-    result = bench(command, "--issuer-dir", str(issuer.directory.path), "--command-url", url)
+    result = bench(command, "--issuer-dir", str(issuer.directory.path), option, url)
 
     assert refusal(result) == (
-        f"error: cannot reach the accounts command API at {url}/readyz"
+        f"error: cannot reach the {what} at {url}/readyz"
         " ([Errno 111] Connection refused); is `paystream up` running?"
     )
 
