@@ -125,6 +125,8 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
         "tests/unit/test_token_command.py",
+        "tests/unit/test_bench_gateway.py",
+        "tests/integration/test_bench_gateway.py",
     ),
     "overview-api": (
         *GATEWAY,

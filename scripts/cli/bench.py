@@ -5,25 +5,35 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from identity.settings import DEFAULT_ISSUER_DIR
 from scripts.cli.database import reachable_database
 from scripts.cli.errors import CliError, CommandGroup
 from scripts.cli.names import projection_named
+from scripts.cli.token import IssuerDir
+
+if TYPE_CHECKING:
+    from scripts.benchmarks.gateway_stack import Mint
 
 bench_app = CommandGroup(
     no_args_is_help=True,
     help=(
-        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing;"
-        " commands and payments need the services running (`paystream up`)."
+        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing,"
+        " the latency the gateway adds and its rate limits; all but rebuilds and NATS"
+        " publishing need the services running (`paystream up`)."
     ),
 )
 Clients = Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")]
 Seconds = Annotated[float, typer.Option(min=1, max=600, help="How long to send requests.")]
 CommandUrl = Annotated[str, typer.Option(help="The accounts command API.")]
+SummaryUrl = Annotated[str, typer.Option(help="The account summary query API.")]
+GatewayUrl = Annotated[str, typer.Option(help="The gateway's public port.")]
+AdminUrl = Annotated[str, typer.Option(help="The gateway's admin interface (its limits).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,8 +45,12 @@ def services_answering() -> Iterator[None]:
     """A service that does not answer, or answers with an error, ends the run one way."""
     import httpx
 
+    from scripts.benchmarks.gateway_stack import UnexpectedAnswer
+
     try:
         yield
+    except UnexpectedAnswer as error:
+        raise CliError(str(error)) from None
     except httpx.HTTPError as error:
         raise CliError(f"{error}; are the services running (`paystream up`)?") from None
     except TimeoutError as error:
@@ -48,9 +62,7 @@ def bench_commands(
     clients: Clients = 32,
     seconds: Seconds = 15.0,
     command_url: CommandUrl = "http://127.0.0.1:8001",
-    query_url: Annotated[str, typer.Option(help="The account summary query API.")] = (
-        "http://127.0.0.1:8002"
-    ),
+    query_url: SummaryUrl = "http://127.0.0.1:8002",
 ) -> None:
     """Commands per second at N clients. And how soon a query shows a command's effect."""
     from scripts.benchmarks.commands import run_command_bench
@@ -107,3 +119,62 @@ def bench_nats_sync(
     from scripts.benchmarks.nats_sync import run_nats_sync_bench
 
     run_nats_sync_bench(messages, nodes, Console())
+
+
+def customer_tokens(issuer_dir: Path) -> Mint:
+    """Customer tokens from the development issuer's directory (as `paystream token`)."""
+    from identity.issuer_directory import IssuerDirectory
+    from identity.minting import TokenMinter
+    from identity.roles import CUSTOMER
+    from identity.settings import OidcSettings
+    from scripts.cli.token import development_issuer
+
+    directory = IssuerDirectory(issuer_dir)
+    minter = TokenMinter(directory.keyring, development_issuer(directory))
+    audience = OidcSettings().oidc_audience
+    return lambda subject: minter.mint(subject, [CUSTOMER], 3600, audience)
+
+
+@bench_app.command("gateway")
+def bench_gateway(
+    requests: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Measured requests per kind and path.")
+    ] = 500,
+    warmup: Annotated[
+        int, typer.Option(min=0, max=10_000, help="Requests per kind and path discarded first.")
+    ] = 50,
+    command_url: CommandUrl = "http://127.0.0.1:8001",
+    query_url: SummaryUrl = "http://127.0.0.1:8002",
+    gateway_url: GatewayUrl = "http://127.0.0.1:8000",
+    admin_url: AdminUrl = "http://127.0.0.1:9901",
+    issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
+) -> None:
+    """The latency the gateway adds: the same reads and deposits, straight to the service
+    and through Envoy, alternating; p50/p90/p99/max of each and the difference."""
+    from scripts.benchmarks.gateway_latency import Plan, run_gateway_bench
+    from scripts.benchmarks.gateway_stack import StackUrls
+
+    mint = customer_tokens(issuer_dir)
+    given = (command_url, query_url, gateway_url, admin_url)
+    urls = StackUrls(*(url.rstrip("/") for url in given))
+    with services_answering():
+        run_gateway_bench(urls, mint, Plan(requests, warmup), Console())
+
+
+@bench_app.command("rate-limit")
+def bench_rate_limit(
+    seconds: Annotated[
+        float, typer.Option(min=0.5, max=120, help="How long to send requests.")
+    ] = 5.0,
+    gateway_url: GatewayUrl = "http://127.0.0.1:8000",
+    admin_url: AdminUrl = "http://127.0.0.1:9901",
+    issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
+) -> None:
+    """The gateway's rate-limit accuracy: a fresh subject as fast as it can; admitted
+    against the configured burst + rate x time, and how the 429s are answered."""
+    from scripts.benchmarks.rate_limit import run_rate_limit_bench
+
+    mint = customer_tokens(issuer_dir)
+    gateway, admin = gateway_url.rstrip("/"), admin_url.rstrip("/")
+    with services_answering():
+        run_rate_limit_bench(gateway, admin, mint, seconds, Console())

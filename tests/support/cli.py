@@ -14,8 +14,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from scripts.cli.errors import CANNOT_RUN
 from scripts.cli.root import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +55,12 @@ def paystream_process(database_url: str, *args: str, timeout: float = 120) -> Cl
         timeout=timeout,
     )
     return CliRun(done.returncode, done.stdout, done.stderr)
+
+
+def refusal(result: Result) -> str:
+    """The one `error: ...` line of a command that could not run (exit 2, nothing on stdout)."""
+    assert result.exit_code == CANNOT_RUN, result.output
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: "), line
+    return line

@@ -9,8 +9,8 @@ import jwt
 import pytest
 from typer.testing import CliRunner, Result
 
-from scripts.cli.errors import CANNOT_RUN
 from scripts.cli.root import app
+from tests.support.cli import refusal
 from tests.support.issuer import ISSUER, DevIssuer, dev_issuer
 
 NO_OIDC = {"OIDC_ISSUER": None, "OIDC_AUDIENCE": None, "PAYSTREAM_ISSUER_DIR": None}
@@ -25,14 +25,6 @@ def token(issuer_dir: Path, *args: str, **env: str | None) -> Result:
     return CliRunner().invoke(
         app, ["token", *args, "--issuer-dir", str(issuer_dir)], env={**NO_OIDC, **env}
     )
-
-
-def refusal(result: Result) -> str:
-    assert result.exit_code == CANNOT_RUN, result.output
-    assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith("error: ")
-    return line
 
 
 def test_the_token_printed_verifies_as_the_subject(issuer: DevIssuer) -> None:
