@@ -34,6 +34,13 @@ def alices(stack: Stack) -> tuple[str, str]:
     return account, deposit.headers[TOKEN_HEADER]
 
 
+@pytest.fixture(scope="module")
+def bobs(stack: Stack) -> str:
+    """An account Bob holds."""
+    with client(stack, "accounts-api", "bob") as bob:
+        return open_account(bob, "Bob", "EUR")
+
+
 def stored(stack: Stack) -> tuple[int, int]:
     return stack.event_count(ACCOUNTS), stack.event_count(PAYMENTS)
 
@@ -76,11 +83,9 @@ def test_bob_reading_alices_account_finds_no_such_account_and_staff_read_it(
 
 
 def test_bob_paying_from_alices_account_finds_no_such_source_and_stores_nothing(
-    stack: Stack, alices: tuple[str, str]
+    stack: Stack, alices: tuple[str, str], bobs: str
 ) -> None:
     account, token = alices
-    with client(stack, "accounts-api", "bob") as bob_accounts:
-        bobs = open_account(bob_accounts, "Bob", "EUR")
     before = stored(stack)
     body = {"source": account, "destination": bobs, "amount": 100, "currency": "EUR"}
     with client(stack, "payments-api", "bob") as bob:
@@ -139,11 +144,9 @@ def test_bob_reading_alices_statement_or_notifications_finds_no_such_account(
 
 
 def test_a_payment_is_read_by_its_payer_and_the_staff_only(
-    stack: Stack, alices: tuple[str, str]
+    stack: Stack, alices: tuple[str, str], bobs: str
 ) -> None:
     account, token = alices
-    with client(stack, "accounts-api", "bob") as bob_accounts:
-        bobs = open_account(bob_accounts, "Bob", "EUR")
     body = {"source": account, "destination": bobs, "amount": 10, "currency": "EUR"}
     with client(stack, "payments-api", "alice") as alice:
         paid = alice.post("/payments", json=body, headers={TOKEN_HEADER: token})
