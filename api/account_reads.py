@@ -16,11 +16,16 @@ def account_not_found(account_id: UUID) -> Problem:
     return Problem(404, "account-not-found", f"account {account_id} does not exist")
 
 
+def account_caller(principal: Principal) -> Caller:
+    """The verified caller, as the accounts' access rules see it."""
+    return Caller(principal.subject, principal.roles)
+
+
 def check_readable(caller: Principal, account_id: UUID, holder: str | None) -> None:
     """Refuse (404) an unknown account (`holder` None) or one `caller` may not read."""
     if holder is None:
         raise account_not_found(account_id)
     try:
-        check_may_read(Caller(caller.subject, caller.roles), account_id, holder)
+        check_may_read(account_caller(caller), account_id, holder)
     except AccountNotFound:
         raise account_not_found(account_id) from None

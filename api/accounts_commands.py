@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from api.account_reads import account_caller
 from api.answer_models import answer_model
 from api.authentication import caller
 from api.body_fields import Amount, Currency, Owner
@@ -32,7 +33,6 @@ from api.problem_types import (
     UNSUPPORTED_CURRENCY,
 )
 from api.public_urls import PublicUrls
-from domains.accounts.access import Caller
 from domains.accounts.application import AccountResult, AccountsService
 from eventstore.contexts import ACCOUNTS
 
@@ -73,12 +73,6 @@ ON_ACCOUNT = (*COMMAND_PROBLEMS, ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED, FORBIDDEN)
 MOVING_MONEY = (*ON_ACCOUNT, INVALID_AMOUNT, ACCOUNT_FROZEN)
 
 
-def account_caller(request: Request) -> Caller:
-    """Who asks, as the accounts' access rules see them."""
-    principal = caller(request)
-    return Caller(principal.subject, principal.roles)
-
-
 def command(
     request: Request,
     service: AccountsService,
@@ -110,7 +104,7 @@ def command(
 )
 def open_account(request: Request, service: Service, body: OpenAccount) -> ORJSONResponse:
     """Open an account."""
-    who = account_caller(request)
+    who = account_caller(caller(request))
     execute = lambda: service.open_account(body.owner, body.currency, who)  # noqa: E731
     return command(request, service, "open", "-", body.model_dump(), execute, status=201)
 
@@ -125,7 +119,7 @@ def deposit(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
 ) -> ORJSONResponse:
     """Deposit money."""
-    who = account_caller(request)
+    who = account_caller(caller(request))
     execute = lambda: service.deposit(account_id, body.amount, who)  # noqa: E731
     return command(request, service, "deposit", str(account_id), body.model_dump(), execute)
 
@@ -140,7 +134,7 @@ def withdraw(
     request: Request, service: Service, account_id: UUID, body: MoveMoney
 ) -> ORJSONResponse:
     """Withdraw money."""
-    who = account_caller(request)
+    who = account_caller(caller(request))
     execute = lambda: service.withdraw(account_id, body.amount, who)  # noqa: E731
     return command(request, service, "withdraw", str(account_id), body.model_dump(), execute)
 
@@ -155,7 +149,7 @@ def freeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
     """Freeze the account: no money moves until it is unfrozen."""
-    who = account_caller(request)
+    who = account_caller(caller(request))
     execute = lambda: service.freeze_account(account_id, who)  # noqa: E731
     return command(request, service, "freeze", str(account_id), {}, execute)
 
@@ -170,7 +164,7 @@ def unfreeze(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
     """Unfreeze the account."""
-    who = account_caller(request)
+    who = account_caller(caller(request))
     execute = lambda: service.unfreeze_account(account_id, who)  # noqa: E731
     return command(request, service, "unfreeze", str(account_id), {}, execute)
 
@@ -185,6 +179,6 @@ def close(
     request: Request, service: Service, account_id: UUID, body: NoBody | None = None
 ) -> ORJSONResponse:
     """Close the account (its balance must be zero)."""
-    who = account_caller(request)
+    who = account_caller(caller(request))
     execute = lambda: service.close_account(account_id, who)  # noqa: E731
     return command(request, service, "close", str(account_id), {}, execute)

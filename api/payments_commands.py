@@ -11,7 +11,7 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.answer_models import answer_model
-from api.authentication import caller
+from api.authentication import caller, role_required
 from api.body_fields import AccountId, Amount, Currency, Reference
 from api.command_app import create_command_app, get_service
 from api.commands import answer, run_idempotently
@@ -143,6 +143,8 @@ def check_account(
     "",
     status_code=202,
     response_model=PaymentAnswer,
+    # Customers pay, from accounts they hold (checked against the account summary).
+    dependencies=[Depends(role_required(CUSTOMER))],
     openapi_extra=command_headers(),
     responses=problem_responses(*PAYMENT_PROBLEMS)
     | answer_headers(
@@ -159,8 +161,6 @@ def request_payment(
 ) -> ORJSONResponse:
     """Request a payment: answered at once (202); the saga debits, credits, completes."""
     payer = caller(request)
-    if CUSTOMER not in payer.roles:
-        raise Problem(403, "forbidden", "payments are made by customers, from accounts they hold")
     accounts_position = accounts_token(token)
     lookup = accounts_lookup(request)
 
