@@ -7,7 +7,7 @@ Only the pinned asymmetric algorithms verify. Each refusal has its own reason, s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -80,10 +80,19 @@ def principal_of(claims: dict[str, Any]) -> Principal:
     return Principal(subject, frozenset(roles), str(client_id) if client_id else None)
 
 
+class KeySource(Protocol):
+    """An issuer's identifier and its signing keys by key id (JwksCache fetches them)."""
+
+    @property
+    def issuer(self) -> str: ...
+
+    def key(self, kid: str) -> jwt.PyJWK | None: ...
+
+
 class TokenVerifier:
     """Verifies tokens from `keys.issuer` meant for `audience`."""
 
-    def __init__(self, keys: JwksCache, audience: str) -> None:
+    def __init__(self, keys: KeySource, audience: str) -> None:
         self.keys = keys
         self.audience = audience
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from api.query_registry import QUERY_APIS
-from eventstore import roles
+from eventstore import operator_log, roles
 from eventstore.audit_queries import ensure_correlation_index
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings, nats_servers
@@ -38,6 +38,8 @@ def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None =
             roles.ensure_owned_schema(conn, projection.read_schema(), projection.role())
         for api in QUERY_APIS.values():
             roles.ensure_role(conn, api.role, secret)
+        roles.ensure_role(conn, operator_log.ROLE, secret)
+        operator_log.create(conn)
         roles.allow_build_schemas(conn, {p.role(): p.name for p in PROJECTIONS.values()})
     for context in CONTEXTS.values():
         _create_context_tables(context, db)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import typer
 
-from scripts.cli import audit_inspect, audit_verify
+from scripts.cli import audit_actions, audit_inspect, audit_verify
 from scripts.cli.errors import CommandGroup
 
 audit_app = CommandGroup(
     no_args_is_help=True,
     help=(
         "Verify and inspect the audit trail."
-        " Commands: verify, checkpoint, history, state, trace, export."
+        " Commands: verify, checkpoint, history, state, trace, export, actions."
     ),
 )
 audit_app.command("verify")(audit_verify.verify)
@@ -21,6 +21,7 @@ audit_app.command("history")(audit_inspect.history)
 audit_app.command("state")(audit_inspect.state)
 audit_app.command("trace")(audit_inspect.trace)
 audit_app.command("export")(audit_inspect.export)
+audit_app.command("actions")(audit_actions.actions)
 
 
 def register(app: typer.Typer) -> None:

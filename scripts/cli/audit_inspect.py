@@ -32,6 +32,7 @@ from eventstore.settings import DatabaseSettings
 from scripts.cli.database import reachable_database
 from scripts.cli.errors import FOUND_PROBLEMS, CliError, one_line
 from scripts.cli.names import contexts_named
+from scripts.cli.recorded import READERS, recorded
 from scripts.composition.applications import open_command_service
 from scripts.plural import counted
 
@@ -44,8 +45,8 @@ WIDE_COLUMNS = 120  # from this width on, `audit history` shows correlation ids 
 
 def history(aggregate_id: AggregateId, as_json: AsJson = False) -> None:
     """Every event of one aggregate, in order. Version, time, type, actor, payload."""
-    with unreadable_events():
-        uuid = parse_aggregate_id(aggregate_id)
+    uuid = parse_aggregate_id(aggregate_id)
+    with unreadable_events(), recorded("audit history", {"aggregate_id": str(uuid)}, READERS):
         db = reachable_database()
         context = locate(db, uuid)
         events = queries.aggregate_history(db, context, uuid)
@@ -69,9 +70,9 @@ def state(
     as_json: AsJson = False,
 ) -> None:
     """The aggregate's state at a version or a time. Now by default."""
-    with unreadable_events():
-        uuid = parse_aggregate_id(aggregate_id)
-        moment = parse_at(at)
+    uuid, moment = parse_aggregate_id(aggregate_id), parse_at(at)
+    arguments = {"aggregate_id": str(uuid), "at": at}
+    with unreadable_events(), recorded("audit state", arguments, READERS):
         db = reachable_database()
         context = locate(db, uuid)
         latest = queries.latest_version(db, context, uuid)
@@ -89,9 +90,10 @@ def trace(
     as_json: AsJson = False,
 ) -> None:
     """Every event one request caused, as a tree. Across contexts, by causation."""
-    with unreadable_events():
-        if not correlation_id.strip():
-            raise CliError("a correlation id cannot be empty")
+    if not correlation_id.strip():
+        raise CliError("a correlation id cannot be empty")
+    arguments = {"correlation_id": correlation_id}
+    with unreadable_events(), recorded("audit trace", arguments, READERS):
         events = queries.correlated_events(reachable_database(), correlation_id)
         roots = queries.causal_tree(events)
         if not roots:
@@ -114,11 +116,12 @@ def export(
     ] = None,
 ) -> None:
     """Every event as JSON Lines on stdout. Streamed in constant memory, for other tools."""
-    with unreadable_events():
-        contexts = contexts_named(context)
-        start, end = parse_time(since, "--since"), parse_time(until, "--until")
-        if start and end and start > end:
-            raise CliError(f"--since {since} is after --until {until}")
+    contexts = contexts_named(context)
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    if start and end and start > end:
+        raise CliError(f"--since {since} is after --until {until}")
+    arguments = {"context": context, "since": since, "until": until}
+    with unreadable_events(), recorded("audit export", arguments, READERS):
         db = reachable_database()
         try:
             write_export(db, sys.stdout.buffer, contexts, start, end)

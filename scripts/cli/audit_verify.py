@@ -33,6 +33,7 @@ from scripts.cli.database import reachable_database
 from scripts.cli.errors import CliError, one_line
 from scripts.cli.names import contexts_named
 from scripts.cli.progress import progress_bar
+from scripts.cli.recorded import READERS, recorded
 from scripts.plural import counted
 
 FORMAT = "paystream-audit-checkpoint/1"
@@ -88,17 +89,18 @@ def verify(
         unknown = sorted(set(saved.contexts) - set(CONTEXTS))
         if unknown:
             raise CliError(f"checkpoint {checkpoint} names unknown context {unknown[0]!r}")
-    db = reachable_database()
-    if saved is not None:
-        out.print(f"checkpoint {checkpoint}: taken {saved.created_at}, digest {saved.digest}")
-    tally = Tally()
-    for each in contexts:
-        part = saved.contexts.get(each.name) if saved else None
-        if saved is not None and part is None:
-            out.print(f"{each.name}: not in the checkpoint; its chains are checked without it")
-        verify_context(each, db, part, tally, out)
-    report(out, tally)
-    raise typer.Exit(1 if tally.kinds else 0)
+    with recorded("audit verify", {"context": context, "checkpoint": checkpoint}, READERS):
+        db = reachable_database()
+        if saved is not None:
+            out.print(f"checkpoint {checkpoint}: taken {saved.created_at}, digest {saved.digest}")
+        tally = Tally()
+        for each in contexts:
+            part = saved.contexts.get(each.name) if saved else None
+            if saved is not None and part is None:
+                out.print(f"{each.name}: not in the checkpoint; its chains are checked without it")
+            verify_context(each, db, part, tally, out)
+        report(out, tally)
+        raise typer.Exit(1 if tally.kinds else 0)
 
 
 def checkpoint(
@@ -111,15 +113,16 @@ def checkpoint(
 
     Nothing is written until the whole document is: to stdout in one piece, to a file
     by renaming it into place."""
-    db = reachable_database()
-    if output is None:
-        document = io.StringIO()
-        write_checkpoint(document, db)
-        sys.stdout.write(document.getvalue())
-        sys.stdout.flush()
-        return
-    with atomic_text(Path(output)) as file:
-        digest, heads = write_checkpoint(file, db)
+    with recorded("audit checkpoint", {"output": output}, READERS):
+        db = reachable_database()
+        if output is None:
+            document = io.StringIO()
+            write_checkpoint(document, db)
+            sys.stdout.write(document.getvalue())
+            sys.stdout.flush()
+            return
+        with atomic_text(Path(output)) as file:
+            digest, heads = write_checkpoint(file, db)
     Console(soft_wrap=True, markup=False, highlight=False).print(
         f"checkpoint written to {output}: {counted(heads, 'chain head')}, digest {digest}"
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from projections.status import ProjectionStatus, projection_status
 from scripts.cli.database import reachable_database
 from scripts.cli.errors import CliError, CommandGroup
 from scripts.cli.names import projection_named
+from scripts.cli.recorded import OPERATORS, recorded
 from scripts.plural import counted
 
 projections_app = CommandGroup(no_args_is_help=True, help="Read models: status, dead letters.")
@@ -103,7 +103,9 @@ def dead_letter_lines(statuses: list[ProjectionStatus]) -> list[str]:
 @projections_app.command("retry")
 def retry(name: ProjectionName) -> None:
     """Retry a halted read model's dead-lettered events (recorded)."""
-    count = asyncio.run(_resolve(name, "retried", None))
+    projection = projection_named(name)
+    with recorded("projections retry", {"projection": name}, OPERATORS) as actor:
+        count = asyncio.run(_resolve(projection, "retried", actor.subject, None))
     Console().print(f"{name}: {counted(count, 'dead letter')} will be retried; it resumes")
 
 
@@ -113,16 +115,18 @@ def skip(
     position: Annotated[int, typer.Option(help="Position of the dead letter.")],
 ) -> None:
     """Move a halted read model past one dead-lettered event (recorded)."""
-    count = asyncio.run(_resolve(name, "skipped", position))
-    Console().print(f"{name}: skipped the dead letter at position {position}; it resumes")
-    assert count == 1
-
-
-async def _resolve(name: str, status: str, position: int | None) -> int:
     projection = projection_named(name)
+    arguments = {"projection": name, "position": position}
+    with recorded("projections skip", arguments, OPERATORS) as actor:
+        asyncio.run(_resolve(projection, "skipped", actor.subject, position))
+    Console().print(f"{name}: skipped the dead letter at position {position}; it resumes")
+
+
+async def _resolve(projection: type[Projection], status: str, by: str, position: int | None) -> int:
+    """Mark the open dead letters (the one at `position`, when given) as resolved `by`."""
     async with await _connect(projection) as conn:
-        count = await dead_letters.resolve(conn, projection, status, getpass.getuser(), position)
+        count = await dead_letters.resolve(conn, projection, status, by, position)
     if count == 0:
         where = f" at position {position}" if position is not None else ""
-        raise CliError(f"{name} has no open dead letter{where}")
+        raise CliError(f"{projection.name} has no open dead letter{where}")
     return count

@@ -21,6 +21,7 @@ from scripts.cli.database import reachable_database, unreachable
 from scripts.cli.errors import CliError
 from scripts.cli.names import projection_named
 from scripts.cli.progress import progress_bar
+from scripts.cli.recorded import OPERATORS, recorded
 from scripts.plural import counted
 
 GIVE_UP_SECONDS = 120.0  # then a lost database is reported like in every command
@@ -47,12 +48,19 @@ def register(app: typer.Typer) -> None:
 def run_rebuild(name: str, dry_run: bool, console: Console) -> None:
     """Rebuild `name`, or with `dry_run` print what a rebuild would do."""
     projection = projection_named(name)
-    if dry_run:
-        conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
-        plan = asyncio.run(_plan(projection, conninfo))
-        _print_plan(plan, console)
-        return
-    # No check first: a rebuild waits out an unreachable database (GIVE_UP_SECONDS).
+    arguments = {"projection": name, "dry_run": dry_run}
+    with recorded("rebuild", arguments, OPERATORS, waits_for_database=not dry_run):
+        if dry_run:
+            conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
+            _print_plan(asyncio.run(_plan(projection, conninfo)), console)
+        else:
+            _rebuild_live(projection, console)
+
+
+def _rebuild_live(projection: type[Projection], console: Console) -> None:
+    """Rebuild with a progress bar; no check first: a rebuild waits out an unreachable
+    database (GIVE_UP_SECONDS)."""
+    name = projection.name
     conninfo = DatabaseSettings().role_conninfo(projection.role())
     with progress_bar(console, "events") as progress:
         try:

@@ -24,6 +24,7 @@ from scripts.cli.database import reachable_database
 from scripts.cli.errors import CliError, one_line
 from scripts.cli.names import context_named
 from scripts.cli.progress import progress_bar
+from scripts.cli.recorded import READERS, recorded
 from scripts.composition.applications import open_command_service
 from scripts.plural import counted
 
@@ -69,14 +70,15 @@ def replay(
     """Check that every aggregate of a context loads. Each is folded from all its events;
     exits 1 if any fails."""
     known = context_named(context)
-    db = reachable_database(known.role)
-    console = Console(soft_wrap=True, markup=False, highlight=False)  # errors print verbatim
-    try:
-        outcome = run_replay(known, db, verify, console)
-    except (PersistenceError, psycopg.Error) as error:
-        raise CliError(f"replay of {context} stopped: {error_line(error)}") from None
-    report(console, known, outcome, verify)
-    raise typer.Exit(1 if outcome.failures else 0)
+    with recorded("replay", {"context": context, "verify": verify}, READERS):
+        db = reachable_database(known.role)
+        console = Console(soft_wrap=True, markup=False, highlight=False)  # errors verbatim
+        try:
+            outcome = run_replay(known, db, verify, console)
+        except (PersistenceError, psycopg.Error) as error:
+            raise CliError(f"replay of {context} stopped: {error_line(error)}") from None
+        report(console, known, outcome, verify)
+        raise typer.Exit(1 if outcome.failures else 0)
 
 
 def register(app: typer.Typer) -> None:

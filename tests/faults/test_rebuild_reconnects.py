@@ -10,13 +10,14 @@ import threading
 from scripts.devstack.supervisor import service_env
 from tests.support.fault_checks import money_movements, seconds_until_all_ready, statement_entries
 from tests.support.fault_stack import FaultStack
+from tests.support.operator_token import operator_env
 from tests.support.stack import wait_until
 
 
 def test_a_rebuild_waits_for_the_database_then_succeeds(faulty: FaultStack) -> None:
     faulty.postgres.stop(immediate=True)
     command = [sys.executable, "-m", "scripts.cli", "rebuild", "account_statement"]
-    env = service_env(faulty.stack.database_url, faulty.nats.url)
+    env = service_env(faulty.stack.database_url, faulty.nats.url) | operator_env()
     rebuild = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -16,6 +16,7 @@ from domains.accounts.aggregates import Account
 from eventstore.contexts import ACCOUNTS
 from projections.account_summary import AccountSummaryProjection
 from projections.runtime import Projector
+from tests.support.operator_token import operator_env
 from tests.support.payments_workload import (
     Ledger,
     all_finished,
@@ -37,7 +38,7 @@ NAME = AccountSummaryProjection.name
 
 
 def rebuild(stack: Stack, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": stack.database_url}
+    env = {**os.environ, "DATABASE_URL": stack.database_url, **operator_env()}
     return subprocess.Popen(
         [sys.executable, "-m", "scripts.cli", "rebuild", NAME, *args],
         env=env,

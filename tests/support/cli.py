@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from scripts.cli.errors import CANNOT_RUN
 from scripts.cli.root import app
+from tests.support.operator_token import operator_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,9 +36,12 @@ class CliRun:
         return self.stdout + self.stderr
 
 
-def paystream(database_url: str, *args: str, columns: int = 200) -> CliRun:
-    """`paystream <args>` in this process; an unexpected exception fails the test."""
-    env = {"DATABASE_URL": database_url, "COLUMNS": str(columns)}
+def paystream(
+    database_url: str, *args: str, columns: int = 200, env: dict[str, str] | None = None
+) -> CliRun:
+    """`paystream <args>` in this process, as the test operator (`env` adds to or replaces
+    its variables); an unexpected exception fails the test."""
+    env = {"DATABASE_URL": database_url, "COLUMNS": str(columns), **operator_env(), **(env or {})}
     result = CliRunner().invoke(app, list(args), env=env, prog_name="paystream")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"paystream {' '.join(args)} raised") from result.exception
@@ -45,11 +49,12 @@ def paystream(database_url: str, *args: str, columns: int = 200) -> CliRun:
 
 
 def paystream_process(database_url: str, *args: str, timeout: float = 120) -> CliRun:
-    """`paystream <args>` as its own process, through `python -m scripts.cli`."""
+    """`paystream <args>` as its own process, through `python -m scripts.cli`, as the test
+    operator."""
     done = subprocess.run(
         [sys.executable, "-m", "scripts.cli", *args],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": database_url, **operator_env()},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -14,6 +14,7 @@ from scripts.cli.database import CONNECT_TIMEOUT_SECONDS
 from scripts.cli.errors import CANNOT_RUN
 from scripts.cli.root import app
 from scripts.devstack.embedded import free_port
+from tests.support.operator_token import operator_env
 
 AGGREGATE = str(UUID(int=1))
 DATABASE_COMMANDS = {
@@ -28,13 +29,14 @@ DATABASE_COMMANDS = {
     "audit export": ["audit", "export"],
     "audit verify": ["audit", "verify"],
     "audit checkpoint": ["audit", "checkpoint"],
+    "audit actions": ["audit", "actions"],
     "provision": ["provision"],
     "bench rebuild": ["bench", "rebuild"],
 }
 
 
 def run(args: list[str], env: dict[str, str | None]) -> Result:
-    return CliRunner().invoke(app, args, env={"COLUMNS": "80", **env})
+    return CliRunner().invoke(app, args, env={"COLUMNS": "80", **operator_env(), **env})
 
 
 def one_error_line(result: Result) -> str:
