@@ -121,6 +121,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_audit_inspect.py",
         "tests/e2e/test_audit_trace.py",
         "tests/integration/test_audit_verify.py",
+        "tests/integration/test_operator_log.py",
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
