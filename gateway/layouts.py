@@ -21,7 +21,6 @@ from gateway.clusters import HealthCheck, Upstream
 from gateway.envoy_config import GatewayConfig, bootstrap, local_upstreams, public_services
 from gateway.rate_limits import RateLimits
 from gateway.tokens import JwtIssuer
-from identity.discovery import discovery_url_of
 from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.services import SERVICES
 
@@ -32,7 +31,6 @@ KEYCLOAK_PUBLIC_URL = "http://localhost:8081"  # KC_HOSTNAME; published on 127.0
 KEYCLOAK_INTERNAL_URL = "http://keycloak:8080"  # its compose name and HTTP port
 COMPOSE_ISSUER = f"{KEYCLOAK_PUBLIC_URL}/realms/{KEYCLOAK_REALM}"
 COMPOSE_REALM_URL = f"{KEYCLOAK_INTERNAL_URL}/realms/{KEYCLOAK_REALM}"
-COMPOSE_DISCOVERY_URL = discovery_url_of(COMPOSE_REALM_URL)  # OIDC_DISCOVERY_URL in compose
 COMPOSE_JWKS_URI = f"{COMPOSE_REALM_URL}/protocol/openid-connect/certs"
 COMPOSE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "envoy.json"
 
