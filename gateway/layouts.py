@@ -4,6 +4,11 @@ DNS, so `docker compose up --scale accounts-api=3` is balanced over the three).
 
 compose.yaml's Envoy reads deploy/envoy.json, written by `paystream gateway config
 --compose` from `compose_bootstrap()`; tests/unit/test_compose.py keeps it up to date.
+
+The two layouts trust different issuers: `paystream up` the development issuer, compose.yaml
+Keycloak (realm deploy/keycloak/paystream-realm.json). Keycloak's `iss` is its public URL
+(KC_HOSTNAME, where people on the host reach it); containers reach it by its service name,
+and its backchannel endpoints (JWKS, token) answer at the address they were asked on.
 """
 
 from __future__ import annotations
@@ -21,13 +26,23 @@ from scripts.devstack.services import SERVICES
 
 GATEWAY_PORT = 8000
 ADMIN_PORT = 9901
-COMPOSE_ISSUER = "http://issuer:8090"  # the development issuer's name and port in compose
+KEYCLOAK_REALM = "paystream"
+KEYCLOAK_PUBLIC_URL = "http://localhost:8081"  # KC_HOSTNAME; published on 127.0.0.1:8081
+KEYCLOAK_INTERNAL_URL = "http://keycloak:8080"  # its compose name and HTTP port
+COMPOSE_ISSUER = f"{KEYCLOAK_PUBLIC_URL}/realms/{KEYCLOAK_REALM}"
+COMPOSE_REALM_URL = f"{KEYCLOAK_INTERNAL_URL}/realms/{KEYCLOAK_REALM}"
+COMPOSE_JWKS_URI = f"{COMPOSE_REALM_URL}/protocol/openid-connect/certs"
 COMPOSE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "envoy.json"
 
 
 def oidc_issuer(url: str, audience: str = DEFAULT_AUDIENCE) -> JwtIssuer:
     """An OIDC issuer at `url` whose JWKS is at its `/jwks.json` (the development issuer)."""
     return JwtIssuer(url.rstrip("/"), (audience,), f"{url.rstrip('/')}/jwks.json")
+
+
+def keycloak_issuer(audience: str = DEFAULT_AUDIENCE) -> JwtIssuer:
+    """compose.yaml's Keycloak: its public issuer, its key set fetched by its compose name."""
+    return JwtIssuer(COMPOSE_ISSUER, (audience,), COMPOSE_JWKS_URI)
 
 
 def local_config(
@@ -64,6 +79,6 @@ def compose_bootstrap() -> dict[str, Any]:
         admin_port=ADMIN_PORT,
         host="0.0.0.0",
         upstreams=compose_upstreams(),
-        issuer=oidc_issuer(COMPOSE_ISSUER),
+        issuer=keycloak_issuer(),
     )
     return bootstrap(config)

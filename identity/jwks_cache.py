@@ -18,13 +18,14 @@ from typing import Any
 import httpx
 import jwt
 
+from identity.discovery import discovery_url_of, endpoint_of
+
 log = logging.getLogger("paystream.identity")
 
 PINNED_ALGORITHMS = ("RS256", "ES256")
 LIFESPAN_SECONDS = 300.0
 REFETCH_INTERVAL_SECONDS = 5.0
 FETCH_TIMEOUT_SECONDS = 5.0
-DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
 class IssuerUnavailable(RuntimeError):
@@ -47,18 +48,21 @@ def usable_keys(jwks: dict[str, Any]) -> dict[str, jwt.PyJWK]:
 
 
 class JwksCache:
-    """The signing keys of `issuer`, fetched through `http`."""
+    """The signing keys of `issuer`, fetched through `http`, found from the discovery
+    document at `discovery_url` (by default the standard place under the issuer)."""
 
     def __init__(
         self,
         issuer: str,
         http: httpx.Client,
         *,
+        discovery_url: str | None = None,
         lifespan: float = LIFESPAN_SECONDS,
         refetch_interval: float = REFETCH_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.issuer = issuer
+        self.discovery_url = discovery_url or discovery_url_of(issuer)
         self.http = http
         self.lifespan = lifespan
         self.refetch_interval = refetch_interval
@@ -94,16 +98,7 @@ class JwksCache:
     def jwks_uri(self) -> str:
         """Where the key set is, from the issuer's discovery document (fetched once)."""
         if self._jwks_uri is None:
-            document = self._get(f"{self.issuer.rstrip('/')}{DISCOVERY_PATH}")
-            if document.get("issuer") != self.issuer:
-                raise IssuerUnavailable(
-                    f"the discovery document names issuer {document.get('issuer')!r},"
-                    f" not {self.issuer!r}"
-                )
-            uri = document.get("jwks_uri")
-            if not isinstance(uri, str):
-                raise IssuerUnavailable("the discovery document has no jwks_uri")
-            self._jwks_uri = uri
+            self._jwks_uri = endpoint_of(self._get(self.discovery_url), self.issuer, "jwks_uri")
         return self._jwks_uri
 
     def _get(self, url: str) -> dict[str, Any]:

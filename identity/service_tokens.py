@@ -16,9 +16,9 @@ import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventstore.settings import MissingSetting
+from identity.discovery import DiscoveryRefused, discovery_url_of, endpoint_of
 from identity.settings import OidcSettings
 
-DISCOVERY_PATH = "/.well-known/openid-configuration"
 RENEW_BEFORE_SECONDS = 30.0
 
 
@@ -36,7 +36,8 @@ class ServiceClientSettings(BaseSettings):
 
 
 class ServiceTokens(httpx.Auth):
-    """Bearer tokens for client `client_id` from `issuer`."""
+    """Bearer tokens for client `client_id` from `issuer`, whose token endpoint is named by
+    the discovery document at `discovery_url` (by default the standard place under it)."""
 
     requires_response_body = True
 
@@ -46,8 +47,10 @@ class ServiceTokens(httpx.Auth):
         client_id: str,
         secret: str,
         clock: Callable[[], float] = time.monotonic,
+        discovery_url: str | None = None,
     ) -> None:
-        self.issuer, self.client_id, self._secret = issuer.rstrip("/"), client_id, secret
+        self.issuer, self.client_id, self._secret = issuer, client_id, secret
+        self.discovery_url = discovery_url or discovery_url_of(issuer)
         self._clock = clock
         self._token_endpoint: str | None = None
         self._token: str | None = None
@@ -56,7 +59,7 @@ class ServiceTokens(httpx.Auth):
     @classmethod
     def from_settings(cls, default_client_id: str) -> ServiceTokens:
         """The tokens of this service's client (PAYSTREAM_CLIENT_ID, else
-        `default_client_id`) from the trusted issuer (OIDC_ISSUER)."""
+        `default_client_id`) from the trusted issuer (OIDC_ISSUER, OIDC_DISCOVERY_URL)."""
         client = ServiceClientSettings()
         if not client.client_secret:
             raise MissingSetting(
@@ -64,7 +67,10 @@ class ServiceTokens(httpx.Auth):
                 " at the issuer to call other services"
             )
         client_id = client.client_id or default_client_id
-        return cls(OidcSettings().issuer(), client_id, client.client_secret)
+        oidc = OidcSettings()
+        return cls(
+            oidc.issuer(), client_id, client.client_secret, discovery_url=oidc.discovery_url()
+        )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._token is None or self._clock() >= self._renew_at:
@@ -78,10 +84,13 @@ class ServiceTokens(httpx.Auth):
 
     def _fetch_token(self, cause: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._token_endpoint is None:
-            found = yield httpx.Request("GET", self.issuer + DISCOVERY_PATH)
-            self._token_endpoint = str(self._json(found, cause).get("token_endpoint", ""))
-            if not self._token_endpoint:
-                raise TokenUnavailable("the issuer names no token endpoint", request=cause)
+            found = yield httpx.Request("GET", self.discovery_url)
+            try:
+                self._token_endpoint = endpoint_of(
+                    self._json(found, cause), self.issuer, "token_endpoint"
+                )
+            except DiscoveryRefused as refused:
+                raise TokenUnavailable(str(refused), request=cause) from None
         form = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,

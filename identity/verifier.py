@@ -102,7 +102,9 @@ class TokenVerifier:
     ) -> TokenVerifier:
         """The verifier of OIDC_ISSUER's tokens for OIDC_AUDIENCE."""
         settings = settings or OidcSettings()
-        keys = JwksCache(settings.issuer(), http or httpx.Client())
+        keys = JwksCache(
+            settings.issuer(), http or httpx.Client(), discovery_url=settings.discovery_url()
+        )
         return cls(keys, settings.oidc_audience)
 
     def verify(self, token: str | None) -> Principal:

@@ -32,6 +32,7 @@ SHARED = (
     "tests/api/test_token_verifier.py",
     "tests/api/test_jwks_cache.py",
     "tests/api/test_authentication.py",
+    "tests/unit/test_keycloak_tokens.py",
     "tests/integration/test_data_ownership.py",
     "tests/integration/test_probes.py",
 )
@@ -39,6 +40,7 @@ SHARED = (
 GATEWAY = (
     "tests/unit/test_gateway_config.py",
     "tests/integration/test_gateway.py",
+    "tests/integration/test_gateway_keycloak.py",
     "tests/e2e/test_gateway_e2e.py",
 )
 COMMAND_API = (

@@ -25,7 +25,7 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    # The development identity provider (compose.yaml runs it too, until a real one).
+    # The development identity provider (compose.yaml runs Keycloak in its place).
     ServiceSpec("issuer", ("issuer",), 8090, "issuer"),
     ServiceSpec("accounts-api", ("accounts-api",), 8001, "command-api"),
     ServiceSpec("account-summary-query-api", ("query-api", "account-summary"), 8002, "query-api"),

@@ -1,5 +1,6 @@
 """compose.yaml and the Dockerfile stay in step with scripts/devstack/services.py (what
-`paystream up` runs).
+`paystream up` runs), and compose's Keycloak realm with what the services and the gateway
+expect of a token.
 
 Docker need not be installed: the files are read as data.
 """
@@ -20,21 +21,42 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from api.account_payment_steps import PAYMENT_STEP_CLIENTS
 from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
 from gateway.envoy_config import public_services
-from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, compose_bootstrap
+from gateway.layouts import (
+    ADMIN_PORT,
+    COMPOSE_CONFIG,
+    COMPOSE_ISSUER,
+    GATEWAY_PORT,
+    KEYCLOAK_INTERNAL_URL,
+    KEYCLOAK_PUBLIC_URL,
+    compose_bootstrap,
+)
+from identity.clients import DEFAULT_CLIENTS
+from identity.discovery import DISCOVERY_PATH, discovery_url_of
+from identity.roles import ROLES, ROLES_CLAIM, SERVICE
+from identity.settings import OidcSettings
 from scripts.cli.root import app
 from scripts.devstack.embedded_envoy import validate
-from scripts.devstack.services import SERVICES, ServiceSpec
+from scripts.devstack.services import SERVICES, ServiceSpec, needs_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
+REALM_FILE = ROOT / "deploy" / "keycloak" / "paystream-realm.json"
+KEYCLOAK_IMPORT_DIR = "/opt/keycloak/data/import"
+KEYCLOAK_MANAGEMENT_PORT = 9000  # where /health/ready answers (KC_HEALTH_ENABLED)
+
+# Compose runs every service of the list but the development issuer: Keycloak replaces it.
+COMPOSE_SERVICES = tuple(spec for spec in SERVICES if spec.kind != "issuer")
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|(^|_)KEY($|_)", re.IGNORECASE)
+# Keycloak's placeholder in an imported realm file: the container's environment variable.
+REALM_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # ${NAME} or ${NAME:?message} / ${NAME?message}: a value that must come from outside.
 REQUIRED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*)?\}")
 INTERPOLATION = re.compile(r"\$\{[^}]*\}")
@@ -136,7 +158,7 @@ def url_password(value: str) -> str | None:
 # --- every service of scripts/devstack/services.py, exactly as `paystream up` runs it ---
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_service_runs_the_same_command_as_paystream_up(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -148,12 +170,12 @@ def test_service_runs_the_same_command_as_paystream_up(
 
 
 def test_compose_serves_nothing_outside_services_py(services: dict[str, dict[str, Any]]) -> None:
-    known = {spec.name for spec in SERVICES}
+    known = {spec.name for spec in COMPOSE_SERVICES}
     serving = {name for name, service in services.items() if runs_serve(service)}
     assert serving == known
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_service_health_is_its_own_readyz(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -163,7 +185,7 @@ def test_service_health_is_its_own_readyz(
     assert "curl" not in test, "python:3.11-slim has no curl"
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_service_starts_after_provision_and_restarts(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -172,7 +194,16 @@ def test_service_starts_after_provision_and_restarts(
     assert service.get("restart") == "unless-stopped"
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
+def test_services_that_need_the_issuer_start_once_keycloak_is_ready(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    """As `paystream up` starts them after its issuer."""
+    expected = "service_healthy" if needs_issuer(spec) else None
+    assert depends_on(services[spec.name]).get("keycloak") == expected
+
+
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_service_uses_the_one_image_built_from_the_dockerfile(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -184,20 +215,24 @@ def test_service_uses_the_one_image_built_from_the_dockerfile(
     assert (ROOT / str(context) / str(dockerfile)).resolve() == DOCKERFILE
 
 
-def test_only_the_gateway_publishes_a_port_on_loopback_by_default(
+def test_only_the_gateway_and_keycloak_publish_a_port_on_loopback_by_default(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    """The APIs publish nothing, so `--scale` works and clients come through the gateway."""
+    """The APIs publish nothing, so `--scale` works and clients come through the gateway;
+    Keycloak publishes its public URL, where people get their tokens."""
     publishing = sorted(name for name, service in services.items() if service.get("ports"))
-    assert publishing == ["gateway"]
+    assert publishing == ["gateway", "keycloak"]
     (port,) = services["gateway"]["ports"]
     assert isinstance(port, dict), "use the long syntax, with host_ip"
     assert int(port["target"]) == GATEWAY_PORT
     assert port["published"] == "${PAYSTREAM_GATEWAY_PORT:-8000}"
     assert LOOPBACK_BY_DEFAULT.fullmatch(str(port.get("host_ip")))
+    (port,) = services["keycloak"]["ports"]
+    assert isinstance(port, dict), "use the long syntax, with host_ip"
+    assert LOOPBACK_BY_DEFAULT.fullmatch(str(port.get("host_ip")))
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_services_do_not_get_the_administrator_credentials(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -208,7 +243,7 @@ def test_services_do_not_get_the_administrator_credentials(
     assert is_required_variable(env.get("PAYSTREAM_DB_ROLE_PASSWORD", ""))
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_upstream_urls_name_the_compose_services(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -223,7 +258,7 @@ def test_upstream_urls_name_the_compose_services(
         assert env.get(variable) == f"http://{upstream.name}:{upstream.port}", variable
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_public_urls_in_answers_are_the_gateways(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
@@ -295,23 +330,221 @@ def test_the_gateway_finds_every_replica_of_each_api_by_its_service_name(
         assert (socket["address"], socket["port_value"]) == (name, ports[name])
 
 
-def test_the_gateway_trusts_the_issuer_the_services_trust(
-    services: dict[str, dict[str, Any]],
-) -> None:
+def jwt_provider() -> dict[str, Any]:
     manager = gateway_config()["static_resources"]["listeners"][0]["filter_chains"][0]
     filters = manager["filters"][0]["typed_config"]["http_filters"]
     (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
     (provider,) = jwt["typed_config"]["providers"].values()
-    issuer = environment(services["accounts-api"])["OIDC_ISSUER"]
-    assert provider["issuer"] == issuer == environment(services["issuer"])["PAYSTREAM_ISSUER_URL"]
-    assert provider["remote_jwks"]["http_uri"]["uri"] == f"{issuer}/jwks.json"
+    assert isinstance(provider, dict)
+    return provider
 
 
-def test_the_gateway_starts_once_the_issuer_and_every_api_are_healthy(
+def test_the_gateway_trusts_the_issuer_the_services_trust(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    expected = dict.fromkeys(["issuer", *public_services()], "service_healthy")
+    """Keycloak's `iss` and audience; its JWKS fetched where the services fetch discovery."""
+    provider, env = jwt_provider(), environment(services["accounts-api"])
+    assert provider["issuer"] == env["OIDC_ISSUER"] == COMPOSE_ISSUER
+    realm_inside = env["OIDC_DISCOVERY_URL"].removesuffix(DISCOVERY_PATH)
+    jwks = f"{realm_inside}/protocol/openid-connect/certs"
+    assert provider["remote_jwks"]["http_uri"]["uri"] == jwks
+    assert provider["audiences"] == [service_audience(env)]
+    clusters = {c["name"]: c for c in gateway_config()["static_resources"]["clusters"]}
+    jwks_cluster = clusters[provider["remote_jwks"]["http_uri"]["cluster"]]
+    (endpoint,) = jwks_cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    socket = endpoint["endpoint"]["address"]["socket_address"]
+    assert (socket["address"], socket["port_value"]) == (keycloak_host(), keycloak_port())
+
+
+def test_the_gateway_starts_once_keycloak_and_every_api_are_healthy(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    expected = dict.fromkeys(["keycloak", *public_services()], "service_healthy")
     assert depends_on(services["gateway"]) == expected
+
+
+# --- the identity provider: Keycloak and its realm ---
+
+
+def load_realm() -> dict[str, Any]:
+    realm: dict[str, Any] = json.loads(REALM_FILE.read_text())
+    return realm
+
+
+def keycloak_host() -> str:
+    return urlsplit(KEYCLOAK_INTERNAL_URL).hostname or ""
+
+
+def keycloak_port() -> int:
+    return urlsplit(KEYCLOAK_INTERNAL_URL).port or 80
+
+
+def service_audience(env: dict[str, str]) -> str:
+    return env.get("OIDC_AUDIENCE") or OidcSettings().oidc_audience
+
+
+def scope_mappers(realm: dict[str, Any], kind: str) -> list[tuple[str, dict[str, str]]]:
+    """(client scope, mapper config) of every `kind` protocol mapper of the realm's scopes."""
+    return [
+        (scope["name"], mapper.get("config", {}))
+        for scope in realm.get("clientScopes", [])
+        for mapper in scope.get("protocolMappers", [])
+        if mapper["protocolMapper"] == kind
+    ]
+
+
+def realm_client(realm: dict[str, Any], client_id: str) -> dict[str, Any]:
+    found = [c for c in realm.get("clients", []) if c["clientId"] == client_id]
+    assert found, f"the realm has no client {client_id!r}"
+    client: dict[str, Any] = found[0]
+    return client
+
+
+def test_keycloak_runs_in_production_mode_importing_the_realm(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    keycloak = services["keycloak"]
+    assert str(keycloak["image"]).startswith("quay.io/keycloak/keycloak:26")
+    command = as_list(keycloak.get("command"))
+    assert command[0] == "start" and "--import-realm" in command  # not start-dev
+    env = environment(keycloak)
+    assert env["KC_HTTP_ENABLED"] == "true" and env["KC_HEALTH_ENABLED"] == "true"
+    assert env["KC_DB"] == "postgres"
+    assert urlsplit(env["KC_DB_URL"].removeprefix("jdbc:")).hostname in services
+    (mounted,) = [c for c in keycloak.get("configs", []) if c["target"].endswith(".json")]
+    assert str(Path(mounted["target"]).parent) == KEYCLOAK_IMPORT_DIR
+    source = (load_compose().get("configs") or {})[mounted["source"]]
+    assert (ROOT / source["file"]).resolve() == REALM_FILE
+    assert keycloak.get("restart") == "unless-stopped"
+
+
+def test_keycloak_health_is_ready_on_its_management_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    keycloak = services["keycloak"]
+    test = " ".join(as_list((keycloak.get("healthcheck") or {}).get("test")))
+    assert f"/dev/tcp/127.0.0.1/{KEYCLOAK_MANAGEMENT_PORT}" in test and "/health/ready" in test
+    assert "curl" not in test and "wget" not in test, "the Keycloak image has neither"
+    assert depends_on(keycloak) == {"keycloak-db": "service_healthy"}
+
+
+def test_keycloak_names_itself_by_its_published_url_and_answers_inside_by_its_name(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Hostname v2: `iss` and frontend URLs from KC_HOSTNAME (the URL people use on the
+    host), backchannel URLs (token, JWKS) from the address the request came to."""
+    keycloak = services["keycloak"]
+    env = environment(keycloak)
+    assert env["KC_HOSTNAME"] == KEYCLOAK_PUBLIC_URL
+    assert env["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"] == "true"
+    (port,) = keycloak["ports"]
+    public = urlsplit(KEYCLOAK_PUBLIC_URL)
+    assert public.hostname == "localhost" and int(port["published"]) == public.port
+    assert (keycloak_host(), int(port["target"])) == ("keycloak", keycloak_port())
+
+
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
+def test_every_service_trusts_the_realm_and_reads_its_discovery_inside(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    env = environment(services[spec.name])
+    realm = load_realm()["realm"]
+    assert env["OIDC_ISSUER"] == f"{KEYCLOAK_PUBLIC_URL}/realms/{realm}" == COMPOSE_ISSUER
+    assert env["OIDC_DISCOVERY_URL"] == discovery_url_of(
+        f"http://{keycloak_host()}:{keycloak_port()}/realms/{realm}"
+    )
+
+
+def test_the_realm_roles_are_the_roles_services_know() -> None:
+    declared = [role["name"] for role in load_realm()["roles"]["realm"]]
+    assert sorted(declared) == sorted(ROLES)
+
+
+def test_every_client_gets_the_paystream_and_basic_scopes_by_default() -> None:
+    """The realm declares its client scopes, so Keycloak creates none of its own: `basic`
+    (the `sub` claim) must be declared too, and be a default scope with `paystream`."""
+    realm = load_realm()
+    needed = {"paystream", "basic"}
+    assert needed <= set(realm["defaultDefaultClientScopes"])
+    for client in realm["clients"]:
+        assert needed <= set(client.get("defaultClientScopes", [])), client["clientId"]
+    assert [scope for scope, _ in scope_mappers(realm, "oidc-sub-mapper")] == ["basic"]
+
+
+def test_the_audience_mapper_gives_the_audience_services_and_gateway_expect(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    ((scope, config),) = scope_mappers(load_realm(), "oidc-audience-mapper")
+    assert scope == "paystream" and config["access.token.claim"] == "true"
+    for spec in COMPOSE_SERVICES:
+        audience = service_audience(environment(services[spec.name]))
+        assert config["included.custom.audience"] == audience, spec.name
+    assert jwt_provider()["audiences"] == [config["included.custom.audience"]]
+
+
+def test_the_roles_mapper_gives_a_top_level_multivalued_roles_claim() -> None:
+    ((scope, config),) = scope_mappers(load_realm(), "oidc-usermodel-realm-role-mapper")
+    assert scope == "paystream"
+    assert config["claim.name"] == ROLES_CLAIM and config["multivalued"] == "true"
+    assert config["access.token.claim"] == "true"
+
+
+def token_clients(services: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each compose service that gets tokens by client credentials: its client id."""
+    return {
+        name: environment(service).get("PAYSTREAM_CLIENT_ID") or name
+        for name, service in services.items()
+        if runs_serve(service) and "PAYSTREAM_CLIENT_SECRET" in environment(service)
+    }
+
+
+def test_the_services_that_get_tokens_are_the_development_issuers_clients(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert sorted(token_clients(services).values()) == sorted(DEFAULT_CLIENTS)
+    assert set(token_clients(services).values()) >= PAYMENT_STEP_CLIENTS
+
+
+def test_each_token_client_is_a_confidential_service_account_with_role_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    realm = load_realm()
+    users = {u.get("serviceAccountClientId"): u for u in realm.get("users", [])}
+    client_id_claims = [
+        scope
+        for scope, config in scope_mappers(realm, "oidc-usersessionmodel-note-mapper")
+        if config.get("claim.name") == "client_id"
+    ]
+    for name, client_id in token_clients(services).items():
+        client = realm_client(realm, client_id)
+        assert client["publicClient"] is False and client["serviceAccountsEnabled"] is True
+        assert client["clientAuthenticatorType"] == "client-secret"
+        assert SERVICE in users[client_id]["realmRoles"], client_id
+        # `azp` always names the client; `client_id` too, from the service_account scope.
+        assert set(client_id_claims) & set(client["defaultClientScopes"]), client_id
+        variable = REALM_PLACEHOLDER.fullmatch(client["secret"])
+        assert variable, f"{client_id}'s secret must be a ${{VARIABLE}} placeholder"
+        secret = environment(services[name])["PAYSTREAM_CLIENT_SECRET"]
+        assert secret.startswith("${" + variable.group(1) + ":?"), name
+
+
+def test_every_realm_placeholder_is_a_required_variable_of_keycloak_listed_in_env_example(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    placeholders = set(REALM_PLACEHOLDER.findall(REALM_FILE.read_text()))
+    assert placeholders, "the client secrets come from the environment"
+    env = environment(services["keycloak"])
+    example = ENV_EXAMPLE.read_text()
+    for name in placeholders:
+        assert is_required_variable(env.get(name, "")), f"keycloak: {name} is not ${{...:?}}"
+        assert env[name].startswith("${" + name), name
+        assert re.search(rf"^{name}=", example, re.MULTILINE), f".env.example lacks {name}"
+
+
+def test_people_get_tokens_from_a_public_client_without_a_service_account() -> None:
+    client = realm_client(load_realm(), "paystream-cli")
+    assert client["publicClient"] is True and "secret" not in client
+    assert client["serviceAccountsEnabled"] is False and client["implicitFlowEnabled"] is False
 
 
 # --- infrastructure and provisioning ---
@@ -369,7 +602,7 @@ def test_nats_nodes_fsync_before_acknowledging(services: dict[str, dict[str, Any
         assert "sync_interval: always" in configs[sources[0]]["content"], name
 
 
-@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", COMPOSE_SERVICES, ids=lambda spec: spec.name)
 def test_nats_url_reaches_the_cluster(
     spec: ServiceSpec, services: dict[str, dict[str, Any]]
 ) -> None:
