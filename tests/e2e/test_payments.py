@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import UUID
 
 import httpx
@@ -11,6 +12,7 @@ from api.consistency import HEADER as TOKEN_HEADER
 from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
+from gateway.rate_limits import RateLimits, TokenBucket
 from tests.contracts.event_schemas import schema_violations
 from tests.support.chaos import SAGA_KILLS, Chaos
 from tests.support.payments_workload import (
@@ -91,15 +93,28 @@ def check_closed_account_took_no_payment_after(stack: Stack, ledger: Ledger) -> 
     assert (account.status, account.balance) == ("closed", 0)
 
 
-def test_concurrent_payments_all_end_and_conserve_money(stack: Stack) -> None:
-    ledger = Ledger()
-    token = open_funded_accounts(stack.url_of("accounts-api"), 20, ledger, stack.auth())
+@pytest.fixture(scope="module")
+def workload_gateway(stack: Stack) -> Iterator[StackGateway]:
+    """Envoy in front of the running system, as `paystream up` configures it but for
+    limits that let one customer's 200 payments through (limits are configuration)."""
+    roomy = TokenBucket(10_000, 10_000)
+    limits = RateLimits(per_subject=roomy, payment_creation_per_subject=roomy)
+    with stack.gateway(rate_limits=limits) as gateway:
+        yield gateway
 
-    send_payments(stack.url("payments-api"), ledger, 100, token, 1, stack.auth())
-    disturb_accounts(
-        stack.url_of("accounts-api"), ledger, stack.auth(), stack.auth("olga", "operator")
-    )
-    send_payments(stack.url("payments-api"), ledger, 100, token, 2, stack.auth())
+
+def test_concurrent_payments_all_end_and_conserve_money(
+    stack: Stack, workload_gateway: StackGateway
+) -> None:
+    """The 200-payment run, every request through the gateway: tokens checked by Envoy
+    and by each service, the payment steps by the saga's own identity."""
+    public = workload_gateway.url
+    ledger = Ledger()
+    token = open_funded_accounts(public, 20, ledger, stack.auth())
+
+    send_payments(public, ledger, 100, token, 1, stack.auth())
+    disturb_accounts(public, ledger, stack.auth(), stack.auth("olga", "operator"))
+    send_payments(public, ledger, 100, token, 2, stack.auth())
     wait_until(lambda: all_finished(stack, ledger), 120, "every payment to finish")
 
     check_money_is_conserved(stack, ledger)

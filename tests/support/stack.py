@@ -165,15 +165,16 @@ class Stack:
             name: list(dict.fromkeys(p.port for p in found)) for name, found in running.items()
         }
         issuer = oidc_issuer(self.url_of("issuer"))
+        port = free_port()
         config = local_config(
-            free_port(),
+            port,
             free_port(),
             issuer,
             {name: ports[name] for name in public_services() if ports[name]},
             rate_limits,
             health_check,
         )
-        envoy = EmbeddedEnvoy(self.work_dir / "gateway", bootstrap(config))
+        envoy = EmbeddedEnvoy(self.work_dir / f"gateway-{port}", bootstrap(config))
         try:
             envoy.start()
             yield StackGateway(envoy, running)
