@@ -40,6 +40,7 @@ SHARED = (
 GATEWAY = (
     "tests/unit/test_gateway_config.py",
     "tests/integration/test_gateway.py",
+    "tests/integration/test_up_gateway.py",
     "tests/integration/test_gateway_keycloak.py",
     "tests/e2e/test_gateway_e2e.py",
 )

@@ -42,6 +42,7 @@ class EmbeddedEnvoy:
     work_dir: Path
     config: dict[str, Any]
     concurrency: int = 2
+    name: str = "gateway"  # how `up` names it when it reports and restarts it
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -92,9 +93,17 @@ class EmbeddedEnvoy:
         self._wait_ready(time.monotonic() + timeout)
         return self.url
 
+    @property
+    def ready_url(self) -> str:
+        """Answers 200 (`LIVE`) once Envoy is ready, 503 before and while draining."""
+        return f"{self.admin_url}/ready"
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
     def is_ready(self) -> bool:
         try:
-            return httpx.get(f"{self.admin_url}/ready", timeout=1.0).text.strip() == "LIVE"
+            return httpx.get(self.ready_url, timeout=1.0).text.strip() == "LIVE"
         except httpx.HTTPError:
             return False
 

@@ -8,9 +8,10 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from rich.console import Console
 from rich.table import Table
@@ -33,8 +34,22 @@ RESTART_WINDOW_SECONDS = 60.0
 
 
 def layout_file(data_dir: Path) -> Path:
-    """Where `up` records the URLs of the services it started (read by `status`)."""
+    """Where `up` records what it started, the gateway first: each one's URL and the URL
+    that answers 200 once it is ready (read by `status`)."""
     return data_dir / "services.json"
+
+
+class Supervised(Protocol):
+    """A process `up` keeps running: a service, or the gateway."""
+
+    @property
+    def name(self) -> str: ...
+
+    def exited(self) -> bool: ...
+
+    def start(self) -> object: ...
+
+    def log_tail(self, lines: int = 20) -> str: ...
 
 
 Server = EmbeddedPostgres | EmbeddedNats | EmbeddedNatsCluster
@@ -90,8 +105,11 @@ def run_up(
         with console.status(f"Starting the gateway (Envoy) on {gateway.url}..."):
             gateway.start()
         print_urls(services, console, database_url, nats_url, gateway.url)
-        layout_file(data_dir).write_text(json.dumps({s.name: s.url for s in services}, indent=2))
-        _supervise(services, console, stop)
+        layout = {gateway.name: {"url": gateway.url, "ready": gateway.ready_url}} | {
+            s.name: {"url": s.url, "ready": f"{s.url}/readyz"} for s in services
+        }
+        layout_file(data_dir).write_text(json.dumps(layout, indent=2))
+        _supervise([gateway, *services], console, stop)
     finally:
         console.print("Stopping...")
         if gateway is not None:
@@ -179,9 +197,10 @@ def print_urls(
     console.print("Press Ctrl-C to stop everything.")
 
 
-def _supervise(services: list[ServiceProcess], console: Console, stop: threading.Event) -> None:
-    """Restart a service that dies, until Ctrl-C or SIGTERM; one that dies more than
-    MAX_RESTARTS times within RESTART_WINDOW_SECONDS is crash-looping: stop everything."""
+def _supervise(services: Sequence[Supervised], console: Console, stop: threading.Event) -> None:
+    """Restart a service (or the gateway) that dies, until Ctrl-C or SIGTERM; one that
+    dies more than MAX_RESTARTS times within RESTART_WINDOW_SECONDS is crash-looping:
+    stop everything."""
     exits: dict[str, deque[float]] = {s.name: deque() for s in services}
     while not stop.wait(0.5):
         for service in services:
@@ -199,4 +218,7 @@ def _supervise(services: list[ServiceProcess], console: Console, stop: threading
                 console.print(service.log_tail())
                 return
             console.print(f"[yellow]{service.name} exited; restarting[/yellow]")
-            service.start()
+            try:
+                service.start()
+            except (OSError, RuntimeError, TimeoutError) as error:  # the gateway waits ready
+                console.print(f"[red]{service.name} did not start again: {error}[/red]")
