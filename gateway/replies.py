@@ -8,7 +8,10 @@ from typing import Any
 from gateway.clusters import typed
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-BEARER_CHALLENGE = 'Bearer realm="paystream", error="invalid_token"'
+# The services' challenges (api/authentication.py, RFC 6750 section 3.1): no error code
+# when no token was sent at all.
+BEARER_CHALLENGE = 'Bearer realm="paystream"'
+REFUSAL_CHALLENGE = 'Bearer realm="paystream", error="invalid_token"'
 
 
 @dataclass(frozen=True)
@@ -19,19 +22,32 @@ class GatewayProblem:
     code: str
     title: str
     answered_as: int | None = None  # another status to answer with
-    headers: tuple[tuple[str, str], ...] = ()  # added unless Envoy set them
+    headers: tuple[tuple[str, str], ...] = ()  # set, replacing any Envoy set itself
     detail: str = "%LOCAL_REPLY_BODY%"  # Envoy's own words by default
+    # Only for requests without this header (the first mapper that matches answers).
+    without_header: str | None = None
 
 
 GATEWAY_PROBLEMS = (
     GatewayProblem(400, "bad-request", "Bad request"),
+    # The services' two 401 problems: no token at all, or one that does not verify.
     GatewayProblem(
-        401, "unauthorized", "Unauthorized", headers=(("www-authenticate", BEARER_CHALLENGE),)
+        401,
+        "authentication-required",
+        "Authentication required",
+        headers=(("www-authenticate", BEARER_CHALLENGE),),
+        without_header="authorization",
+    ),
+    GatewayProblem(
+        401,
+        "invalid-token",
+        "Invalid token",
+        headers=(("www-authenticate", REFUSAL_CHALLENGE),),
     ),
     # jwt_authn answers a token for another audience with 403; to a client it is as
     # unusable as any other invalid token.
     GatewayProblem(
-        403, "unauthorized", "Unauthorized", 401, (("www-authenticate", BEARER_CHALLENGE),)
+        403, "invalid-token", "Invalid token", 401, (("www-authenticate", REFUSAL_CHALLENGE),)
     ),
     GatewayProblem(
         404, "not-found", "Not found", detail="no public route for this method and path"
@@ -51,18 +67,22 @@ def local_reply_config() -> dict[str, Any]:
 
 def _mapper(problem: GatewayProblem) -> dict[str, Any]:
     status = problem.answered_as or problem.status
-    mapper: dict[str, Any] = {
-        "filter": {
-            "status_code_filter": {
-                "comparison": {
-                    "op": "EQ",
-                    "value": {
-                        "default_value": problem.status,
-                        "runtime_key": f"reply_{problem.status}",
-                    },
-                }
+    matches: dict[str, Any] = {
+        "status_code_filter": {
+            "comparison": {
+                "op": "EQ",
+                "value": {
+                    "default_value": problem.status,
+                    "runtime_key": f"reply_{problem.status}",
+                },
             }
-        },
+        }
+    }
+    if problem.without_header:
+        absent = {"name": problem.without_header, "present_match": True, "invert_match": True}
+        matches = {"and_filter": {"filters": [matches, {"header_filter": {"header": absent}}]}}
+    mapper: dict[str, Any] = {
+        "filter": matches,
         "body_format_override": {
             "json_format": {
                 "type": f"/problems/{problem.code}",
@@ -74,7 +94,7 @@ def _mapper(problem: GatewayProblem) -> dict[str, Any]:
             "content_type": PROBLEM_MEDIA_TYPE,
         },
         "headers_to_add": [
-            {"header": {"key": key, "value": value}, "append_action": "ADD_IF_ABSENT"}
+            {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
             for key, value in problem.headers
         ],
     }

@@ -115,9 +115,11 @@ def test_a_missing_or_invalid_token_is_401_at_the_gateway_and_at_the_service(
     body = {"owner": "Mallory", "currency": "EUR"} if method == "POST" else None
     events = stack.event_count(ACCOUNTS)
 
+    expected = "/problems/invalid-token" if token else "/problems/authentication-required"
     for base in (gateway.url, stack.url(service)):
         response = httpx.request(method, base + path, json=body, headers=headers, timeout=30)
         assert_unauthorized(response)
+        assert response.json()["type"] == expected, (base, response.text)
 
     assert stack.event_count(ACCOUNTS) == events
 

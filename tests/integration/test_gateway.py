@@ -185,8 +185,8 @@ def test_a_callers_request_id_is_kept(gateway: Gateway) -> None:
 def test_no_token_is_401_problem_with_a_bearer_challenge(gateway: Gateway) -> None:
     with gateway.client(None) as client:
         response = client.get(f"/accounts/{ACCOUNT}")
-    assert_problem(response, 401, "unauthorized")
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert_problem(response, 401, "authentication-required")
+    assert response.headers["www-authenticate"] == 'Bearer realm="paystream"'
 
 
 Claims = dict[str, Any]
@@ -219,8 +219,10 @@ def test_an_invalid_token_is_refused_with_401(
     path = f"/accounts/{uuid.uuid4()}/statement"
     with gateway.client(None) as client:
         response = client.get(path, headers={"authorization": f"Bearer {token}"})
-    assert_problem(response, 401, "unauthorized")
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert_problem(response, 401, "invalid-token")
+    assert response.headers["www-authenticate"].startswith(
+        'Bearer realm="paystream", error="invalid_token"'
+    )
     assert gateway.received("account-statement-query-api", f"GET {path}") == 0
 
 
