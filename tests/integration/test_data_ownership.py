@@ -31,6 +31,7 @@ import pytest
 from psycopg import errors, sql
 
 from api.query_registry import QUERY_APIS
+from eventstore import operator_log
 from eventstore.contexts import CONTEXTS
 from eventstore.roles import BUILDS_SCHEMA
 from projections.registry import PROJECTIONS
@@ -55,7 +56,11 @@ SERVICE_OWNERS: dict[str, str] = {
     **{p.read_schema(): p.role() for p in PROJECTIONS.values()},
     **{p.versioned_schema(): p.role() for p in PROJECTIONS.values()},
 }
-OWNERS: dict[str, str] = {**SERVICE_OWNERS, BUILDS_SCHEMA: ADMINISTRATOR}
+OWNERS: dict[str, str] = {
+    **SERVICE_OWNERS,
+    BUILDS_SCHEMA: ADMINISTRATOR,
+    operator_log.SCHEMA: ADMINISTRATOR,
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Role:
     name: str
     reads_schemas: frozenset[str] = frozenset()  # SELECT on every table and view
     reads_tables: frozenset[tuple[str, str]] = frozenset()  # SELECT on these only
+    appends_tables: frozenset[tuple[str, str]] = frozenset()  # SELECT and INSERT only
     creates_schemas: bool = False  # CREATE on the database (a projector's new builds)
 
 
@@ -82,6 +88,8 @@ ROLES: tuple[Role, ...] = (
         Role(api.role, reads_schemas=frozenset(p.read_schema() for p in api.projections))
         for api in QUERY_APIS.values()
     ),
+    # The operator log: the CLI (and the console) add rows and read them, never change one.
+    Role(operator_log.ROLE, appends_tables=frozenset({(operator_log.SCHEMA, operator_log.TABLE)})),
 )
 
 
@@ -123,11 +131,15 @@ def _attempts() -> tuple[list[Attempt], list[Attempt]]:
             owned = owner == role.name
             for action in TABLE_ACTIONS:
                 granted = [t for s, t in sorted(role.reads_tables) if s == schema]
+                appended = [t for s, t in sorted(role.appends_tables) if s == schema]
                 if owned:
                     if action in OWNER_ACTIONS:
                         allowed.append(Attempt(role.name, action, schema))
                 elif action == SELECT and schema in role.reads_schemas:
                     allowed.append(Attempt(role.name, action, schema))
+                elif action in (SELECT, INSERT) and appended:
+                    (table,) = appended  # the log's schema holds that one table
+                    allowed.append(Attempt(role.name, action, schema, table))
                 elif action == SELECT and granted:
                     (table,) = granted  # one events table per context schema
                     allowed.append(Attempt(role.name, action, schema, table))
@@ -317,17 +329,20 @@ def test_a_role_reaches_what_it_owns_and_is_granted(
 def test_the_matrix_covers_every_schema_of_the_database(catalog: Catalog) -> None:
     assert catalog.schemas == {*OWNERS, PUBLIC}
     assert [r.name for r in catalog.relations[BUILDS_SCHEMA]] == ["owners"]
+    assert [r.name for r in catalog.relations[operator_log.SCHEMA]] == [operator_log.TABLE]
     assert catalog.relations[PUBLIC] == []
     for context in CONTEXTS.values():
         assert catalog.sequences[context.schema], context.schema  # the events' positions
 
 
 def test_only_the_matrix_roles_hold_anything_in_the_service_schemas(catalog: Catalog) -> None:
-    assert catalog.holders == {role.name for role in ROLES}
+    services = {role.name for role in ROLES} - {operator_log.ROLE}  # holds only the log
+    assert catalog.holders == services
 
 
 def test_every_role_is_tried_on_every_schema_it_does_not_own() -> None:
-    assert len({role.name for role in ROLES}) == len(CONTEXTS) + len(PROJECTIONS) + len(QUERY_APIS)
+    services = len(CONTEXTS) + len(PROJECTIONS) + len(QUERY_APIS)
+    assert len({role.name for role in ROLES}) == services + 1  # and the operator log's
     assert ADMINISTRATOR not in {role.name for role in ROLES}
     tried = {
         (a.role, a.schema) for a in REFUSED if a.action in (INSERT, CREATE) and a.schema != DATABASE
