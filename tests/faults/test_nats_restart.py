@@ -37,7 +37,7 @@ def test_services_heal_after_nats_is_killed_and_restarted(faulty: FaultStack) ->
         lambda: all(readiness(p) == 503 for p in workers), DOWN_SECONDS + 10, "workers not ready"
     )
     assert readiness(faulty.process("accounts-api")) == 200, "commands need no NATS"
-    shown = probe(faulty.url("projector-account-summary"))  # what `paystream status` prints
+    shown = probe(faulty.url("projector-account-summary") + "/readyz")  # as `status` prints
     assert shown.startswith("not ready: nats"), shown
     wait_until(
         lambda: faulty.stack.max_position(ACCOUNTS) > published_before + 10,

@@ -44,7 +44,7 @@ def test_services_heal_after_postgres_returns(
 
     wait_until(every_service_not_ready, seconds, "every service not ready")
     assert all(healthy(p) for p in services), "a process stopped answering /healthz"
-    shown = probe(faulty.url("projector-account-summary"))  # what `paystream status` prints
+    shown = probe(faulty.url("projector-account-summary") + "/readyz")  # as `status` prints
     assert shown.startswith("not ready: postgresql unreachable"), shown
     run.hold(seconds, since=stopped)
     unacknowledged = run.load.tally.refused
