@@ -43,7 +43,8 @@ APPLY_DURATION = Histogram(
 )
 EVENTS_APPLIED = Counter(
     "paystream_projection_events_applied_total",
-    "Events the read model applied.",
+    "Events the read model applied (those of a batch rolled back by a failing handler count"
+    " again when applied again).",
     ["projection", "source"],
 )
 REDELIVERIES = Counter(
