@@ -15,6 +15,7 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.relay import Relay, last_published_position
 from eventstore.streams import ensure_stream
 from scripts.devstack.supervisor import ServiceProcess
+from tests.support.metrics import scrape_url, value
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import accounts_service, write_events
 
@@ -25,6 +26,11 @@ KEPT = 40  # messages that survive the simulated crash
 
 def tail_resyncs(relay: ServiceProcess) -> int:
     return int(httpx.get(f"{relay.url}/status", timeout=5).json()["tail_resyncs"])
+
+
+def relay_metric(relay: ServiceProcess, name: str, **labels: str) -> float:
+    """One series of the relay's /metrics, for the accounts context."""
+    return value(scrape_url(relay.url), name, {"context": ACCOUNTS.name, **labels})
 
 
 async def _recreate_stream(js: JetStreamContext, keep: int) -> None:
@@ -65,6 +71,8 @@ def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
     relay = stack.start("relay-accounts")
     expected = wait_caught_up(stack, "the relay to publish the history")
     resyncs_before = tail_resyncs(relay)
+    tail_moved = relay_metric(relay, "paystream_relay_resyncs_total", cause="tail-moved")
+    published = relay_metric(relay, "paystream_relay_events_published_total")
 
     lose_tail(stack, keep)
     assert len(stack.stream_positions(ACCOUNTS)) == keep
@@ -73,6 +81,12 @@ def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
     assert stack.stream_positions(ACCOUNTS) == expected  # each position once, in order
     assert tail_resyncs(relay) == resyncs_before + 1
     assert stack.positions(ACCOUNTS) == expected, "nothing was written meanwhile"
+    resyncs = relay_metric(relay, "paystream_relay_resyncs_total", cause="tail-moved")
+    assert resyncs == tail_moved + 1
+    republished = relay_metric(relay, "paystream_relay_events_published_total") - published
+    assert republished == len(expected) - keep
+    assert relay_metric(relay, "paystream_relay_published_position") == expected[-1]
+    assert relay_metric(relay, "paystream_relay_lag_events") == 0
 
 
 def delete_last_messages(stack: Stack, count: int) -> None:
