@@ -158,7 +158,7 @@ class Projector:
             # once, not after the ack wait, and the run starts again afresh.
             self.status.failures += 1
             raise
-        pending = messages[-1].metadata.num_pending or 0
+        pending = messages[-1].metadata.num_pending
         position = self.status.positions[source.name]
         self.metrics.applied(source.name, position, envelopes[-1], pending)
         return None
