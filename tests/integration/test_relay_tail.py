@@ -9,9 +9,11 @@ import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
+from prometheus_client import REGISTRY
 from psycopg import AsyncConnection
 
-from eventstore.contexts import ACCOUNTS
+from eventstore.contexts import ACCOUNTS, Context
+from eventstore.reader import read_events
 from eventstore.relay import Relay, last_published_position
 from eventstore.streams import ensure_stream
 from scripts.devstack.supervisor import ServiceProcess
@@ -144,3 +146,28 @@ def test_a_stream_ahead_of_the_relay_is_adopted_not_republished(stack: Stack) ->
     assert resumed == stream_end == expected[-1]
     assert relay.status.tail_resyncs == 1
     assert stack.stream_positions(ACCOUNTS) == expected
+
+
+def test_publishes_no_stream_takes_are_counted_as_failures_and_resynced(stack: Stack) -> None:
+    """A subject no stream takes (a context without its stream): every publish fails."""
+    relay = Relay(Context("unprovisioned"), stack.db.role_conninfo(ACCOUNTS.role), stack.nats_url)
+    labels = {"context": "unprovisioned"}
+    failures = REGISTRY.get_sample_value("paystream_relay_publish_failures_total", labels) or 0
+    cause = {**labels, "cause": "publish-failed"}
+    resyncs = REGISTRY.get_sample_value("paystream_relay_resyncs_total", cause) or 0
+
+    async def publish_where_no_stream_is() -> int:
+        relay.nats = nc = await nats.connect(stack.nats_url)
+        reader = await AsyncConnection.connect(relay.conninfo, autocommit=True)
+        try:
+            batch = await read_events(reader, ACCOUNTS, 0, limit=3)
+            return await relay._publish(nc.jetstream(), batch, 0, batch[-1].position)
+        finally:
+            await reader.close()
+            await nc.close()
+
+    assert asyncio.run(publish_where_no_stream_is()) == 0  # resumed where its stream ends
+    assert REGISTRY.get_sample_value("paystream_relay_publish_failures_total", labels) == (
+        failures + 3
+    )
+    assert REGISTRY.get_sample_value("paystream_relay_resyncs_total", cause) == resyncs + 1
