@@ -32,6 +32,7 @@ from domains.service import CommandService
 from eventstore.contexts import Context
 from eventstore.idempotency import IdempotencyKeyTaken
 from eventstore.metadata import CommandMetadata, command_metadata
+from eventstore.store_metrics import count_replay
 
 # A domain refusal's status comes from its kind, never from its code.
 STATUS_OF_KIND: tuple[tuple[type[DomainError], int], ...] = (
@@ -166,7 +167,8 @@ def answer(
     location: str | None = None,
 ) -> ORJSONResponse:
     """A command's answer: `model` (the HTTP contract) filled from the result's fields of
-    the same names, with the consistency token in the body and its header."""
+    the same names, with the consistency token in the body and its header; a replayed
+    answer is counted (paystream_event_store_idempotent_replays_total)."""
     token = f"{context.name}:{result.position}"
     body = model.model_validate({**vars(result), "consistency_token": token})
     headers = {TOKEN_HEADER: token}
@@ -174,4 +176,5 @@ def answer(
         headers["Location"] = location
     if replayed:
         headers[REPLAY_HEADER] = "true"
+        count_replay(context.name)
     return ORJSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)

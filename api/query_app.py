@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
 
+from api import consistency_metrics
 from api.authentication import include_authenticated, install_token_verifier
 from api.consistency import HEADER as TOKEN_HEADER
 from api.consistency import ConsistencyToken
@@ -89,10 +90,12 @@ async def consistent(
             "unknown-consistency-context",
             f"this API follows {sources}, not {parsed.context!r}",
         )
-    deadline = time.monotonic() + request.app.state.consistency_wait
+    started = time.monotonic()
+    deadline = started + request.app.state.consistency_wait
     for projection in followers:
         while await projected_position(pool, projection, parsed.context) < parsed.position:
             if time.monotonic() >= deadline:
+                consistency_metrics.waited(api.name, deadline - started, timed_out=True)
                 raise Problem(
                     503,
                     "consistency-timeout",
@@ -100,6 +103,7 @@ async def consistent(
                     headers={"Retry-After": "1"},
                 )
             await asyncio.sleep(POLL_SECONDS)
+    consistency_metrics.waited(api.name, time.monotonic() - started, timed_out=False)
 
 
 Consistent = Annotated[None, Depends(consistent)]

@@ -7,6 +7,7 @@ NATS messages (or rows read straight from the event store) back into envelopes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 from uuid import UUID
@@ -60,6 +61,11 @@ class EventEnvelope:
     def metadata(self) -> dict[str, Any]:
         """Actor, correlation and causation ids, idempotency key, recorded_at."""
         return self._metadata
+
+    def recorded_at(self) -> datetime | None:
+        """When the event was stored (its metadata's UTC time), if it says."""
+        stamp = self.metadata().get("recorded_at")
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
 
     @cached_property
     def _state(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,15 +20,25 @@ from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from domains.command_records import EventOrigin, IdempotentOutcome
 from eventstore.idempotency import IdempotencyKeyTaken
 from eventstore.metadata import META_KEY, current_idempotency
+from eventstore.store_metrics import measured_append
 from eventstore.transcoder import parse_json
 
 
 class InMemoryRecorder(popo.POPOApplicationRecorder):
-    """Events in memory; each command's idempotency key kept with them, atomically."""
+    """Events in memory; each command's idempotency key kept with them, atomically; its
+    appends measured under `context` (the application's name)."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: str) -> None:
         super().__init__()
+        self.context = context
         self._outcomes: dict[str, IdempotentOutcome] = {}
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        insert = partial(super().insert_events, stored_events, **kwargs)
+        ids: Sequence[int] | None = measured_append(self.context, len(stored_events), insert)
+        return ids
 
     def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._assert_uniqueness(stored_events, **kwargs)
@@ -70,4 +81,4 @@ class Factory(popo.POPOFactory):
     """The POPO factory, recording with InMemoryRecorder."""
 
     def application_recorder(self) -> ApplicationRecorder:
-        return InMemoryRecorder()
+        return InMemoryRecorder(self.env.name.lower())

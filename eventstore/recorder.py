@@ -4,6 +4,7 @@ command's idempotency key, in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from domains.command_records import EventOrigin, IdempotentOutcome
 from eventstore import hash_chain, idempotency
 from eventstore.metadata import META_KEY, current_idempotency
 from eventstore.reconnect import POOL_RECONNECT_GIVE_UP_SECONDS
+from eventstore.store_metrics import measured_append
 from eventstore.transcoder import parse_json
 
 PING_TIMEOUT_SECONDS = 2
@@ -25,7 +27,8 @@ PING_TIMEOUT_SECONDS = 2
 
 class PaystreamRecorder(PostgresApplicationRecorder):
     """Records each event's chained hash and the running command's idempotency key in the
-    events' own transaction, so both exist exactly when the events they describe exist."""
+    events' own transaction, so both exist exactly when the events they describe exist;
+    its appends are measured under its schema's name (the context's)."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -39,6 +42,15 @@ class PaystreamRecorder(PostgresApplicationRecorder):
         self._chain = hash_chain.ChainWriter(schema)
         # Each inserted row answers with its key too, so positions pair with events exactly.
         self.insert_events_statement += SQL(", originator_id, originator_version")
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        insert = partial(super().insert_events, stored_events, **kwargs)
+        ids: Sequence[int] | None = measured_append(
+            self.datastore.schema, len(stored_events), insert
+        )
+        return ids
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -32,6 +32,7 @@ from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
 from eventstore.reader import max_position, read_events
 from eventstore.reconnect import connect, connect_nats
+from eventstore.relay_metrics import RelayMetrics
 from eventstore.stopping import pause
 from eventstore.streams import ensure_stream
 
@@ -85,6 +86,7 @@ class Relay:
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = RelayStatus()
+        self.metrics = RelayMetrics(context.name)
         self.nats: NatsClient | None = None
         self._reported_tail: tuple[int, int] | None = None
 
@@ -131,14 +133,19 @@ class Relay:
     ) -> None:
         position = await last_published_position(js, self.context)
         self.status.published_position = position
+        self.metrics.at(position, await max_position(reader, self.context))
         tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
         chain_first = True
         while not stop.is_set():
             batch = await read_events(reader, self.context, position, limit=BATCH_SIZE)
             if batch:
-                position = await self._publish(js, batch, position, chain_first=chain_first)
+                # A short batch ends the log; after a full one, ask where the log ends.
+                full = len(batch) == BATCH_SIZE
+                stored = await max_position(reader, self.context) if full else batch[-1].position
+                position = await self._publish(js, batch, position, stored, chain_first)
                 chain_first = True
                 continue
+            self.metrics.at(position)
             if time.monotonic() >= tail_check_due:
                 resumed = await self._check_tail(js, reader, position)
                 # Behind: the end was just read, so the first republished message needs
@@ -167,6 +174,8 @@ class Relay:
             return position
         self.status.tail_resyncs += 1
         self.status.published_position = actual
+        self.metrics.resynced("tail-moved")
+        self.metrics.at(actual)
         if self._reported_tail != (actual, position):  # a mismatch that repeats is logged once
             self._reported_tail = (actual, position)
             await self._report_tail(reader, actual, position)
@@ -220,6 +229,7 @@ class Relay:
             if waiting and (lost or asyncio.get_running_loop().time() > deadline):
                 for future in waiting:
                     future.cancel()
+                self.metrics.failed(len(waiting))
                 raise ConnectionError(f"{len(waiting)} publishes were never acknowledged")
         return [future.exception() for future in futures]
 
@@ -228,11 +238,12 @@ class Relay:
         js: JetStreamContext,
         batch: list[EventEnvelope],
         position: int,
-        *,
+        stored: int,
         chain_first: bool = True,
     ) -> int:
-        """Publish a batch pipelined; on any failure resume from the stream's last message.
-        Each message expects its predecessor's id, the first one only if `chain_first`."""
+        """Publish a batch pipelined (the log ends at `stored`); on any failure resume from
+        the stream's last message. Each message expects its predecessor's id, the first
+        one only if `chain_first`."""
         futures = []
         previous = position if chain_first else 0
         for envelope in batch:
@@ -253,9 +264,13 @@ class Relay:
                 len(failures),
                 failures[0],
             )
+            self.metrics.failed(len(failures))
+            self.metrics.resynced("publish-failed")
             resumed = await last_published_position(js, self.context)
             self.status.published_position = resumed
+            self.metrics.at(resumed, stored)
             return resumed
         self.status.published_position = batch[-1].position
         self.status.published_count += len(batch)
+        self.metrics.published(batch, stored)
         return batch[-1].position

@@ -27,6 +27,7 @@ from eventstore.reader import read_events
 from eventstore.reconnect import connect, connect_nats, is_connection_lost
 from projections import dead_letters
 from projections.projection import Projection
+from projections.projector_metrics import ProjectorMetrics
 from projections.rebuild import rebuild
 from projections.tracking import (
     WHOLE,
@@ -88,6 +89,7 @@ class Projector:
         self.conninfo = conninfo
         self.nats_url = nats_url
         self.status = ProjectorStatus()
+        self.metrics = ProjectorMetrics(projection.name, lambda: self.status.halted)
         self.nats: NatsClient | None = None
         self._attempts: dict[tuple[str, int], int] = {}
         self._skipped: set[tuple[str, int]] = set()
@@ -144,8 +146,10 @@ class Projector:
     ) -> float | None:
         """Apply a batch; when a handler failed, the delay before the batch comes back."""
         envelopes = [EventEnvelope.from_headers(m.headers or {}, m.data) for m in messages]
+        self.metrics.received(source.name, messages)
         try:
-            await self.apply_batch(conn, source, envelopes)
+            with self.metrics.applying(source.name):
+                await self.apply_batch(conn, source, envelopes)
         except HandlerFailed as failure:
             return await self._on_failure(conn, source, envelopes, failure)
         except BaseException:
@@ -154,6 +158,9 @@ class Projector:
             # once, not after the ack wait, and the run starts again afresh.
             self.status.failures += 1
             raise
+        pending = messages[-1].metadata.num_pending
+        position = self.status.positions[source.name]
+        self.metrics.applied(source.name, position, envelopes[-1], pending)
         return None
 
     async def _on_failure(
@@ -183,6 +190,7 @@ class Projector:
         if attempts >= self.max_attempts:
             error = f"{type(failure.error).__name__}: {failure.error}"
             await dead_letters.record(conn, type(self.projection), failed, error, attempts)
+            self.metrics.dead_lettered()
             self._attempts.pop(key, None)
             self.status.halted = True
             log.error("projection %s halted: dead letter at %s", self.projection.name, key)
@@ -257,6 +265,7 @@ class Projector:
             return False
         await self._apply(cursor, envelope)
         self.status.applied += 1
+        self.metrics.event_applied(envelope.context)
         return True
 
     async def _apply(self, cursor: AsyncCursor[Any], envelope: EventEnvelope) -> None:
@@ -287,6 +296,7 @@ class Projector:
             for envelope in missed:
                 if await self._apply_owned(cursor, envelope, reached):
                     self.status.repaired += 1
+                    self.metrics.event_repaired(source.name)
                 position = envelope.position
             if len(missed) < REPAIR_PAGE:
                 return

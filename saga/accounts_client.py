@@ -15,6 +15,7 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
 from domains.payments.aggregates import Payment
 from domains.payments.saga import Action, Step
+from saga import saga_metrics
 
 CALL_TIMEOUT_SECONDS = 5.0
 RETRY_ATTEMPTS = 4
@@ -79,6 +80,7 @@ class AccountsClient:
             expected_exception=_Retryable,
             name="accounts-api",
         )
+        saga_metrics.watch_breaker("accounts-api", lambda: str(self.breaker.state))
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -94,6 +96,8 @@ class AccountsClient:
                 wait_max=2.0,
                 wait_jitter=0.5,
             ):
+                if attempt.num > 1:
+                    saga_metrics.step_retried(step.action.value)
                 with attempt:
                     outcome: Outcome = await self.breaker.call_async(
                         self._call, step, payment, cause

@@ -59,7 +59,10 @@ async def postpone(conn: AsyncConnection[Any], payment_id: UUID, seconds: float)
     )
 
 
-async def count_overdue(conn: AsyncConnection[Any]) -> int:
-    cursor = await conn.execute(SQL("SELECT count(*) FROM {} WHERE attempts > 0").format(TABLE))
+async def counts(conn: AsyncConnection[Any]) -> tuple[int, int]:
+    """Payments unfinished, and those of them overdue at least once."""
+    cursor = await conn.execute(
+        SQL("SELECT count(*), count(*) FILTER (WHERE attempts > 0) FROM {}").format(TABLE)
+    )
     row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -35,7 +35,7 @@ from eventstore.outages import Outage
 from eventstore.pull_consumer import PullConsumer
 from eventstore.reconnect import connect, connect_nats
 from eventstore.stopping import pause
-from saga import pending
+from saga import pending, saga_metrics
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
 
 log = logging.getLogger("paystream.saga")
@@ -135,11 +135,14 @@ class PaymentSaga:
         """Carry out steps until the payment is finished (True) or must wait."""
         cause: Cause | None = None
         async with self._locks[payment_id]:
-            for _ in range(MAX_STEPS):
+            for steps_taken in range(MAX_STEPS):
                 payment = await asyncio.to_thread(self.service.get_payment, payment_id)
                 step = next_step(payment)
                 if step is None:
                     self._locks.pop(payment_id, None)
+                    if steps_taken:  # finished here, not found finished
+                        took = payment.modified_on - payment.created_on
+                        saga_metrics.payment_finished(payment.status, took.total_seconds())
                     return True
                 if cause is None:
                     cause = await asyncio.to_thread(self._cause_of, payment)
@@ -167,9 +170,18 @@ class PaymentSaga:
         """One step: call the accounts API (or complete), then record what happened, with
         the payment's correlation id and the event that led to it as the cause. The
         position of the payment event recorded."""
+        kind = step.action.value
         if step.action is Action.COMPLETE:
-            return await self._record(cause, None, self.service.complete, payment_id)
-        outcome = await self.accounts.perform(step, payment, cause)
+            recorded = await self._record(cause, None, self.service.complete, payment_id)
+            saga_metrics.step_carried_out(kind, saga_metrics.DONE)
+            return recorded
+        try:
+            outcome = await self.accounts.perform(step, payment, cause)
+        except AccountsUnavailable:
+            saga_metrics.step_carried_out(kind, saga_metrics.UNAVAILABLE)
+            raise
+        done = saga_metrics.DONE if outcome.done else saga_metrics.REFUSED
+        saga_metrics.step_carried_out(kind, done)
         return await self._record_outcome(payment_id, step.action, outcome, cause)
 
     async def _record(
@@ -225,6 +237,7 @@ class PaymentSaga:
                         overdue = f"payment {payment_id} ({attempts + 1} overdue attempts)"
                         self.overdue_outage.failed(RuntimeError(overdue))
                         await pending.postpone(conn, payment_id, min(60.0, 2.0**attempts))
-                self.status.overdue_now = await pending.count_overdue(conn)
+                in_flight, self.status.overdue_now = await pending.counts(conn)
+                saga_metrics.payments_pending(in_flight, self.status.overdue_now)
                 if not self.status.overdue_now:
                     self.overdue_outage.recovered()

@@ -35,6 +35,11 @@ SHARED = (
     "tests/unit/test_keycloak_tokens.py",
     "tests/integration/test_data_ownership.py",
     "tests/integration/test_probes.py",
+    # Every service serves /metrics: the shared series in process, then each service's
+    # own on the running system.
+    "tests/api/test_metrics.py",
+    "tests/unit/test_metrics_doc.py",
+    "tests/e2e/test_metrics.py",
 )
 # The gateway routes to every public API: their suites check it still does.
 GATEWAY = (
@@ -108,6 +113,7 @@ OWN: dict[str, tuple[str, ...]] = {
     "saga": (
         "tests/unit/test_saga_decisions.py",
         "tests/api/test_saga_accounts_contract.py",
+        "tests/api/test_saga_metrics.py",
         "tests/integration/test_saga_old_metadata.py",
         "tests/e2e/test_payments.py",
         "tests/e2e/test_audit_trace.py",

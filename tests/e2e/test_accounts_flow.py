@@ -15,6 +15,7 @@ from api.commands import IDEMPOTENCY_HEADER, REPLAY_HEADER
 from api.consistency import HEADER as TOKEN_HEADER
 from eventstore.contexts import ACCOUNTS
 from tests.support.accounts_client import assert_problem, command, open_account, read_back
+from tests.support.metrics import scrape, value
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -251,8 +252,11 @@ def test_a_token_the_read_model_cannot_reach_answers_503_with_retry_after(
 ) -> None:
     account_id = open_account(commands)
     future = f"accounts:{stack.max_position(ACCOUNTS) + 1_000_000}"
+    timeouts, of_the_api = "paystream_consistency_timeouts_total", {"api": "account-summary"}
+    before = value(scrape(queries), timeouts, of_the_api)
 
     response = queries.get(f"/accounts/{account_id}", headers={TOKEN_HEADER: future})
 
     assert_problem(response, 503, "consistency-timeout")
     assert int(response.headers["Retry-After"]) >= 1
+    assert value(scrape(queries), timeouts, of_the_api) == before + 1

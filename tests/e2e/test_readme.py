@@ -37,3 +37,4 @@ def test_the_readme_curl_session_works_as_written_and_again(
     assert "}401\n" in output  # the status code, after the last JSON answer
     assert output.count("/problems/account-not-found") == 1
     assert re.search(r"^ *\d+ 429$", output, re.M), output[-400:]
+    assert 'paystream_relay_published_position{context="accounts"}' in output

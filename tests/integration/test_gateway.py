@@ -422,6 +422,10 @@ def test_the_admin_interface_serves_prometheus_stats_on_loopback(gateway: Gatewa
     assert gateway.envoy.admin_url.startswith("http://127.0.0.1:")
     stats = httpx.get(f"{gateway.envoy.admin_url}/stats/prometheus").text
     assert "envoy_cluster_upstream_rq_total" in stats
+    # The 429s the gateway answers, by limit (docs/architecture.md, Observability: metrics).
+    for limit in ("subject", "client_ip"):
+        prefix = f'envoy_local_http_ratelimit_prefix="rate_limit_{limit}"'
+        assert f"envoy_http_local_rate_limit_rate_limited{{{prefix}}}" in stats, limit
 
 
 def test_each_request_is_an_access_log_json_line(gateway: Gateway) -> None:

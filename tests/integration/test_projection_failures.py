@@ -1,6 +1,7 @@
 """A write the database refuses only at commit (a deferred constraint) is still a handler
 failure naming its event: the live projector dead-letters that event, keeping those
-before it, and a rebuild's error names it; once skipped, a rebuild passes it by."""
+before it, and halts (its metrics say so); a rebuild's error names it; once skipped, a
+rebuild passes it by."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.sql import SQL, Identifier
 
@@ -21,6 +23,8 @@ from tests.support.workload import ProjectorThread, accounts_service, summary_ro
 
 pytestmark = pytest.mark.integration
 REFUSED_AT_COMMIT = 13
+OF_THE_PROJECTION = {"projection": AccountSummaryProjection.name}
+OF_ITS_SOURCE = {**OF_THE_PROJECTION, "source": ACCOUNTS.name}
 
 
 class DeferredCheckSummary(AccountSummaryProjection):
@@ -62,7 +66,14 @@ def skip(stack: Stack, position: int) -> None:
     asyncio.run(resolve())
 
 
+def metric(name: str, labels: dict[str, str]) -> float:
+    """A metric of the projector running in this process."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def test_a_write_refused_at_commit_is_dead_lettered_and_named_by_rebuild(stack: Stack) -> None:
+    dead_letters_before = metric("paystream_projection_dead_letters_total", OF_THE_PROJECTION)
+    redeliveries_before = metric("paystream_projection_redeliveries_total", OF_ITS_SOURCE)
     stack.start("relay-accounts")
     projector = ProjectorThread(stack, DeferredCheckSummary(), max_attempts=2)
     projector.start()
@@ -82,6 +93,10 @@ def test_a_write_refused_at_commit_is_dead_lettered_and_named_by_rebuild(stack: 
         assert "UniqueViolation" in letter.error
         assert tracked_position(stack) == poison - 1  # the events before it were kept
         assert summary_rows(stack)[account]["balance"] == 5
+        halted = "paystream_projection_halted"
+        wait_until(lambda: metric(halted, OF_THE_PROJECTION) == 1, 10, "the halted gauge at 1")
+        dead_letters_now = metric("paystream_projection_dead_letters_total", OF_THE_PROJECTION)
+        assert dead_letters_now == dead_letters_before + 1
 
         with pytest.raises(RebuildError, match=f"MoneyDeposited.v1 at accounts:{poison}"):
             asyncio.run(rebuild(DeferredCheckSummary, conninfo(stack)))
@@ -90,9 +105,13 @@ def test_a_write_refused_at_commit_is_dead_lettered_and_named_by_rebuild(stack: 
         asyncio.run(rebuild(DeferredCheckSummary, conninfo(stack)))
         assert summary_rows(stack)[account]["balance"] == 5 + 7
         wait_until(lambda: not status.halted, 60, "the projector to resume")
+        assert metric(halted, OF_THE_PROJECTION) == 0
         service.deposit(account, 1)
         wait_until(lambda: tracked_position(stack) >= stack.max_position(ACCOUNTS), 60, "catch up")
         assert summary_rows(stack)[account]["balance"] == 5 + 7 + 1
+        # The batches handed back while it was halted came again once it resumed.
+        redeliveries = metric("paystream_projection_redeliveries_total", OF_ITS_SOURCE)
+        assert redeliveries > redeliveries_before
     finally:
         projector.finish()
 

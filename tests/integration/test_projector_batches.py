@@ -1,4 +1,5 @@
-"""The projector's batch rule, on real PostgreSQL: duplicates skipped, gaps repaired."""
+"""The projector's batch rule, on real PostgreSQL: duplicates skipped, gaps repaired (and
+counted in its metrics)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from psycopg import AsyncConnection
 
 from eventstore.contexts import ACCOUNTS
@@ -17,6 +19,12 @@ from tests.support.stack import Stack
 from tests.support.workload import accounts_service, folded_rows, summary_rows, write_events
 
 pytestmark = pytest.mark.integration
+OF_ITS_SOURCE = {"projection": AccountSummaryProjection.name, "source": ACCOUNTS.name}
+
+
+def metric(name: str) -> float:
+    """A metric of the projectors of this process, for the account summary's accounts."""
+    return REGISTRY.get_sample_value(name, OF_ITS_SOURCE) or 0.0
 
 
 def projector_for(stack: Stack) -> Projector:
@@ -71,10 +79,14 @@ def test_a_gap_in_a_batch_is_filled_from_the_event_store(
     fresh = [e for e in stored_envelopes(stack) if e.aggregate_id in set(more)]
     holed = fresh[:3] + fresh[8:]
     applied_before = projector.status.applied
+    repaired_before = metric("paystream_projection_repaired_events_total")
+    events_before = metric("paystream_projection_events_applied_total")
 
     apply(projector, stack, holed)
 
     assert projector.status.repaired == 5
+    assert metric("paystream_projection_repaired_events_total") == repaired_before + 5
+    assert metric("paystream_projection_events_applied_total") == events_before + len(holed) + 5
     assert projector.status.applied - applied_before == len(holed) + 5  # repaired count too
     rows = summary_rows(stack)
     assert {k: rows[k] for k in more} == folded_rows(service, more)

@@ -9,12 +9,15 @@ import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
+from prometheus_client import REGISTRY
 from psycopg import AsyncConnection
 
-from eventstore.contexts import ACCOUNTS
+from eventstore.contexts import ACCOUNTS, Context
+from eventstore.reader import read_events
 from eventstore.relay import Relay, last_published_position
 from eventstore.streams import ensure_stream
 from scripts.devstack.supervisor import ServiceProcess
+from tests.support.metrics import scrape_url, value
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import accounts_service, write_events
 
@@ -25,6 +28,11 @@ KEPT = 40  # messages that survive the simulated crash
 
 def tail_resyncs(relay: ServiceProcess) -> int:
     return int(httpx.get(f"{relay.url}/status", timeout=5).json()["tail_resyncs"])
+
+
+def relay_metric(relay: ServiceProcess, name: str, **labels: str) -> float:
+    """One series of the relay's /metrics, for the accounts context."""
+    return value(scrape_url(relay.url), name, {"context": ACCOUNTS.name, **labels})
 
 
 async def _recreate_stream(js: JetStreamContext, keep: int) -> None:
@@ -65,6 +73,8 @@ def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
     relay = stack.start("relay-accounts")
     expected = wait_caught_up(stack, "the relay to publish the history")
     resyncs_before = tail_resyncs(relay)
+    tail_moved = relay_metric(relay, "paystream_relay_resyncs_total", cause="tail-moved")
+    published = relay_metric(relay, "paystream_relay_events_published_total")
 
     lose_tail(stack, keep)
     assert len(stack.stream_positions(ACCOUNTS)) == keep
@@ -73,6 +83,12 @@ def test_an_idle_relay_republishes_a_lost_tail(stack: Stack, keep: int) -> None:
     assert stack.stream_positions(ACCOUNTS) == expected  # each position once, in order
     assert tail_resyncs(relay) == resyncs_before + 1
     assert stack.positions(ACCOUNTS) == expected, "nothing was written meanwhile"
+    resyncs = relay_metric(relay, "paystream_relay_resyncs_total", cause="tail-moved")
+    assert resyncs == tail_moved + 1
+    republished = relay_metric(relay, "paystream_relay_events_published_total") - published
+    assert republished == len(expected) - keep
+    assert relay_metric(relay, "paystream_relay_published_position") == expected[-1]
+    assert relay_metric(relay, "paystream_relay_lag_events") == 0
 
 
 def delete_last_messages(stack: Stack, count: int) -> None:
@@ -130,3 +146,28 @@ def test_a_stream_ahead_of_the_relay_is_adopted_not_republished(stack: Stack) ->
     assert resumed == stream_end == expected[-1]
     assert relay.status.tail_resyncs == 1
     assert stack.stream_positions(ACCOUNTS) == expected
+
+
+def test_publishes_no_stream_takes_are_counted_as_failures_and_resynced(stack: Stack) -> None:
+    """A subject no stream takes (a context without its stream): every publish fails."""
+    relay = Relay(Context("unprovisioned"), stack.db.role_conninfo(ACCOUNTS.role), stack.nats_url)
+    labels = {"context": "unprovisioned"}
+    failures = REGISTRY.get_sample_value("paystream_relay_publish_failures_total", labels) or 0
+    cause = {**labels, "cause": "publish-failed"}
+    resyncs = REGISTRY.get_sample_value("paystream_relay_resyncs_total", cause) or 0
+
+    async def publish_where_no_stream_is() -> int:
+        relay.nats = nc = await nats.connect(stack.nats_url)
+        reader = await AsyncConnection.connect(relay.conninfo, autocommit=True)
+        try:
+            batch = await read_events(reader, ACCOUNTS, 0, limit=3)
+            return await relay._publish(nc.jetstream(), batch, 0, batch[-1].position)
+        finally:
+            await reader.close()
+            await nc.close()
+
+    assert asyncio.run(publish_where_no_stream_is()) == 0  # resumed where its stream ends
+    assert REGISTRY.get_sample_value("paystream_relay_publish_failures_total", labels) == (
+        failures + 3
+    )
+    assert REGISTRY.get_sample_value("paystream_relay_resyncs_total", cause) == resyncs + 1

@@ -100,6 +100,13 @@ def test_the_payment_steps_are_routed_nowhere(step: str) -> None:
     assert routed_to(config(), method, concrete(path), {"idempotency-key": "p:debit"}) is None
 
 
+@pytest.mark.parametrize("path", ["/metrics", "/healthz", "/readyz", "/status"])
+def test_the_services_own_pages_are_routed_nowhere(path: str) -> None:
+    """Metrics, probes and worker status are for the operator's network, not the public."""
+    for headers in ({}, {"idempotency-key": "k"}):
+        assert routed_to(config(), "GET", path, headers) is None, path
+
+
 def test_only_idempotent_requests_are_retried() -> None:
     for route in routes(config()):
         rules = {rule["name"]: rule for rule in route["match"]["headers"]}
