@@ -1,5 +1,6 @@
 """The FastAPI app every Paystream service starts from: orjson answers, every error as
-problem+json and documented so, every request through the door's limits."""
+problem+json and documented so, every request through the door's limits and logged
+with its correlation and trace ids."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import ORJSONResponse
 from api.openapi_errors import document_problems
 from api.problems import install_problem_handlers
 from api.request_limits import install_request_limits
+from api.request_logging import RequestLogging
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -23,4 +25,5 @@ def service_app(title: str, lifespan: Lifespan | None = None) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     install_request_limits(app)
+    app.add_middleware(RequestLogging)  # outermost of ours: every refusal is logged too
     return app
