@@ -12,35 +12,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.service_app import service_app
-from scripts.service_logs import LogContextFilter
 from tests.support.in_process import stored_events
+from tests.support.log_records import paystream_records
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 OPEN = {"owner": "Ada", "currency": "EUR"}
 
 
-class Records(logging.Handler):
-    """Keeps what is logged, stamped with the log context as a service's log file is."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.addFilter(LogContextFilter())
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def logged() -> Iterator[list[logging.LogRecord]]:
-    """What Paystream's loggers log during the test."""
-    handler, ours = Records(), logging.getLogger("paystream")
-    level = ours.level
-    ours.addHandler(handler)
-    ours.setLevel(logging.INFO)
-    yield handler.records
-    ours.removeHandler(handler)
-    ours.setLevel(level)
+    with paystream_records() as records:
+        yield records
 
 
 def request_lines(records: list[logging.LogRecord]) -> list[logging.LogRecord]:

@@ -9,24 +9,14 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from eventstore.log_context import handling_event, log_context
 from scripts.service_logs import LogSettings, configure_service_logging, log_uncaught
+from tests.support.log_records import FIELDS, json_lines
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-FIELDS = {
-    "time",
-    "service",
-    "level",
-    "logger",
-    "message",
-    "correlation_id",
-    "trace_id",
-    "span_id",
-}
 
 
 @pytest.fixture
@@ -45,10 +35,6 @@ def log_file(tmp_path: Path, restore_logging: None) -> Path:
     path = tmp_path / "saga.log"
     configure_service_logging("saga", LogSettings(file=str(path)))
     return path
-
-
-def lines_of(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 @pytest.mark.usefixtures("restore_logging")
@@ -74,7 +60,7 @@ def test_libraries_that_log_every_attempt_are_quieted(log_file: Path) -> None:
 def test_each_line_is_one_json_object_with_every_field(log_file: Path) -> None:
     logging.getLogger("paystream.saga").info("payment %s completed", "p-1", extra={"step": 3})
     logging.getLogger("uvicorn.error").warning("a library's line")
-    ours, library = lines_of(log_file)
+    ours, library = json_lines(log_file)
     assert ours.keys() >= FIELDS and library.keys() >= FIELDS
     assert ours["message"] == "payment p-1 completed"
     assert (ours["service"], ours["level"], ours["logger"]) == ("saga", "INFO", "paystream.saga")
@@ -90,7 +76,7 @@ def test_a_line_carries_the_ids_of_the_work_it_is_logged_for(log_file: Path) -> 
     with handling_event({"correlation_id": "pay-7", "traceparent": None}):
         logging.getLogger("paystream.saga").warning("accounts API unavailable")
     logging.getLogger("paystream.saga").info("after")
-    request, event, after = lines_of(log_file)
+    request, event, after = json_lines(log_file)
     assert request["correlation_id"] == "req-1"
     assert (request["trace_id"], request["span_id"]) == (
         "0af7651916cd43dd8448eb211c80319c",
@@ -103,7 +89,7 @@ def test_a_line_carries_the_ids_of_the_work_it_is_logged_for(log_file: Path) -> 
 def test_a_traceparent_that_is_not_w3c_gives_no_trace_ids(log_file: Path) -> None:
     with log_context("req-2", "00-not-a-trace-01"):
         logging.getLogger("paystream.requests").info("GET /accounts/x 404")
-    (line,) = lines_of(log_file)
+    (line,) = json_lines(log_file)
     assert (line["correlation_id"], line["trace_id"], line["span_id"]) == ("req-2", None, None)
 
 
@@ -125,6 +111,6 @@ def test_an_uncaught_exception_is_logged_as_one_line(log_file: Path) -> None:
         raise RuntimeError("no database")
     except RuntimeError as error:
         sys.excepthook(RuntimeError, error, error.__traceback__)
-    (logged,) = lines_of(log_file)
+    (logged,) = json_lines(log_file)
     assert (logged["level"], logged["message"]) == ("CRITICAL", "uncaught RuntimeError")
     assert "RuntimeError: no database" in logged["exception"]
