@@ -3,7 +3,8 @@
 The correlation id is the request's X-Correlation-Id when it is a valid one, else a new
 one, which a command then stores with its events (api/metadata_headers.py); the trace
 and span ids come from its `traceparent`. Every log line made while the request is
-handled carries them. Probes and /metrics are not logged: they come every second.
+handled carries them, and a call to another API made meanwhile sends the same
+correlation id. Probes and /metrics are not logged: they come every second.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metadata_headers import CORRELATION_ID, TRACEPARENT, is_correlation_id
-from eventstore.log_context import reset_log_context, set_log_context
+from eventstore.log_context import current_log_context, reset_log_context, set_log_context
 
 log = logging.getLogger("paystream.requests")
 
@@ -29,6 +30,13 @@ def correlation_of(headers: Headers) -> str:
     if len(sent) == 1 and is_correlation_id(sent[0]):
         return sent[0]
     return str(uuid4())
+
+
+def correlation_header() -> dict[str, str]:
+    """X-Correlation-Id for a call to another API made while handling a request: the
+    request's own, so the lines that call causes carry it too."""
+    correlation_id = current_log_context().correlation_id
+    return {CORRELATION_ID: correlation_id} if correlation_id else {}
 
 
 class RequestLogging:

@@ -61,8 +61,8 @@ def json_formatter(service: str) -> logging.Formatter:
 
 
 def configure_service_logging(service: str, settings: LogSettings | None = None) -> None:
-    """Log INFO and above as JSON lines, to the rotated file if one is named; an uncaught
-    exception too, as one line."""
+    """Log INFO and above as JSON lines, to the rotated file if one is named; Python's
+    warnings and an uncaught exception too, each as one line."""
     settings = settings or LogSettings()
     handler: logging.Handler
     if settings.file:
@@ -76,6 +76,7 @@ def configure_service_logging(service: str, settings: LogSettings | None = None)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    logging.captureWarnings(True)
     sys.excepthook = log_uncaught
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,9 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level, hook = root.handlers[:], root.level, sys.excepthook
-    yield
+    with warnings.catch_warnings():
+        yield
+    logging.captureWarnings(False)
     for handler in root.handlers:
         handler.close()
     root.handlers, root.level, sys.excepthook = handlers, level, hook
@@ -114,3 +117,11 @@ def test_an_uncaught_exception_is_logged_as_one_line(log_file: Path) -> None:
     (logged,) = json_lines(log_file)
     assert (logged["level"], logged["message"]) == ("CRITICAL", "uncaught RuntimeError")
     assert "RuntimeError: no database" in logged["exception"]
+
+
+def test_a_python_warning_is_logged_as_one_line(log_file: Path) -> None:
+    warnings.simplefilter("always")
+    warnings.warn("ORJSONResponse is deprecated", DeprecationWarning, stacklevel=1)
+    (logged,) = json_lines(log_file)
+    assert (logged["logger"], logged["level"]) == ("py.warnings", "WARNING")
+    assert "DeprecationWarning: ORJSONResponse is deprecated" in logged["message"]
