@@ -25,33 +25,33 @@ def colour_of(index: int) -> str:
 
 
 def readable(name: str, width: int, colour: str, line: str) -> Text:
-    """One log line (a JSON object, or any other text as is) after its service's prefix."""
-    prefix = Text(f"{name:<{width}} | ", style=colour)
+    """One log line (a JSON object, or any other text as is) after its service's prefix;
+    a message or traceback of several lines gives several, each prefixed."""
     try:
         record = json.loads(line)
     except ValueError:
         record = None
-    if not isinstance(record, dict):
-        return prefix + Text(line)
-    text = prefix + described(record)
-    for extra_line in str(record.get("exception") or record.get("stack") or "").splitlines():
-        text += Text("\n") + prefix + Text(extra_line)
-    return text
+    body = described(record) if isinstance(record, dict) else Text(line)
+    prefix = Text.assemble((f"{name:<{width}} | ", colour))
+    return Text("\n").join(prefix + part for part in body.split("\n", allow_blank=True))
 
 
 def described(record: dict[str, Any]) -> Text:
-    """`03:12:01 INFO message key=value ...`: the time in UTC, as logged."""
+    """`03:12:01 INFO message key=value ...` (the time in UTC, as logged), then the
+    traceback if there is one."""
     level = str(record.get("level", ""))
     fields = " ".join(
         f"{key}={value}"
         for key, value in record.items()
         if key not in NOT_SHOWN_AS_FIELDS and value is not None
     )
+    traceback = str(record.get("exception") or record.get("stack") or "").rstrip("\n")
     return Text.assemble(
         f"{clock(record.get('time'))} ",
         (level, LEVEL_STYLES.get(level, "")),
         f" {record.get('message', '')}",
         f" {fields}" if fields else "",
+        f"\n{traceback}" if traceback else "",
     )
 
 

@@ -33,7 +33,7 @@ FAILED = json.dumps(
         "exception": "Traceback (most recent call last):\nValueError: no",
     }
 )
-ANSI_CYAN = "\x1b[36m"
+ANSI_CYAN, ANSI_RESET = "\x1b[36m", "\x1b[0m"
 
 
 def shown(line: str, console: Console) -> str:
@@ -63,6 +63,15 @@ def test_a_traceback_follows_on_lines_of_its_own_each_prefixed() -> None:
     ]
 
 
+def test_a_message_of_several_lines_gives_several_each_prefixed() -> None:
+    record = json.loads(LINE) | {"message": "deprecated\n  return call()", "status": None}
+    text = readable("saga", 4, "cyan", json.dumps(record))
+    assert text.plain.splitlines() == [
+        "saga | 03:12:01 INFO deprecated",
+        "saga |   return call() correlation_id=c-42",
+    ]
+
+
 def test_a_line_that_is_not_json_is_shown_as_it_is() -> None:
     assert readable("saga", 4, "cyan", "Traceback (most").plain == "saga | Traceback (most"
 
@@ -70,7 +79,7 @@ def test_a_line_that_is_not_json_is_shown_as_it_is() -> None:
 def test_each_service_has_its_colour_and_the_prefix_is_coloured_on_a_terminal() -> None:
     assert colour_of(0) != colour_of(1)
     output = shown(LINE, terminal())
-    assert output.startswith(f"{ANSI_CYAN}saga         | ")
+    assert output.startswith(f"{ANSI_CYAN}saga         | {ANSI_RESET}03:12:01 INFO POST")
 
 
 def test_no_colour_when_the_output_is_not_a_terminal() -> None:
