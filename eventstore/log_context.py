@@ -1,19 +1,21 @@
 """What every log line says about the work it was made for: the correlation id of the
 request or event being handled, and the W3C trace and span ids in play.
 
-The HTTP apps set it for each request (api/request_logging.py), the saga and the
-projectors for each event they handle; scripts/service_logs.py stamps it on each log
-line. Tracing, once added, fills the same fields from its active span here.
+The HTTP apps set it for each request (api/request_logging.py), the saga for each
+message it handles, the projectors for each event they apply; scripts/service_logs.py
+stamps it on each log line. Tracing, once added, fills the same fields from its active
+span here.
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from eventstore.envelope import H_CORRELATION_ID, H_TRACEPARENT
 from eventstore.metadata import trace_ids
 
 
@@ -69,3 +71,9 @@ def handling_event(metadata: Mapping[str, Any]) -> Iterator[LogContext]:
         str(traceparent) if traceparent else None,
     ) as context:
         yield context
+
+
+def handling_message(headers: Mapping[str, str]) -> AbstractContextManager[LogContext]:
+    """Every log line made inside the block carries the ids of the event a relay's
+    message carries (its headers hold the event's metadata ids)."""
+    return log_context(headers.get(H_CORRELATION_ID), headers.get(H_TRACEPARENT))

@@ -29,8 +29,8 @@ from domains.payments.application import PaymentResult, PaymentsService
 from domains.payments.errors import InvalidTransition
 from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
-from eventstore.envelope import H_AGGREGATE_ID, EventEnvelope
-from eventstore.log_context import handling_event
+from eventstore.envelope import H_AGGREGATE_ID
+from eventstore.log_context import handling_message
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.outages import Outage
 from eventstore.pull_consumer import PullConsumer
@@ -67,11 +67,6 @@ class SagaStatus:
 def payment_of(message: Msg) -> UUID:
     """The payment a message of the payments stream is about."""
     return UUID((message.headers or {})[H_AGGREGATE_ID])
-
-
-def event_metadata(message: Msg) -> dict[str, Any]:
-    """The stored metadata of the event a message carries (its log lines carry its ids)."""
-    return EventEnvelope.from_headers(message.headers or {}, message.data).metadata()
 
 
 class PaymentSaga:
@@ -118,7 +113,7 @@ class PaymentSaga:
         self.status.subscribed = True
 
         async def handle(messages: list[Msg]) -> float | None:
-            with handling_event(event_metadata(messages[0])):
+            with handling_message(messages[0].headers or {}):
                 return await self._handle(conn, payment_of(messages[0]))
 
         await consumer.consume(subscription, handle, stop, group_by=payment_of)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from eventstore.log_context import handling_event, log_context
+from eventstore.log_context import handling_event, handling_message, log_context
 from scripts.service_logs import LogSettings, configure_service_logging, log_uncaught
 from tests.support.log_records import FIELDS, json_lines
 
@@ -77,9 +77,12 @@ def test_a_line_carries_the_ids_of_the_work_it_is_logged_for(log_file: Path) -> 
     with log_context("req-1", TRACEPARENT):
         logging.getLogger("paystream.requests").info("POST /accounts 201")
     with handling_event({"correlation_id": "pay-7", "traceparent": None}):
+        logging.getLogger("paystream.projector").warning("handler failed")
+    with handling_message({"Paystream-Correlation-Id": "pay-8", "traceparent": TRACEPARENT}):
         logging.getLogger("paystream.saga").warning("accounts API unavailable")
     logging.getLogger("paystream.saga").info("after")
-    request, event, after = json_lines(log_file)
+    request, event, message, after = json_lines(log_file)
+    assert (message["correlation_id"], message["span_id"]) == ("pay-8", "b7ad6b7169203331")
     assert request["correlation_id"] == "req-1"
     assert (request["trace_id"], request["span_id"]) == (
         "0af7651916cd43dd8448eb211c80319c",
