@@ -19,6 +19,8 @@ from starlette.datastructures import Headers
 
 from api.problems import Problem
 from eventstore.contexts import CONTEXTS
+from eventstore.log_context import current_log_context
+from eventstore.metadata import TRACEPARENT_PATTERN as TRACEPARENT_PATTERN
 
 CORRELATION_ID = "X-Correlation-Id"
 CAUSATION_ID = "X-Causation-Id"
@@ -29,8 +31,6 @@ TRACEPARENT = "traceparent"
 # cause; refusing it would turn a payment step into a refusal.
 CORRELATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}"
 CAUSATION_ID_PATTERN = rf"({'|'.join(sorted(CONTEXTS))}):(0|[1-9][0-9]{{0,17}})"
-# W3C Trace Context: version (not ff), trace id and parent id (not all zero), flags.
-TRACEPARENT_PATTERN = r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,12 @@ class MetadataHeaders:
 
 
 def metadata_headers(headers: Headers) -> MetadataHeaders:
-    """The checked metadata headers of a request, or a 422 problem naming the bad one."""
+    """The checked metadata headers of a request, or a 422 problem naming the bad one. A
+    request without a correlation id gets the one its log lines carry."""
     return MetadataHeaders(
-        correlation_id=header(headers, CORRELATION_ID, correlation_id) or str(uuid4()),
+        correlation_id=header(headers, CORRELATION_ID, correlation_id)
+        or current_log_context().correlation_id
+        or str(uuid4()),
         causation_id=header(headers, CAUSATION_ID, causation_id),
         traceparent=header(headers, TRACEPARENT, traceparent),
     )

@@ -32,11 +32,13 @@ from api.problem_types import (
     UNKNOWN_CONSISTENCY_CONTEXT,
 )
 from api.problems import Problem
+from api.request_logging import correlation_header
 from api.service_app import service_app
 from identity.verifier import TokenVerifier
 
 DEFAULT_DEADLINE_SECONDS = 1.5
-# The caller's headers each query API is sent (the consistency token only where it applies).
+# The caller's headers each query API is sent (the consistency token only where it
+# applies), and the request's correlation id.
 FORWARDED = ("Authorization", "X-Request-Id")
 
 router = APIRouter(prefix="/accounts", tags=["account overview"])
@@ -69,6 +71,7 @@ async def get_overview(
             f"this API follows {CONTEXTS}, not {parsed.context!r}",
         )
     headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
+    headers |= correlation_header()
     composer: Composer = request.app.state.composer
     return await composer.overview(account_id, headers, parsed)
 

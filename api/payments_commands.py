@@ -34,6 +34,7 @@ from api.problem_types import (
 )
 from api.problems import Problem
 from api.public_urls import PublicUrls
+from api.request_logging import correlation_header
 from api.upstreams import UpstreamSettings
 from domains.payments.aggregates import PaymentTerms
 from domains.payments.application import PaymentResult, PaymentsService
@@ -110,7 +111,7 @@ def check_account(
     """The account (an id the payment's terms checked) must exist, as far as the account
     summary knows, in `currency`, and be held by `holder` when one is named (to anyone
     else it does not exist)."""
-    headers = {TOKEN_HEADER: str(token)} if token else {}
+    headers = correlation_header() | ({TOKEN_HEADER: str(token)} if token else {})
     try:
         response = client.get(f"/accounts/{account_id}", headers=headers)
     except httpx.HTTPError as error:

@@ -1,6 +1,6 @@
 """The FastAPI app every Paystream service starts from: orjson answers, every error as
 problem+json and documented so, every request through the door's limits, counted and
-timed, with /metrics."""
+timed (/metrics) and logged with its correlation and trace ids."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from api.metrics_endpoint import install_metrics
 from api.openapi_errors import document_problems
 from api.problems import install_problem_handlers
 from api.request_limits import install_request_limits
+from api.request_logging import RequestLogging
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -25,5 +26,6 @@ def service_app(title: str, lifespan: Lifespan | None = None) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     install_request_limits(app)
-    install_metrics(app)  # the outermost: it counts the limits' refusals too
+    install_metrics(app)  # counts the limits' refusals too
+    app.add_middleware(RequestLogging)  # outermost of ours: every refusal is logged too
     return app

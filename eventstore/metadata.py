@@ -8,6 +8,7 @@ idempotency key in the same transaction as the events.
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 from uuid import uuid4
 
 META_KEY = "__meta__"
+# W3C Trace Context: version (not ff), trace id and parent id (not all zero), flags.
+TRACEPARENT_PATTERN = r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,11 @@ def current_idempotency() -> tuple[str, str] | None:
     if metadata is None or metadata.idempotency_key is None:
         return None
     return metadata.idempotency_key, metadata.request_fingerprint or ""
+
+
+def trace_ids(traceparent: str | None) -> tuple[str, str] | None:
+    """The trace id and parent span id a W3C `traceparent` names; None when it is not one."""
+    if traceparent is None or not re.fullmatch(TRACEPARENT_PATTERN, traceparent):
+        return None
+    _, trace_id, span_id, _ = traceparent.split("-")
+    return trace_id, span_id

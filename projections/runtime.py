@@ -22,6 +22,7 @@ from psycopg import AsyncConnection, AsyncCursor, DataError, IntegrityError
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
+from eventstore.log_context import handling_event
 from eventstore.pull_consumer import PullConsumer
 from eventstore.reader import read_events
 from eventstore.reconnect import connect, connect_nats, is_connection_lost
@@ -151,7 +152,8 @@ class Projector:
             with self.metrics.applying(source.name):
                 await self.apply_batch(conn, source, envelopes)
         except HandlerFailed as failure:
-            return await self._on_failure(conn, source, envelopes, failure)
+            with handling_event(failure.envelope.metadata()):
+                return await self._on_failure(conn, source, envelopes, failure)
         except BaseException:
             # Not the read model's fault (a lost connection, most likely, or the run
             # ending because another source's loop failed): the batch is handed back at
@@ -273,7 +275,8 @@ class Projector:
         if (envelope.context, envelope.position) in self._skipped:
             return
         try:
-            await self.projection.apply(cursor, envelope)
+            with handling_event(envelope.metadata()):
+                await self.projection.apply(cursor, envelope)
         except Exception as error:
             if is_connection_lost(error):
                 raise  # not the event's fault: never counted towards a dead letter

@@ -30,6 +30,7 @@ from domains.payments.errors import InvalidTransition
 from domains.payments.saga import Action, Step, next_step
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import H_AGGREGATE_ID
+from eventstore.log_context import handling_message
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.outages import Outage
 from eventstore.pull_consumer import PullConsumer
@@ -112,7 +113,8 @@ class PaymentSaga:
         self.status.subscribed = True
 
         async def handle(messages: list[Msg]) -> float | None:
-            return await self._handle(conn, payment_of(messages[0]))
+            with handling_message(messages[0].headers or {}):
+                return await self._handle(conn, payment_of(messages[0]))
 
         await consumer.consume(subscription, handle, stop, group_by=payment_of)
 

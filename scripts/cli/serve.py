@@ -34,13 +34,14 @@ def serve(
     ] = None,
 ) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
+    from scripts.devstack.services import service_name
     from scripts.service_logs import configure_service_logging
 
     if service not in KNOWN:
         raise CliError(f"unknown service {service!r}; known: {', '.join(KNOWN)}")
     if service in NEEDS_TARGET and not target:
         raise CliError(f"`serve {service}` needs a target, e.g. `serve relay accounts`")
-    configure_service_logging()
+    configure_service_logging(service_name(service, target))
     # Each kind imports only what it serves: about half the CPU time in imports at start.
     try:
         if service in ("accounts-api", "payments-api"):

@@ -51,3 +51,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
 # The services that verify tokens or get their own, and so need the issuer running.
 def needs_issuer(spec: ServiceSpec) -> bool:
     return spec.kind.endswith("-api") or spec.name == "saga"
+
+
+def service_name(service: str, target: str | None = None) -> str:
+    """The name, as in SERVICES, of what `paystream serve <service> [target]` runs (the
+    `service` field of its log lines)."""
+    args = (service,) if target is None else (service, target)
+    return next((spec.name for spec in SERVICES if spec.serve_args == args), "-".join(args))

@@ -1,4 +1,5 @@
-"""`paystream up`: the whole system on this machine, stopped cleanly by Ctrl-C."""
+"""`paystream up`: the whole system on this machine, stopped cleanly by Ctrl-C; every
+service's log lines shown as they come (scripts/devstack/log_follower.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, Embedde
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.gateway import gateway_ports, up_gateway
 from scripts.devstack.identity_env import identity_env, prepare_issuer
+from scripts.devstack.log_follower import LogFollower
 from scripts.devstack.replicas import replica_ports
 from scripts.devstack.services import SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
@@ -77,6 +79,7 @@ def run_up(
     infrastructure: list[Server] = []
     services: list[ServiceProcess] = []
     gateway: EmbeddedEnvoy | None = None
+    follower: LogFollower | None = None
     try:
         database_url, nats_url = _infrastructure(data_dir, console, infrastructure, nats_nodes)
         clustered = any(isinstance(server, EmbeddedNatsCluster) for server in infrastructure)
@@ -98,6 +101,8 @@ def run_up(
             for spec in SERVICES
             for replica, port in enumerate(ports[spec.name], start=1)
         ]
+        follower = LogFollower(console, {s.name: [s.log_file, s.output_file] for s in services})
+        follower.start()
         _start_services(services, console, stop)
         if stop.is_set():
             return
@@ -116,6 +121,8 @@ def run_up(
             gateway.stop()
         for service in reversed(services):
             service.stop()
+        if follower is not None:
+            follower.stop()
         for server in reversed(infrastructure):
             server.stop()
         layout_file(data_dir).unlink(missing_ok=True)

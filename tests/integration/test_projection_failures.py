@@ -1,11 +1,14 @@
 """A write the database refuses only at commit (a deferred constraint) is still a handler
 failure naming its event: the live projector dead-letters that event, keeping those
-before it, and halts (its metrics say so); a rebuild's error names it; once skipped, a
-rebuild passes it by."""
+before it, logging each attempt under the event's correlation id, and halts (its
+metrics say so); a rebuild's error names it; once skipped, a rebuild passes it by."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
+from logging import WARNING
 from typing import Any
 
 import pytest
@@ -15,9 +18,11 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
+from eventstore.metadata import CommandMetadata, command_metadata
 from projections import dead_letters
 from projections.account_summary import AccountSummaryProjection
 from projections.rebuild import RebuildError, rebuild
+from tests.support.log_records import paystream_records
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
 
@@ -25,6 +30,7 @@ pytestmark = pytest.mark.integration
 REFUSED_AT_COMMIT = 13
 OF_THE_PROJECTION = {"projection": AccountSummaryProjection.name}
 OF_ITS_SOURCE = {**OF_THE_PROJECTION, "source": ACCOUNTS.name}
+POISON_CORRELATION_ID = "deposit-refused-at-commit"
 
 
 class DeferredCheckSummary(AccountSummaryProjection):
@@ -71,7 +77,22 @@ def metric(name: str, labels: dict[str, str]) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_a_write_refused_at_commit_is_dead_lettered_and_named_by_rebuild(stack: Stack) -> None:
+def check_failure_lines_name_the_event(logged: list[logging.LogRecord]) -> None:
+    """The projector's lines about a failing event carry that event's correlation id."""
+    failures = [r for r in logged if r.name == "paystream.projector" and r.levelno >= WARNING]
+    assert len(failures) == 3, failures  # two attempts, then halted
+    assert {record.correlation_id for record in failures} == {POISON_CORRELATION_ID}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def logged() -> Iterator[list[logging.LogRecord]]:
+    with paystream_records() as records:
+        yield records
+
+
+def test_a_write_refused_at_commit_is_dead_lettered_and_named_by_rebuild(
+    stack: Stack, logged: list[logging.LogRecord]
+) -> None:
     dead_letters_before = metric("paystream_projection_dead_letters_total", OF_THE_PROJECTION)
     redeliveries_before = metric("paystream_projection_redeliveries_total", OF_ITS_SOURCE)
     stack.start("relay-accounts")
@@ -83,11 +104,13 @@ def test_a_write_refused_at_commit_is_dead_lettered_and_named_by_rebuild(stack: 
         service = accounts_service(stack)
         account = service.open_account("deferred", "EUR").account_id
         service.deposit(account, 5)
-        poison = service.deposit(account, REFUSED_AT_COMMIT).position
+        with command_metadata(CommandMetadata(correlation_id=POISON_CORRELATION_ID)):
+            poison = service.deposit(account, REFUSED_AT_COMMIT).position
         assert poison is not None
         service.deposit(account, 7)
 
         wait_until(lambda: bool(open_letters(stack)), 60, "the event to be dead-lettered")
+        check_failure_lines_name_the_event(logged)
         [letter] = open_letters(stack)
         assert (letter.position, letter.event_type) == (poison, "MoneyDeposited.v1")
         assert "UniqueViolation" in letter.error

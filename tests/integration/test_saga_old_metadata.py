@@ -1,10 +1,13 @@
-"""A payment stored before the API checked metadata headers (its correlation id has
-spaces) still completes: the saga sends its steps under the payment id instead of an
-id the accounts API now refuses (which would turn a step into a refusal). The saga's
-/metrics count each step done and the payment's duration, and nothing left in flight."""
+"""The correlation id the saga works under. A payment stored before the API checked
+metadata headers (its correlation id has spaces) still completes: the saga sends its
+steps under the payment id instead of an id the accounts API now refuses (which would
+turn a step into a refusal); its /metrics count each step done and the payment's
+duration, and nothing left in flight. What the saga logs while it handles a payment's
+event carries that event's correlation and trace ids."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -12,12 +15,15 @@ import pytest
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
 from eventstore.metadata import CommandMetadata, command_metadata
+from tests.support.log_records import FIELDS, json_lines
 from tests.support.metrics import Samples, scrape_url, value
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import accounts_service
 
 pytestmark = pytest.mark.integration
 OLD_CORRELATION_ID = "order 42 (before the door)"
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+UNAVAILABLE = "accounts API (payments wait) failed"
 
 
 def step_correlation_ids(stack: Stack, payment_id: UUID) -> list[str]:
@@ -71,3 +77,35 @@ def test_a_payment_with_a_correlation_id_the_api_now_refuses_completes(stack: St
     assert value(after, took, completed) == value(before, took, completed) + 1
     in_flight = "paystream_saga_payments_in_flight"
     wait_until(lambda: value(scrape_url(saga), in_flight) == 0, 10, "nothing in flight")
+
+
+def test_what_the_saga_logs_handling_a_payment_carries_its_correlation_id(
+    stack: Stack,
+) -> None:
+    stack.start("relay-payments")
+    saga = stack.start("saga")  # with no accounts API: its steps fail, and it says so
+    accounts = accounts_service(stack)
+    source = accounts.open_account("Cy", "EUR").account_id
+    accounts.deposit(source, 1_000)
+    destination = accounts.open_account("Di", "EUR").account_id
+    payments = PaymentsService(env=application_env(PAYMENTS, stack.db, pool_size=1))
+    try:
+        metadata = CommandMetadata(correlation_id="logs-saga-1", traceparent=TRACEPARENT)
+        with command_metadata(metadata):
+            payments.request_payment(str(source), str(destination), 5, "EUR", "")
+    finally:
+        payments.close()
+
+    def unavailable() -> list[dict[str, Any]]:
+        lines = json_lines(saga.log_file)
+        return [line for line in lines if line["message"].startswith(UNAVAILABLE)]
+
+    wait_until(lambda: bool(unavailable()), 60, "the saga to log the accounts API away")
+    (line,) = unavailable()
+    assert (line["service"], line["level"]) == ("saga", "WARNING")
+    assert (line["correlation_id"], line["trace_id"], line["span_id"]) == (
+        "logs-saga-1",
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+    )
+    assert all(line.keys() >= FIELDS for line in json_lines(saga.log_file))
