@@ -133,6 +133,9 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_token_command.py",
         "tests/unit/test_bench_gateway.py",
         "tests/integration/test_bench_gateway.py",
+        "tests/unit/test_top_derivation.py",
+        "tests/unit/test_top_command.py",
+        "tests/integration/test_poison_events.py",  # top shows a halted projection
     ),
     "overview-api": (
         *GATEWAY,

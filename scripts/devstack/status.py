@@ -22,10 +22,10 @@ def service_urls(data_dir: Path) -> dict[str, str]:
     return {spec.name: f"http://127.0.0.1:{spec.port}" for spec in SERVICES}
 
 
-def probe(url: str) -> str:
+def probe(url: str, timeout: float = 5.0) -> str:
     """ "up", "down", or "not ready: <what is missing>" from the service's /readyz."""
     try:
-        response = httpx.get(f"{url}/readyz", timeout=5.0)
+        response = httpx.get(f"{url}/readyz", timeout=timeout)
     except httpx.HTTPError:
         return "down"
     if response.status_code == 200:

@@ -1,0 +1,40 @@
+"""`paystream top`'s loop: refresh every interval until Ctrl-C, or show one frame."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+
+from rich.console import Console
+from rich.live import Live
+
+from scripts.plural import counted
+from scripts.top.frame import Watcher
+from scripts.top.render import render
+
+FOUND_ALARMS = 1
+
+
+def heading(urls: Mapping[str, str], interval: float) -> str:
+    now = datetime.now().strftime("%H:%M:%S")
+    return f"paystream top: {counted(len(urls), 'service')}, rates over {interval:g}s, at {now}"
+
+
+def run_top(urls: Mapping[str, str], console: Console, interval: float, once: bool) -> int:
+    """Show the services at `urls` live until Ctrl-C (exit 0); with `once`, one frame with
+    its rates over one interval (exit 1 when it shows an alarm)."""
+    watcher = Watcher(urls)
+    if once:
+        watcher.refresh()
+        time.sleep(interval)
+        shown = watcher.refresh()
+        console.print(render(shown, heading(urls, interval)))
+        return FOUND_ALARMS if shown.alarms else 0
+    try:
+        with Live(console=console, screen=console.is_terminal, auto_refresh=False) as live:
+            while True:
+                live.update(render(watcher.refresh(), heading(urls, interval)), refresh=True)
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
