@@ -244,7 +244,9 @@ def test_top_shows_the_halted_projection_as_halted(
     service = accounts_service(stack)
     service.deposit(service.open_account("watched", "EUR").account_id, POISON)
     wait_until(lambda: halted_gauge() == 1, 60, "the projector to say it is halted")
-    status_app = worker_app("projector account_summary", no_lack, lambda: projector.projector.status)
+    status_app = worker_app(
+        "projector account_summary", no_lack, lambda: projector.projector.status
+    )
 
     with served(status_app) as projector_url:
         layout = {"relay-accounts": stack.url("relay-accounts"), "projector": projector_url}
