@@ -21,6 +21,7 @@ from scripts.devstack.services import SERVICES
 
 GATEWAY_PORT = 8000
 ADMIN_PORT = 9901
+STATS_PORT = 9902  # compose's Prometheus scrapes the gateway here (gateway/stats_listener.py)
 COMPOSE_ISSUER = "http://issuer:8090"  # the development issuer's name and port in compose
 COMPOSE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "envoy.json"
 
@@ -58,11 +59,13 @@ def compose_upstreams() -> dict[str, Upstream]:
 
 def compose_bootstrap() -> dict[str, Any]:
     """compose.yaml's gateway: listening on every interface of its container (only its
-    published port reaches it), admin inside the container only."""
+    published port reaches it from the host), admin inside the container only, its
+    metrics alone served to the compose network for Prometheus."""
     config = GatewayConfig(
         port=GATEWAY_PORT,
         admin_port=ADMIN_PORT,
         host="0.0.0.0",
+        stats_port=STATS_PORT,
         upstreams=compose_upstreams(),
         issuer=oidc_issuer(COMPOSE_ISSUER),
     )

@@ -122,6 +122,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_cli_help.py",
         "tests/unit/test_cli_output.py",
         "tests/unit/test_compose.py",
+        "tests/unit/test_observability_files.py",
         "tests/unit/test_up_output.py",
         "tests/unit/test_up_replicas.py",
         "tests/integration/test_audit_inspect.py",

@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
 from gateway.envoy_config import public_services
-from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, compose_bootstrap
+from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, STATS_PORT, compose_bootstrap
+from gateway.stats_listener import STATS_PATH
 from scripts.cli.root import app
 from scripts.devstack.embedded_envoy import validate
 from scripts.devstack.services import SERVICES, ServiceSpec
@@ -41,6 +42,10 @@ INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 SERVE_COMMAND = re.compile(r"(^|\s)(paystream\s+)?serve(\s|$)")
 LOOPBACK_BY_DEFAULT = re.compile(r"127\.0\.0\.1|\$\{\w+:-127\.0\.0\.1\}")
 GATEWAY_URL = "http://127.0.0.1:${PAYSTREAM_GATEWAY_PORT:-8000}"
+# The observability UIs and their ports: published on 127.0.0.1 only, whatever
+# PAYSTREAM_PUBLISH_HOST says (Jaeger's and Prometheus's have no sign-in).
+OBSERVABILITY_UIS = {"grafana": 3000, "jaeger": 16686, "prometheus": 9090}
+DEPLOY = ROOT / "deploy"
 
 
 def load_compose() -> dict[str, Any]:
@@ -187,9 +192,10 @@ def test_service_uses_the_one_image_built_from_the_dockerfile(
 def test_only_the_gateway_publishes_a_port_on_loopback_by_default(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    """The APIs publish nothing, so `--scale` works and clients come through the gateway."""
+    """The APIs publish nothing, so `--scale` works and clients come through the gateway
+    (the observability UIs publish theirs, on loopback: see below)."""
     publishing = sorted(name for name, service in services.items() if service.get("ports"))
-    assert publishing == ["gateway"]
+    assert publishing == sorted(["gateway", *OBSERVABILITY_UIS])
     (port,) = services["gateway"]["ports"]
     assert isinstance(port, dict), "use the long syntax, with host_ip"
     assert int(port["target"]) == GATEWAY_PORT
@@ -384,6 +390,126 @@ def test_nats_url_reaches_the_cluster(
         )
     )
     assert host in set(nodes) | aliases_of_every_node
+
+
+# --- observability: Prometheus, the OpenTelemetry Collector, Jaeger, Grafana ---
+
+
+def mounted_file(service: dict[str, Any], target: str) -> Path:
+    """The repository file compose mounts at `target` in the service (a `configs` entry)."""
+    (mounted,) = [c for c in service.get("configs", []) if c["target"] == target]
+    source = (load_compose().get("configs") or {})[mounted["source"]]
+    return (ROOT / str(source["file"])).resolve()
+
+
+def yaml_file(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict), f"{path} is not a mapping"
+    return document
+
+
+def scrape_jobs() -> dict[str, dict[str, Any]]:
+    config = yaml_file(DEPLOY / "prometheus" / "prometheus.yml")
+    return {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_every_config_compose_mounts_is_a_file_of_the_repository() -> None:
+    for name, config in (load_compose().get("configs") or {}).items():
+        if "file" in config:
+            assert (ROOT / config["file"]).is_file(), name
+
+
+def test_prometheus_reads_the_repositorys_config_and_rules(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    prometheus = services["prometheus"]
+    config_file = flag_value(
+        [f for w in as_list(prometheus["command"]) for f in w.split("=", 1)], "--config.file"
+    )
+    assert mounted_file(prometheus, config_file) == DEPLOY / "prometheus" / "prometheus.yml"
+    (rules,) = yaml_file(DEPLOY / "prometheus" / "prometheus.yml")["rule_files"]
+    assert mounted_file(prometheus, rules) == DEPLOY / "prometheus" / "alerts.yml"
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_every_service_is_a_prometheus_target_by_its_name(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    """By DNS, so each replica of a scaled service is scraped; labelled with its name."""
+    job = scrape_jobs()["paystream"]
+    targets = {(name, found["port"]) for found in job["dns_sd_configs"] for name in found["names"]}
+    assert (spec.name, spec.port) in targets
+    assert spec.name in services
+    relabel = {"source_labels": ["__meta_dns_name"], "target_label": "service"}
+    assert relabel in job["relabel_configs"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_prometheus_scrapes_no_service_that_compose_does_not_run() -> None:
+    job = scrape_jobs()["paystream"]
+    names = [name for found in job["dns_sd_configs"] for name in found["names"]]
+    assert sorted(names) == sorted(spec.name for spec in SERVICES)
+
+
+def test_prometheus_scrapes_the_gateway_on_its_stats_listener_only() -> None:
+    """Envoy's admin stays on loopback; its stats listener serves /stats/prometheus alone."""
+    job = scrape_jobs()["gateway"]
+    assert job["metrics_path"] == STATS_PATH
+    [static] = job["static_configs"]
+    assert static["targets"] == [f"gateway:{STATS_PORT}"]
+    listeners = {item["name"]: item for item in gateway_config()["static_resources"]["listeners"]}
+    socket = listeners["stats"]["address"]["socket_address"]
+    assert (socket["address"], socket["port_value"]) == ("0.0.0.0", STATS_PORT)
+
+
+@pytest.mark.parametrize("name", sorted(OBSERVABILITY_UIS))
+def test_the_observability_uis_publish_only_their_ui_on_loopback(
+    name: str, services: dict[str, dict[str, Any]]
+) -> None:
+    (port,) = services[name]["ports"]
+    assert isinstance(port, dict), "use the long syntax, with host_ip"
+    assert int(port["target"]) == OBSERVABILITY_UIS[name]
+    assert port["host_ip"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+def test_services_send_traces_to_the_collector(
+    spec: ServiceSpec, services: dict[str, dict[str, Any]]
+) -> None:
+    env = environment(services[spec.name])
+    endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    collector = yaml_file(mounted_file(services["otel-collector"], "/etc/otelcol/config.yaml"))
+    http = collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    assert endpoint.hostname == "otel-collector" and f":{endpoint.port}" in http
+
+
+def test_the_collector_sends_traces_to_jaeger(services: dict[str, dict[str, Any]]) -> None:
+    assert "--config=/etc/otelcol/config.yaml" in as_list(services["otel-collector"]["command"])
+    collector = yaml_file(DEPLOY / "otel-collector.yaml")
+    [exporter] = collector["service"]["pipelines"]["traces"]["exporters"]
+    jaeger_endpoint = collector["exporters"][exporter]["endpoint"]
+    assert jaeger_endpoint == "jaeger:4317"
+    jaeger_flags = as_list(services["jaeger"]["command"])
+    assert "receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317" in jaeger_flags
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    grafana = services["grafana"]
+    datasources = yaml_file(
+        mounted_file(grafana, "/etc/grafana/provisioning/datasources/prometheus.yaml")
+    )["datasources"]
+    assert [(d["uid"], d["url"]) for d in datasources] == [("prometheus", "http://prometheus:9090")]
+    provider = yaml_file(
+        mounted_file(grafana, "/etc/grafana/provisioning/dashboards/paystream.yaml")
+    )["providers"][0]
+    dashboard = f"{provider['options']['path']}/paystream.json"
+    assert mounted_file(grafana, dashboard) == DEPLOY / "grafana" / "dashboards" / "paystream.json"
+    env = environment(grafana)
+    assert is_required_variable(env["GF_SECURITY_ADMIN_PASSWORD"])
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
 
 
 # --- secrets ---
