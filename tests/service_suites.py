@@ -137,6 +137,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_top_derivation.py",
         "tests/unit/test_top_command.py",
         "tests/integration/test_poison_events.py",  # top shows a halted projection
+        "tests/e2e/test_top.py",
     ),
     "overview-api": (
         *GATEWAY,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import httpx
+
 from scripts.plural import counted
 from scripts.top.projection_states import LIVE, ProjectionRow, StallWatch, projection_rows
 from scripts.top.saga_state import OPEN, SagaState, saga_state
@@ -53,16 +55,17 @@ def frame(before: Mapping[str, Scrape], scrapes: Sequence[Scrape], watch: StallW
 
 
 class Watcher:
-    """Refreshes the view of the services at `urls`, remembering the previous scrapes (for
-    rates) and the projections' progress (for stalls)."""
+    """Refreshes the view of the services at `urls` (asked with `http`), remembering the
+    previous scrapes (for rates) and the projections' progress (for stalls)."""
 
-    def __init__(self, urls: Mapping[str, str]) -> None:
+    def __init__(self, urls: Mapping[str, str], http: httpx.Client) -> None:
         self.urls = urls
+        self.http = http
         self.watch = StallWatch()
         self.previous: dict[str, Scrape] = {}
 
     def refresh(self) -> Frame:
-        scrapes = scrape_all(self.urls)
+        scrapes = scrape_all(self.urls, self.http)
         shown = frame(self.previous, scrapes, self.watch)
         self.previous = {scrape.service: scrape for scrape in scrapes}
         return shown

@@ -12,6 +12,7 @@ from rich.live import Live
 from scripts.plural import counted
 from scripts.top.frame import Watcher
 from scripts.top.render import render
+from scripts.top.scrape import client
 
 FOUND_ALARMS = 1
 
@@ -24,17 +25,23 @@ def heading(urls: Mapping[str, str], interval: float) -> str:
 def run_top(urls: Mapping[str, str], console: Console, interval: float, once: bool) -> int:
     """Show the services at `urls` live until Ctrl-C (exit 0); with `once`, one frame with
     its rates over one interval (exit 1 when it shows an alarm)."""
-    watcher = Watcher(urls)
-    if once:
-        watcher.refresh()
-        time.sleep(interval)
-        shown = watcher.refresh()
-        console.print(render(shown, heading(urls, interval)))
-        return FOUND_ALARMS if shown.alarms else 0
-    try:
-        with Live(console=console, screen=console.is_terminal, auto_refresh=False) as live:
-            while True:
-                live.update(render(watcher.refresh(), heading(urls, interval)), refresh=True)
-                time.sleep(interval)
-    except KeyboardInterrupt:
-        return 0
+    with client() as http:
+        watcher = Watcher(urls, http)
+        if once:
+            return show_once(watcher, console, interval)
+        try:
+            with Live(console=console, screen=console.is_terminal, auto_refresh=False) as live:
+                while True:
+                    live.update(render(watcher.refresh(), heading(urls, interval)), refresh=True)
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            return 0
+
+
+def show_once(watcher: Watcher, console: Console, interval: float) -> int:
+    """Two refreshes `interval` apart, the second shown; exit 1 when it has an alarm."""
+    watcher.refresh()
+    time.sleep(interval)
+    shown = watcher.refresh()
+    console.print(render(shown, heading(watcher.urls, interval)))
+    return FOUND_ALARMS if shown.alarms else 0

@@ -31,25 +31,30 @@ class Scrape:
     at: float  # time.monotonic() once /metrics answered
 
 
-def metrics(url: str) -> Samples | None:
+def metrics(url: str, http: httpx.Client) -> Samples | None:
     """The service's /metrics, parsed; None when it does not answer them."""
     try:
-        response = httpx.get(f"{url}/metrics", timeout=TIMEOUT_SECONDS)
+        response = http.get(f"{url}/metrics")
         response.raise_for_status()
         return parse(response.text)
     except (httpx.HTTPError, ValueError):
         return None
 
 
-def scrape(service: str, url: str) -> Scrape:
-    readiness = probe(url, TIMEOUT_SECONDS)
-    samples = None if readiness == DOWN else metrics(url)
+def scrape(service: str, url: str, http: httpx.Client) -> Scrape:
+    readiness = probe(url, http, TIMEOUT_SECONDS)
+    samples = None if readiness == DOWN else metrics(url, http)
     if samples is None and readiness != DOWN:
         readiness += NO_METRICS
     return Scrape(service, readiness, samples, time.monotonic())
 
 
-def scrape_all(urls: Mapping[str, str]) -> list[Scrape]:
+def client() -> httpx.Client:
+    """The one HTTP client of a `top` session: each request bounded by TIMEOUT_SECONDS."""
+    return httpx.Client(timeout=TIMEOUT_SECONDS)
+
+
+def scrape_all(urls: Mapping[str, str], http: httpx.Client) -> list[Scrape]:
     """Every service of `urls` (name: base URL), in their order, read in parallel."""
     with ThreadPoolExecutor(max_workers=max(len(urls), 1)) as pool:
-        return list(pool.map(scrape, urls, urls.values()))
+        return list(pool.map(lambda name: scrape(name, urls[name], http), urls))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from scripts.cli.root import app
 from scripts.devstack.embedded import free_port
+from scripts.top import live
 from scripts.top.frame import Frame
 from scripts.top.projection_states import HALTED, ProjectionRow
 from scripts.top.render import render
@@ -130,3 +132,24 @@ def test_alarms_are_drawn_above_the_services_projections_and_saga() -> None:
     assert cells == ["account_summary", "accounts", "40", "2", "0.5 s", "halted"]
     assert "\x1b[1;31mhalted" in styled  # bold red
     assert "accounts-api closed" in text
+
+
+def test_live_view_refreshes_until_ctrl_c_and_exits_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during the wait between refreshes ends the view cleanly."""
+    waits: list[float] = []
+
+    def interrupted_on_the_second_wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", interrupted_on_the_second_wait)  # live.py's waits
+    console = Console(record=True, width=120, file=io.StringIO())
+    layout = {"accounts-api": f"http://127.0.0.1:{free_port()}"}  # nothing listens there
+
+    assert live.run_top(layout, console, 0.5, once=False) == 0
+
+    assert waits == [0.5, 0.5]
+    assert "ALARM accounts-api down" in console.export_text()
