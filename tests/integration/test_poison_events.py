@@ -242,7 +242,10 @@ def test_top_shows_the_halted_projection_as_halted(
     stack: Stack, projector: ProjectorThread, tmp_path: Path
 ) -> None:
     service = accounts_service(stack)
-    service.deposit(service.open_account("watched", "EUR").account_id, POISON)
+    account = service.open_account("watched", "EUR").account_id
+    applied = stack.max_position(ACCOUNTS)
+    wait_until(lambda: tracked_position(stack) >= applied, 60, "the account to be projected")
+    service.deposit(account, POISON)
     wait_until(lambda: halted_gauge() == 1, 60, "the projector to say it is halted")
     status_app = worker_app(
         "projector account_summary", no_lack, lambda: projector.projector.status
@@ -259,7 +262,8 @@ def test_top_shows_the_halted_projection_as_halted(
     lines = shown.stdout.splitlines()
     assert lines[1] == "ALARM projection account_summary (accounts) halted", shown.stdout
     [row] = [line for line in lines if line.startswith("│ account_summary ")]
-    assert [cell.strip() for cell in row.split("│")][-2] == "halted"
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert (cells[1], cells[2], cells[-1]) == ("accounts", f"{applied:,}", "halted")
     for name in layout:
         [service_row] = [line for line in lines if line.startswith(f"│ {name} ")]
         assert [cell.strip() for cell in service_row.split("│")][2] == "up"
