@@ -136,6 +136,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_bench_gateway.py",
         "tests/unit/test_top_derivation.py",
         "tests/unit/test_top_command.py",
+        "tests/unit/test_top_targets.py",
         "tests/integration/test_poison_events.py",  # top shows a halted projection
         "tests/e2e/test_top.py",
     ),

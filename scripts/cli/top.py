@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,29 +27,6 @@ def interval_seconds(text: str) -> float:
     return seconds
 
 
-def services_to_watch(data_dir: Path) -> dict[str, str]:
-    """The services `paystream up` recorded in `data_dir` (the default ports when it
-    recorded none), by name."""
-    from scripts.devstack.status import service_urls
-    from scripts.devstack.up import layout_file
-
-    path = layout_file(data_dir)
-    try:
-        urls: object = service_urls(data_dir)
-    except (OSError, ValueError) as error:
-        raise CliError(f"cannot read the services' layout {path}: {error}") from None
-    if (
-        not isinstance(urls, dict)
-        or not urls
-        or not all(
-            isinstance(url, str) and url.startswith(("http://", "https://"))
-            for url in urls.values()
-        )
-    ):
-        raise CliError(f"{path} is not a layout of services (an object of names and URLs)")
-    return urls
-
-
 def top(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     interval: Annotated[
@@ -65,9 +41,14 @@ def top(
 ) -> None:
     """Show the system live: services, projections, saga. Ctrl-C stops."""
     from scripts.top.live import run_top
+    from scripts.top.targets import BadLayout, read_targets
 
     seconds = interval_seconds(interval)
-    raise typer.Exit(run_top(services_to_watch(data_dir), Console(), seconds, once))
+    try:
+        targets = read_targets(data_dir)
+    except BadLayout as error:
+        raise CliError(str(error)) from None
+    raise typer.Exit(run_top(targets, Console(), seconds, once))
 
 
 def register(app: typer.Typer) -> None:

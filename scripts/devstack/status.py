@@ -22,11 +22,10 @@ def service_urls(data_dir: Path) -> dict[str, str]:
     return {spec.name: f"http://127.0.0.1:{spec.port}" for spec in SERVICES}
 
 
-def probe(url: str, http: httpx.Client | None = None, timeout: float = 5.0) -> str:
-    """ "up", "down", or "not ready: <what is missing>" from the service's /readyz (asked
-    with `http` when given: one client for many probes saves building one per probe)."""
+def probe(url: str) -> str:
+    """ "up", "down", or "not ready: <what is missing>" from the service's /readyz."""
     try:
-        response = (http or httpx).get(f"{url}/readyz", timeout=timeout)
+        response = httpx.get(f"{url}/readyz", timeout=5.0)
     except httpx.HTTPError:
         return "down"
     if response.status_code == 200:

@@ -11,10 +11,9 @@ import httpx
 from scripts.plural import counted
 from scripts.top.projection_states import LIVE, ProjectionRow, StallWatch, projection_rows
 from scripts.top.saga_state import OPEN, SagaState, saga_state
-from scripts.top.scrape import Scrape, scrape_all
+from scripts.top.scrape import UP, Scrape, scrape_all
 from scripts.top.service_rates import ServiceRow, service_row
-
-UP = "up"
+from scripts.top.targets import Target
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,17 @@ def frame(before: Mapping[str, Scrape], scrapes: Sequence[Scrape], watch: StallW
 
 
 class Watcher:
-    """Refreshes the view of the services at `urls` (asked with `http`), remembering the
-    previous scrapes (for rates) and the projections' progress (for stalls)."""
+    """Refreshes the view of `targets` (asked with `http`), remembering the previous
+    scrapes (for rates) and the projections' progress (for stalls)."""
 
-    def __init__(self, urls: Mapping[str, str], http: httpx.Client) -> None:
-        self.urls = urls
+    def __init__(self, targets: Sequence[Target], http: httpx.Client) -> None:
+        self.targets = targets
         self.http = http
         self.watch = StallWatch()
         self.previous: dict[str, Scrape] = {}
 
     def refresh(self) -> Frame:
-        scrapes = scrape_all(self.urls, self.http)
+        scrapes = scrape_all(self.targets, self.http)
         shown = frame(self.previous, scrapes, self.watch)
         self.previous = {scrape.service: scrape for scrape in scrapes}
         return shown

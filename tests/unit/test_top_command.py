@@ -24,6 +24,7 @@ from scripts.top.projection_states import HALTED, ProjectionRow
 from scripts.top.render import render
 from scripts.top.saga_state import SagaState
 from scripts.top.service_rates import ServiceRow
+from scripts.top.targets import service
 from tests.support.cli import refusal
 
 
@@ -72,13 +73,19 @@ def test_an_interval_out_of_bounds_is_one_line(tmp_path: Path, interval: str) ->
 
 @pytest.mark.parametrize(
     "layout",
-    [["accounts-api"], {}, {"accounts-api": 8001}, {"accounts-api": "127.0.0.1:8001"}],
-    ids=["a-list", "empty", "a-port", "no-scheme"],
+    [
+        ["accounts-api"],
+        {},
+        {"accounts-api": 8001},
+        {"accounts-api": "127.0.0.1:8001"},
+        {"accounts-api": {"url": "http://127.0.0.1:8001"}},
+    ],
+    ids=["a-list", "empty", "a-port", "no-scheme", "no-ready-url"],
 )
 def test_a_layout_that_is_not_services_and_urls_is_one_line(tmp_path: Path, layout: object) -> None:
     line = refusal(top(with_layout(tmp_path, layout), "--once"))
 
-    assert line.endswith("is not a layout of services (an object of names and URLs)")
+    assert line.startswith(f"error: {tmp_path / 'services.json'} is not a layout of services")
 
 
 def test_an_unreadable_layout_is_one_line(tmp_path: Path) -> None:
@@ -147,9 +154,28 @@ def test_live_view_refreshes_until_ctrl_c_and_exits_0(
 
     monkeypatch.setattr(time, "sleep", interrupted_on_the_second_wait)  # live.py's waits
     console = Console(record=True, width=120, file=io.StringIO())
-    layout = {"accounts-api": f"http://127.0.0.1:{free_port()}"}  # nothing listens there
+    nothing_listens = service("accounts-api", f"http://127.0.0.1:{free_port()}")
 
-    assert live.run_top(layout, console, 0.5, once=False) == 0
+    assert live.run_top([nothing_listens], console, 0.5, once=False) == 0
 
     assert waits == [0.5, 0.5]
     assert "ALARM accounts-api down" in console.export_text()
+
+
+def test_the_gateway_of_a_layout_is_shown_by_its_readiness_alone(
+    tmp_path: Path, unwell_service: str
+) -> None:
+    """`up` records each process's URL and readiness URL; the gateway's is Envoy's admin
+    /ready, and its metrics are Envoy's own (not read)."""
+    down = f"http://127.0.0.1:{free_port()}"
+    layout = {
+        "gateway": {"url": down, "ready": f"{unwell_service}/ready"},
+        "accounts-api": {"url": down, "ready": f"{down}/readyz"},
+    }
+
+    result = top(with_layout(tmp_path, layout), "--once", "--interval", "0.1")
+
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("ALARM")] == ["ALARM accounts-api down"]
+    [gateway] = [line for line in lines if line.startswith("│ gateway ")]
+    assert [cell.strip() for cell in gateway.split("│")[1:-1]] == ["gateway", "up", *"----"]
