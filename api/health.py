@@ -79,7 +79,8 @@ def install_health(app: FastAPI, ready: ReadyCheck) -> None:
 
 
 def worker_app(title: str, ready: ReadyCheck, status: Callable[[], object]) -> FastAPI:
-    """The small HTTP face of a background worker: health and a status document."""
+    """The small HTTP face of a background worker: health, a status document and (from
+    `service_app`) its /metrics."""
     app = service_app(title)
     install_health(app, ready)
 
