@@ -15,13 +15,13 @@ from typing import Any
 from gateway.clusters import HealthCheck, Upstream
 from gateway.envoy_config import GatewayConfig, bootstrap, local_upstreams, public_services
 from gateway.rate_limits import RateLimits
+from gateway.stats_listener import STATS_PORT
 from gateway.tokens import JwtIssuer
 from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.services import SERVICES
 
 GATEWAY_PORT = 8000
 ADMIN_PORT = 9901
-STATS_PORT = 9902  # compose's Prometheus scrapes the gateway here (gateway/stats_listener.py)
 COMPOSE_ISSUER = "http://issuer:8090"  # the development issuer's name and port in compose
 COMPOSE_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "envoy.json"
 

@@ -9,6 +9,7 @@ from typing import Any
 from gateway.clusters import address, typed
 
 STATS_PATH = "/stats/prometheus"
+STATS_PORT = 9902  # where compose's Prometheus scrapes the gateway (not published)
 ADMIN_CLUSTER = "envoy_admin"
 
 

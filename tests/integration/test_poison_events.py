@@ -19,8 +19,8 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import H_POSITION, EventEnvelope
 from projections.account_summary import AccountSummaryProjection
 from projections.status import ProjectionStatus, projection_status
+from tests.support import served_app
 from tests.support.cli import CliRun, paystream
-from tests.support.served_app import served
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import ProjectorThread, accounts_service, summary_rows, tracked_position
 
@@ -251,7 +251,7 @@ def test_top_shows_the_halted_projection_as_halted(
         "projector account_summary", no_lack, lambda: projector.projector.status
     )
 
-    with served(status_app) as projector_url:
+    with served_app.served(status_app) as projector_url:
         layout = {"relay-accounts": stack.url("relay-accounts"), "projector": projector_url}
         (tmp_path / "services.json").write_text(json.dumps(layout))
         shown = paystream(

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
 from gateway.envoy_config import public_services
-from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, STATS_PORT, compose_bootstrap
-from gateway.stats_listener import STATS_PATH
+from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, compose_bootstrap
+from gateway.stats_listener import STATS_PATH, STATS_PORT
 from scripts.cli.root import app
 from scripts.devstack.embedded_envoy import validate
 from scripts.devstack.services import SERVICES, ServiceSpec
@@ -395,11 +395,23 @@ def test_nats_url_reaches_the_cluster(
 # --- observability: Prometheus, the OpenTelemetry Collector, Jaeger, Grafana ---
 
 
+def bind_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """The service's mounts of repository paths: target in the container, source."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = str(volume).split(":")
+        if source.startswith("./"):
+            mounts[target] = source
+    return mounts
+
+
 def mounted_file(service: dict[str, Any], target: str) -> Path:
-    """The repository file compose mounts at `target` in the service (a `configs` entry)."""
-    (mounted,) = [c for c in service.get("configs", []) if c["target"] == target]
-    source = (load_compose().get("configs") or {})[mounted["source"]]
-    return (ROOT / str(source["file"])).resolve()
+    """The repository file compose mounts at `target` in the service (that file, or a
+    directory above it)."""
+    for mount, source in bind_mounts(service).items():
+        if target == mount or target.startswith(mount + "/"):
+            return (ROOT / source / target.removeprefix(mount).lstrip("/")).resolve()
+    raise AssertionError(f"nothing of the repository is mounted at {target}")
 
 
 def yaml_file(path: Path) -> dict[str, Any]:
@@ -413,10 +425,15 @@ def scrape_jobs() -> dict[str, dict[str, Any]]:
     return {job["job_name"]: job for job in config["scrape_configs"]}
 
 
-def test_every_config_compose_mounts_is_a_file_of_the_repository() -> None:
-    for name, config in (load_compose().get("configs") or {}).items():
-        if "file" in config:
-            assert (ROOT / config["file"]).is_file(), name
+def test_every_repository_path_compose_mounts_exists_and_is_read_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source, _, options = str(volume).partition(":")
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: {source}"
+                assert options.endswith(":ro"), f"{name}: mount {source} read-only"
 
 
 def test_prometheus_reads_the_repositorys_config_and_rules(
