@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
+from gateway import stats_listener
 from gateway.envoy_config import public_services
 from gateway.layouts import ADMIN_PORT, COMPOSE_CONFIG, GATEWAY_PORT, compose_bootstrap
-from gateway.stats_listener import STATS_PATH, STATS_PORT
 from scripts.cli.root import app
 from scripts.devstack.embedded_envoy import validate
 from scripts.devstack.services import SERVICES, ServiceSpec
@@ -471,12 +471,12 @@ def test_prometheus_scrapes_no_service_that_compose_does_not_run() -> None:
 def test_prometheus_scrapes_the_gateway_on_its_stats_listener_only() -> None:
     """Envoy's admin stays on loopback; its stats listener serves /stats/prometheus alone."""
     job = scrape_jobs()["gateway"]
-    assert job["metrics_path"] == STATS_PATH
+    assert job["metrics_path"] == stats_listener.STATS_PATH
     [static] = job["static_configs"]
-    assert static["targets"] == [f"gateway:{STATS_PORT}"]
+    assert static["targets"] == [f"gateway:{stats_listener.STATS_PORT}"]
     listeners = {item["name"]: item for item in gateway_config()["static_resources"]["listeners"]}
     socket = listeners["stats"]["address"]["socket_address"]
-    assert (socket["address"], socket["port_value"]) == ("0.0.0.0", STATS_PORT)
+    assert (socket["address"], socket["port_value"]) == ("0.0.0.0", stats_listener.STATS_PORT)
 
 
 @pytest.mark.parametrize("name", sorted(OBSERVABILITY_UIS))
