@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from rich.console import Console
@@ -40,13 +41,19 @@ def with_layout(data_dir: Path, layout: object) -> Path:
 
 
 class NotReadyWithoutMetrics(BaseHTTPRequestHandler):
-    """A service whose /readyz names what it lacks and whose /metrics are not metrics."""
+    """A service whose /readyz names what it lacks and whose /metrics are not metrics;
+    /draining answers 503 as Envoy's admin /ready does while draining (text), /odd
+    with a JSON list."""
+
+    ANSWERS: ClassVar[dict[str, tuple[int, str]]] = {
+        "/readyz": (503, json.dumps({"missing": ["nats not connected"]})),
+        "/draining": (503, "DRAINING"),
+        "/odd": (503, json.dumps(["not", "an", "object"])),
+    }
 
     def do_GET(self) -> None:
-        ready = self.path == "/readyz"
-        body = json.dumps({"missing": ["nats not connected"]}) if ready else "{not metrics"
-        self.send_response(503 if ready else 200)
-        self.send_header("Content-Type", "application/json" if ready else "text/plain")
+        status, body = self.ANSWERS.get(self.path, (200, "{not metrics"))
+        self.send_response(status)
         self.end_headers()
         self.wfile.write(body.encode())
 
@@ -179,3 +186,18 @@ def test_the_gateway_of_a_layout_is_shown_by_its_readiness_alone(
     assert [line for line in lines if line.startswith("ALARM")] == ["ALARM accounts-api down"]
     [gateway] = [line for line in lines if line.startswith("│ gateway ")]
     assert [cell.strip() for cell in gateway.split("│")[1:-1]] == ["gateway", "up", *"----"]
+
+
+def test_a_readiness_answer_without_a_list_of_what_is_missing_shows_its_status(
+    tmp_path: Path, unwell_service: str
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    layout = {
+        "gateway": {"url": down, "ready": f"{unwell_service}/draining"},
+        "odd": {"url": down, "ready": f"{unwell_service}/odd"},
+    }
+
+    result = top(with_layout(tmp_path, layout), "--once", "--interval", "0.1")
+
+    alarms = [line for line in result.stdout.splitlines() if line.startswith("ALARM")]
+    assert alarms == ["ALARM gateway not ready: HTTP 503", "ALARM odd not ready: HTTP 503"]
