@@ -15,6 +15,7 @@ from gateway import replies
 from gateway.clusters import HealthCheck, Upstream, address, cluster, seconds, typed
 from gateway.rate_limits import RateLimits, client_ip_limit, subject_limit
 from gateway.routes import PAYMENT_CREATION, PublicRoute, public_routes
+from gateway.stats_listener import admin_cluster, stats_listener
 from gateway.tokens import JwtIssuer, jwks_cluster, jwt_authn
 from scripts.devstack.services import SERVICES
 
@@ -49,6 +50,9 @@ class GatewayConfig:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     health_check: HealthCheck = field(default_factory=HealthCheck)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Where a scraper reads the gateway's metrics (gateway/stats_listener.py); None: only
+    # on the admin interface, on loopback.
+    stats_port: int | None = None
 
 
 def public_services() -> list[str]:
@@ -74,12 +78,13 @@ def bootstrap(config: GatewayConfig) -> dict[str, Any]:
     clusters = [
         cluster(name, config.upstreams[name], config.health_check) for name in public_services()
     ]
+    listeners, clusters = [_listener(config)], [*clusters, jwks_cluster(config.issuer)]
+    if config.stats_port is not None:
+        listeners.append(stats_listener(config.host, config.stats_port))
+        clusters.append(admin_cluster(config.admin_port))
     return {
         "admin": {"address": address("127.0.0.1", config.admin_port)},
-        "static_resources": {
-            "listeners": [_listener(config)],
-            "clusters": [*clusters, jwks_cluster(config.issuer)],
-        },
+        "static_resources": {"listeners": listeners, "clusters": clusters},
     }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from gateway.clusters import HealthCheck, Upstream
 from gateway.envoy_config import GatewayConfig, bootstrap, local_upstreams, public_services
 from gateway.rate_limits import RateLimits
+from gateway.stats_listener import STATS_PORT
 from gateway.tokens import JwtIssuer
 from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.services import SERVICES
@@ -73,11 +74,13 @@ def compose_upstreams() -> dict[str, Upstream]:
 
 def compose_bootstrap() -> dict[str, Any]:
     """compose.yaml's gateway: listening on every interface of its container (only its
-    published port reaches it), admin inside the container only."""
+    published port reaches it from the host), admin inside the container only, its
+    metrics alone served to the compose network for Prometheus."""
     config = GatewayConfig(
         port=GATEWAY_PORT,
         admin_port=ADMIN_PORT,
         host="0.0.0.0",
+        stats_port=STATS_PORT,
         upstreams=compose_upstreams(),
         issuer=keycloak_issuer(),
     )

@@ -129,6 +129,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_cli_help.py",
         "tests/unit/test_cli_output.py",
         "tests/unit/test_compose.py",
+        "tests/unit/test_observability_files.py",
         "tests/unit/test_up_output.py",
         "tests/unit/test_log_view.py",
         "tests/unit/test_log_follower.py",
@@ -143,6 +144,11 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_token_command.py",
         "tests/unit/test_bench_gateway.py",
         "tests/integration/test_bench_gateway.py",
+        "tests/unit/test_top_derivation.py",
+        "tests/unit/test_top_command.py",
+        "tests/unit/test_top_targets.py",
+        "tests/integration/test_poison_events.py",  # top shows a halted projection
+        "tests/e2e/test_top.py",
     ),
     "overview-api": (
         *GATEWAY,

@@ -18,6 +18,7 @@ from scripts.cli import (
     replay,
     serve,
     token,
+    top,
     up,
 )
 from scripts.cli.errors import CommandGroup
@@ -29,7 +30,19 @@ app = CommandGroup(
     pretty_exceptions_enable=False,
     help="Paystream: run the system, operate its read models, audit its events.",
 )
-for group in (up, serve, token, gateway, provision, rebuild, projections, replay, audit, bench):
+for group in (
+    up,
+    top,
+    serve,
+    token,
+    gateway,
+    provision,
+    rebuild,
+    projections,
+    replay,
+    audit,
+    bench,
+):
     group.register(app)
 
 

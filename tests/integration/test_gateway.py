@@ -21,6 +21,7 @@ from gateway.clusters import Bulkhead, HealthCheck, Upstream
 from gateway.envoy_config import GatewayConfig, bootstrap, public_services
 from gateway.rate_limits import RateLimits, TokenBucket
 from gateway.routes import PublicRoute, public_routes
+from gateway.stats_listener import STATS_PATH
 from gateway.tokens import JwtIssuer
 from scripts.devstack.embedded import free_port
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
@@ -87,6 +88,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             issuer=JwtIssuer(issuer, (AUDIENCE, "other-audience"), jwks_uri),
             rate_limits=RateLimits(PER_SUBJECT, PER_CLIENT_IP, PAYMENT_CREATIONS),
             health_check=HealthCheck(interval_seconds=0.2, timeout_seconds=0.5),
+            stats_port=free_port(),
         )
         envoy = EmbeddedEnvoy(tmp_path_factory.mktemp("gateway"), bootstrap(config))
         envoy.start()
@@ -443,3 +445,28 @@ def test_each_request_is_an_access_log_json_line(gateway: Gateway) -> None:
         200,
         "account-summary-query-api",
     )
+
+
+def test_the_stats_listener_serves_the_gateways_metrics_and_no_other_admin_path(
+    gateway: Gateway,
+) -> None:
+    """What compose's Prometheus scrapes: the admin's /stats/prometheus, and only that
+    (the admin interface, on loopback, could also stop the gateway)."""
+    listeners = gateway.envoy.config["static_resources"]["listeners"]
+    [socket] = [item["address"]["socket_address"] for item in listeners if item["name"] == "stats"]
+    url = f"http://{socket['address']}:{socket['port_value']}"
+
+    scraped = httpx.get(f"{url}{STATS_PATH}", timeout=10.0)
+
+    assert scraped.status_code == 200, scraped.text
+    assert "envoy_server_live" in scraped.text
+    assert "envoy_http_local_rate_limit_rate_limited" in scraped.text
+    for method, path in [
+        ("POST", "/quitquitquit"),
+        ("POST", "/healthcheck/fail"),
+        ("GET", "/config_dump"),
+        ("GET", "/stats"),
+        ("POST", STATS_PATH),
+    ]:
+        assert httpx.request(method, f"{url}{path}", timeout=10.0).status_code == 404, path
+    assert gateway.envoy.is_ready()

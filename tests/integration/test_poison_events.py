@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import nats
 import pytest
+from prometheus_client import REGISTRY
 from psycopg import AsyncConnection, AsyncCursor
 
+from api.health import worker_app
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import H_POSITION, EventEnvelope
 from projections.account_summary import AccountSummaryProjection
 from projections.status import ProjectionStatus, projection_status
+from tests.support import served_app
 from tests.support.cli import CliRun, paystream
 from tests.support.operator_token import SUBJECT
 from tests.support.stack import Stack, wait_until
@@ -227,3 +231,44 @@ def test_a_skipped_poison_met_through_gap_repair_is_skipped_there_too(stack: Sta
         assert thread.projector.status.repaired >= 1
     finally:
         thread.finish()
+
+
+def halted_gauge() -> float:
+    """The halted metric of the account summary's projector, running in this process."""
+    labels = {"projection": AccountSummaryProjection.name}
+    return REGISTRY.get_sample_value("paystream_projection_halted", labels) or 0.0
+
+
+def test_top_shows_the_halted_projection_as_halted(
+    stack: Stack, projector: ProjectorThread, tmp_path: Path
+) -> None:
+    service = accounts_service(stack)
+    account = service.open_account("watched", "EUR").account_id
+    applied = stack.max_position(ACCOUNTS)
+    wait_until(lambda: tracked_position(stack) >= applied, 60, "the account to be projected")
+    service.deposit(account, POISON)
+    wait_until(lambda: halted_gauge() == 1, 60, "the projector to say it is halted")
+    status_app = worker_app(
+        "projector account_summary", no_lack, lambda: projector.projector.status
+    )
+
+    with served_app.served(status_app) as projector_url:
+        layout = {"relay-accounts": stack.url("relay-accounts"), "projector": projector_url}
+        (tmp_path / "services.json").write_text(json.dumps(layout))
+        shown = paystream(
+            stack.database_url, "top", "--data-dir", str(tmp_path), "--once", "--interval", "0.2"
+        )
+
+    assert shown.returncode == 1, shown.output  # an alarm
+    lines = shown.stdout.splitlines()
+    assert lines[1] == "ALARM projection account_summary (accounts) halted", shown.stdout
+    [row] = [line for line in lines if line.startswith("│ account_summary ")]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert (cells[1], cells[2], cells[-1]) == ("accounts", f"{applied:,}", "halted")
+    for name in layout:
+        [service_row] = [line for line in lines if line.startswith(f"│ {name} ")]
+        assert [cell.strip() for cell in service_row.split("│")][2] == "up"
+
+
+async def no_lack() -> list[str]:
+    return []

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from api.account_payment_steps import PAYMENT_STEP_CLIENTS
 from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
+from gateway import stats_listener
 from gateway.envoy_config import public_services
 from gateway.layouts import (
     ADMIN_PORT,
@@ -63,6 +64,10 @@ INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 SERVE_COMMAND = re.compile(r"(^|\s)(paystream\s+)?serve(\s|$)")
 LOOPBACK_BY_DEFAULT = re.compile(r"127\.0\.0\.1|\$\{\w+:-127\.0\.0\.1\}")
 GATEWAY_URL = "http://127.0.0.1:${PAYSTREAM_GATEWAY_PORT:-8000}"
+# The observability UIs and their ports: published on 127.0.0.1 only, whatever
+# PAYSTREAM_PUBLISH_HOST says (Jaeger's and Prometheus's have no sign-in).
+OBSERVABILITY_UIS = {"grafana": 3000, "jaeger": 16686, "prometheus": 9090}
+DEPLOY = ROOT / "deploy"
 
 
 def load_compose() -> dict[str, Any]:
@@ -219,9 +224,10 @@ def test_only_the_gateway_and_keycloak_publish_a_port_on_loopback_by_default(
     services: dict[str, dict[str, Any]],
 ) -> None:
     """The APIs publish nothing, so `--scale` works and clients come through the gateway;
-    Keycloak publishes its public URL, where people get their tokens."""
+    Keycloak publishes its public URL, where people get their tokens (the observability
+    UIs publish theirs, on loopback: see below)."""
     publishing = sorted(name for name, service in services.items() if service.get("ports"))
-    assert publishing == ["gateway", "keycloak"]
+    assert publishing == sorted(["gateway", "keycloak", *OBSERVABILITY_UIS])
     (port,) = services["gateway"]["ports"]
     assert isinstance(port, dict), "use the long syntax, with host_ip"
     assert int(port["target"]) == GATEWAY_PORT
@@ -617,6 +623,135 @@ def test_nats_url_reaches_the_cluster(
         )
     )
     assert host in set(nodes) | aliases_of_every_node
+
+
+# --- observability: Prometheus, the OpenTelemetry Collector, Jaeger, Grafana ---
+
+
+def bind_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """The service's mounts of repository paths: target in the container, source."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = str(volume).split(":")
+        if source.startswith("./"):
+            mounts[target] = source
+    return mounts
+
+
+def mounted_file(service: dict[str, Any], target: str) -> Path:
+    """The repository file compose mounts at `target` in the service (that file, or a
+    directory above it)."""
+    for mount, source in bind_mounts(service).items():
+        if target == mount or target.startswith(mount + "/"):
+            return (ROOT / source / target.removeprefix(mount).lstrip("/")).resolve()
+    raise AssertionError(f"nothing of the repository is mounted at {target}")
+
+
+def yaml_file(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict), f"{path} is not a mapping"
+    return document
+
+
+def scrape_jobs() -> dict[str, dict[str, Any]]:
+    config = yaml_file(DEPLOY / "prometheus" / "prometheus.yml")
+    return {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_every_repository_path_compose_mounts_exists_and_is_read_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source, _, options = str(volume).partition(":")
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: {source}"
+                assert options.endswith(":ro"), f"{name}: mount {source} read-only"
+
+
+def test_prometheus_reads_the_repositorys_config_and_rules(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    prometheus = services["prometheus"]
+    config_file = flag_value(
+        [f for w in as_list(prometheus["command"]) for f in w.split("=", 1)], "--config.file"
+    )
+    assert mounted_file(prometheus, config_file) == DEPLOY / "prometheus" / "prometheus.yml"
+    (rules,) = yaml_file(DEPLOY / "prometheus" / "prometheus.yml")["rule_files"]
+    assert mounted_file(prometheus, rules) == DEPLOY / "prometheus" / "alerts.yml"
+
+
+def test_prometheus_scrapes_every_service_compose_runs_by_its_name() -> None:
+    """By DNS, so each replica of a scaled service is scraped; labelled with its name."""
+    job = scrape_jobs()["paystream"]
+    targets = [(name, found["port"]) for found in job["dns_sd_configs"] for name in found["names"]]
+    served = load_compose()["services"]
+    expected = [(spec.name, spec.port) for spec in SERVICES if spec.name in served]
+    assert sorted(targets) == sorted(expected)
+    relabel = {"source_labels": ["__meta_dns_name"], "target_label": "service"}
+    assert relabel in job["relabel_configs"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_prometheus_scrapes_the_gateway_on_its_stats_listener_only() -> None:
+    """Envoy's admin stays on loopback; its stats listener serves /stats/prometheus alone."""
+    job = scrape_jobs()["gateway"]
+    assert job["metrics_path"] == stats_listener.STATS_PATH
+    [static] = job["static_configs"]
+    assert static["targets"] == [f"gateway:{stats_listener.STATS_PORT}"]
+    listeners = {item["name"]: item for item in gateway_config()["static_resources"]["listeners"]}
+    socket = listeners["stats"]["address"]["socket_address"]
+    assert (socket["address"], socket["port_value"]) == ("0.0.0.0", stats_listener.STATS_PORT)
+
+
+@pytest.mark.parametrize("name", sorted(OBSERVABILITY_UIS))
+def test_the_observability_uis_publish_only_their_ui_on_loopback(
+    name: str, services: dict[str, dict[str, Any]]
+) -> None:
+    (port,) = services[name]["ports"]
+    assert isinstance(port, dict), "use the long syntax, with host_ip"
+    assert int(port["target"]) == OBSERVABILITY_UIS[name]
+    assert port["host_ip"] == "127.0.0.1"
+
+
+def test_services_send_traces_to_the_collector(services: dict[str, dict[str, Any]]) -> None:
+    collector = yaml_file(mounted_file(services["otel-collector"], "/etc/otelcol/config.yaml"))
+    http = collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    serving = [name for name, service in services.items() if runs_serve(service)]
+    assert serving
+    for name in serving:
+        env = environment(services[name])
+        endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf", name
+        assert endpoint.hostname == "otel-collector" and f":{endpoint.port}" in http, name
+
+
+def test_the_collector_sends_traces_to_jaeger(services: dict[str, dict[str, Any]]) -> None:
+    assert "--config=/etc/otelcol/config.yaml" in as_list(services["otel-collector"]["command"])
+    collector = yaml_file(DEPLOY / "otel-collector.yaml")
+    [exporter] = collector["service"]["pipelines"]["traces"]["exporters"]
+    jaeger_endpoint = collector["exporters"][exporter]["endpoint"]
+    assert jaeger_endpoint == "jaeger:4317"
+    jaeger_flags = as_list(services["jaeger"]["command"])
+    assert "receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317" in jaeger_flags
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    grafana = services["grafana"]
+    datasources = yaml_file(
+        mounted_file(grafana, "/etc/grafana/provisioning/datasources/prometheus.yaml")
+    )["datasources"]
+    assert [(d["uid"], d["url"]) for d in datasources] == [("prometheus", "http://prometheus:9090")]
+    provider = yaml_file(
+        mounted_file(grafana, "/etc/grafana/provisioning/dashboards/paystream.yaml")
+    )["providers"][0]
+    dashboard = f"{provider['options']['path']}/paystream.json"
+    assert mounted_file(grafana, dashboard) == DEPLOY / "grafana" / "dashboards" / "paystream.json"
+    env = environment(grafana)
+    assert is_required_variable(env["GF_SECURITY_ADMIN_PASSWORD"])
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
 
 
 # --- secrets ---

@@ -1,0 +1,1 @@
+"""`paystream top`: the live terminal view of the services' /metrics and /readyz."""

@@ -1,0 +1,69 @@
+"""What `paystream top` watches: each process `paystream up` recorded in its layout file
+(replicas and the gateway included), or the default ports when it recorded none.
+
+A layout entry is a URL (`"http://127.0.0.1:8001"`, the first format) or an object with
+the URL and its readiness URL (`{"url": ..., "ready": ...}`). A service is ready by its
+`/readyz` and shows its metrics at `/metrics` beside it; the gateway (Envoy) is ready
+by its admin `/ready`, and its metrics are Envoy's own, not read here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.devstack.gateway import gateway_ports
+from scripts.devstack.services import SERVICES
+from scripts.devstack.up import layout_file
+
+SERVICE_READY, SERVICE_METRICS = "/readyz", "/metrics"
+GATEWAY = "gateway"
+
+
+class BadLayout(ValueError):
+    """The layout file cannot be read, or is not a layout of services."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    ready_url: str
+    metrics_url: str | None  # None: its metrics are not Paystream's (the gateway)
+
+
+def service(name: str, url: str) -> Target:
+    return Target(name, url + SERVICE_READY, url + SERVICE_METRICS)
+
+
+def default_targets() -> list[Target]:
+    """The gateway and every service at the ports `paystream up` gives them by default."""
+    admin_port = gateway_ports()[1]
+    gateway = Target(GATEWAY, f"http://127.0.0.1:{admin_port}/ready", None)
+    return [gateway, *(service(spec.name, f"http://127.0.0.1:{spec.port}") for spec in SERVICES)]
+
+
+def target(name: str, entry: object) -> Target:
+    """One entry of the layout, in either format."""
+    if isinstance(entry, str) and entry.startswith("http"):
+        return service(name, entry)
+    if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("url", "ready")):
+        url, ready = entry["url"].rstrip("/"), entry["ready"]
+        return service(name, url) if ready == url + SERVICE_READY else Target(name, ready, None)
+    raise BadLayout(f"{name!r} is neither a URL nor an object with url and ready")
+
+
+def read_targets(data_dir: Path) -> list[Target]:
+    """What `paystream up` recorded in `data_dir`, else `default_targets()`."""
+    path = layout_file(data_dir)
+    if not path.exists():
+        return default_targets()
+    try:
+        layout = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise BadLayout(f"cannot read the services' layout {path}: {error}") from None
+    if not isinstance(layout, dict) or not layout:
+        raise BadLayout(f"{path} is not a layout of services (an object of names and URLs)")
+    try:
+        return [target(name, entry) for name, entry in layout.items()]
+    except BadLayout as error:
+        raise BadLayout(f"{path} is not a layout of services: {error}") from None
