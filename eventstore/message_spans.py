@@ -11,10 +11,9 @@ stored traceparent passes through unchanged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from nats.aio.msg import Msg
 from nats.js.api import PubAck
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -68,10 +67,11 @@ def end_publish(span: Span, error: BaseException | None) -> None:
 
 
 @contextmanager
-def consuming(messages: Sequence[Msg], durable: str, stream: str) -> Iterator[Span]:
-    """The current span while a consumer handles `messages`: a child of their trace when
-    they all belong to one, else the start of a new trace linked to each of them."""
-    contexts = [context_from(message.headers or {}) for message in messages]
+def consuming(headers: Sequence[Mapping[str, str]], durable: str, stream: str) -> Iterator[Span]:
+    """The current span while a consumer handles messages (with these `headers`): a child
+    of their trace when they all belong to one, else the start of a new trace linked to
+    each of them."""
+    contexts = [context_from(each) for each in headers]
     traced = [(c, span_context_of(c)) for c in contexts if span_context_of(c).is_valid]
     one_trace = len({span.trace_id for _, span in traced}) == 1
     parent = traced[0][0] if one_trace else Context()
@@ -86,7 +86,7 @@ def consuming(messages: Sequence[Msg], durable: str, stream: str) -> Iterator[Sp
             "messaging.operation.type": "process",
             "messaging.destination.name": stream,
             "messaging.consumer.group.name": durable,
-            "messaging.batch.message_count": len(messages),
+            "messaging.batch.message_count": len(headers),
         },
     ) as span:
         yield span

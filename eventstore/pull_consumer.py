@@ -91,7 +91,8 @@ class PullConsumer:
         """Handle a group, then ack it, or hand it back: after the handler's delay, or at
         once when the handler raised."""
         try:
-            with consuming(messages, self.durable, self.source.stream) as span:
+            headers = [message.headers or {} for message in messages]
+            with consuming(headers, self.durable, self.source.stream) as span:
                 delay = await handle(messages)
                 if delay is not None:
                     span.set_attribute("paystream.redelivery_delay_seconds", delay)
