@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from eventstore.trace_context import active_traceparent
+
 META_KEY = "__meta__"
 # W3C Trace Context: version (not ff), trace id and parent id (not all zero), flags.
 TRACEPARENT_PATTERN = r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
@@ -33,9 +35,11 @@ class CommandMetadata:
     traceparent: str | None = None
 
     def stored_form(self) -> dict[str, Any]:
-        """The metadata as written into a stored event, stamped with the UTC time."""
+        """The metadata as written into a stored event, stamped with the UTC time; its
+        traceparent is the active span's, when one is (so the event continues the trace)."""
         data = asdict(self)
         data.pop("request_fingerprint")
+        data["traceparent"] = active_traceparent() or self.traceparent
         data["recorded_at"] = datetime.now(UTC).isoformat()
         return data
 

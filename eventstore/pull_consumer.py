@@ -6,7 +6,8 @@ answers None (every message of its group is acked) or a delay (each is nak'ed an
 back after it: the worker will try again). A group whose handler raised (a lost
 connection, or the run ending) is nak'ed at once, not after the ack wait; once every group
 is done, the first such error ends the loop, and the caller runs it again on fresh
-connections (eventstore.reconnect.keep_running).
+connections (eventstore.reconnect.keep_running). Each group is handled in a span that
+continues the trace its messages carry (eventstore.message_spans.consuming).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from eventstore.contexts import Context
+from eventstore.message_spans import consuming
 from eventstore.stopping import pause
 
 FETCH_WAIT_SECONDS = 1.0
@@ -79,11 +81,29 @@ class PullConsumer:
                 continue
             groups = grouped(messages, group_by)
             results = await asyncio.gather(
-                *(answer(group, handle) for group in groups), return_exceptions=True
+                *(self.answer(group, handle) for group in groups), return_exceptions=True
             )
             failures = [result for result in results if isinstance(result, BaseException)]
             if failures:
                 raise failures[0]  # each failed group's messages were handed back
+
+    async def answer(self, messages: list[Msg], handle: Handler) -> None:
+        """Handle a group, then ack it, or hand it back: after the handler's delay, or at
+        once when the handler raised."""
+        try:
+            headers = [message.headers or {} for message in messages]
+            with consuming(headers, self.durable, self.source.stream) as span:
+                delay = await handle(messages)
+                if delay is not None:
+                    span.set_attribute("paystream.redelivery_delay_seconds", delay)
+        except BaseException:
+            await nak_all(messages)
+            raise
+        if delay is not None:
+            await nak_all(messages, delay)
+            return
+        for message in messages:
+            await message.ack()
 
 
 def grouped(messages: list[Msg], group_by: Callable[[Msg], Hashable] | None) -> list[list[Msg]]:
@@ -94,21 +114,6 @@ def grouped(messages: list[Msg], group_by: Callable[[Msg], Hashable] | None) -> 
     for message in messages:
         groups[group_by(message)].append(message)
     return list(groups.values())
-
-
-async def answer(messages: list[Msg], handle: Handler) -> None:
-    """Handle a group, then ack it, or hand it back: after the handler's delay, or at once
-    when the handler raised."""
-    try:
-        delay = await handle(messages)
-    except BaseException:
-        await nak_all(messages)
-        raise
-    if delay is not None:
-        await nak_all(messages, delay)
-        return
-    for message in messages:
-        await message.ack()
 
 
 async def nak_all(messages: Sequence[Msg], delay: float | None = None) -> None:

@@ -30,6 +30,7 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
+from eventstore.message_spans import publish_traced
 from eventstore.reader import max_position, read_events
 from eventstore.reconnect import connect, connect_nats
 from eventstore.relay_metrics import RelayMetrics
@@ -251,8 +252,11 @@ class Relay:
             if previous:
                 headers[H_EXPECTED_LAST_MSG_ID] = self.context.msg_id(previous)
             futures.append(
-                await js.publish_async(
-                    self.context.subject(envelope.event_type), envelope.body, headers=headers
+                await publish_traced(
+                    js.publish_async,
+                    self.context.subject(envelope.event_type),
+                    envelope.body,
+                    headers,
                 )
             )
             previous = envelope.position

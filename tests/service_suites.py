@@ -41,6 +41,12 @@ SHARED = (
     "tests/api/test_metrics.py",
     "tests/unit/test_metrics_doc.py",
     "tests/e2e/test_metrics.py",
+    # A payment is one trace across the services: the setup and the bridge, then the
+    # running system's spans.
+    "tests/unit/test_tracing_setup.py",
+    "tests/unit/test_trace_bridge.py",
+    "tests/integration/test_message_spans.py",
+    "tests/e2e/test_traces.py",
 )
 # The gateway routes to every public API: their suites check it still does.
 GATEWAY = (

@@ -34,6 +34,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
+    from scripts.composition.tracing import start_tracing
     from scripts.devstack.services import service_name
     from scripts.service_logs import configure_service_logging
 
@@ -44,6 +45,7 @@ def serve(
     configure_service_logging(service_name(service, target))
     # Each kind imports only what it serves: about half the CPU time in imports at start.
     try:
+        start_tracing(service_name(service, target))  # before any app module is imported
         if service in ("accounts-api", "payments-api"):
             from scripts.composition import command_apis
 

@@ -15,6 +15,7 @@ import pytest
 
 from scripts.devstack.embedded import EmbeddedPostgres
 from scripts.devstack.services import SERVICES
+from tests.support.otlp_receiver import OtlpReceiver, running_receiver
 from tests.support.payments_workload import payments_in_flight
 from tests.support.stack import Stack, StackGateway, provisioned_stack, wait_until
 
@@ -26,12 +27,23 @@ TIMEOUT_SECONDS = 30.0
 
 
 @pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where every service of the running system exports its spans."""
+    with running_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
 def running_system(
-    postgres_server: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory
+    postgres_server: EmbeddedPostgres,
+    tmp_path_factory: pytest.TempPathFactory,
+    otlp_receiver: OtlpReceiver,
 ) -> Iterator[Stack]:
-    """Every service of the system on its own database and nats-server, each ready."""
+    """Every service of the system on its own database and nats-server, each ready, and
+    traced (its spans exported to `otlp_receiver`)."""
     work_dir = tmp_path_factory.mktemp("e2e")
     with provisioned_stack(postgres_server.admin_url, work_dir, "e2e") as system:
+        system.extra_env.update(otlp_receiver.environment())
         system.start_all(SERVICE_NAMES)
         yield system
 

@@ -85,6 +85,8 @@ class Stack:
         default_factory=lambda: {name: free_port() for name in UPSTREAM_ENV}
     )
     stream_replicas: int | None = None
+    # More environment for every service started from now on (the e2e suite's OTEL_*).
+    extra_env: dict[str, str] = field(default_factory=dict)
     _clients: dict[str, Client] | None = field(default=None, init=False, repr=False)
 
     def url_of(self, name: str) -> str:
@@ -131,6 +133,7 @@ class Stack:
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
         env.update({variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()})
         env.update(identity_env(name, self.issuer_dir, self.url_of("issuer"), self.clients))
+        env.update(self.extra_env)
         port = port or (replica == 1 and self.upstream_ports.get(name)) or free_port()
         process = ServiceProcess(spec, port, env, self.work_dir / "logs", replica=replica)
         process.start()

@@ -1,0 +1,135 @@
+"""An OTLP/HTTP trace receiver in the test process: the services export their spans to it
+(OTEL_EXPORTER_OTLP_ENDPOINT) as they would to a collector, and tests read them back."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from scripts.devstack.embedded import free_port
+
+TRACES_PATH = "/v1/traces"
+
+
+@dataclass(frozen=True)
+class ReceivedSpan:
+    """One exported span: who made it, where it sits in its trace, what it links to."""
+
+    service: str
+    name: str
+    kind: str  # SERVER, CLIENT, PRODUCER, CONSUMER or INTERNAL
+    trace_id: str
+    span_id: str
+    parent_id: str  # empty for the first span of a trace
+    start_ns: int
+    links: tuple[tuple[str, str], ...]  # (trace id, span id) of each span linked to
+    attributes: dict[str, str]  # those whose values are strings (or bytes, decoded)
+
+    def statement(self) -> str:
+        """The SQL of a database span (under either name the conventions have had)."""
+        return self.attributes.get("db.query.text") or self.attributes.get("db.statement", "")
+
+
+def text_of(value: AnyValue) -> str:
+    """A string attribute's value, or a bytes one's as text (psycopg's SQL may be bytes)."""
+    return value.string_value or value.bytes_value.decode(errors="replace")
+
+
+def received(service: str, span: Span) -> ReceivedSpan:
+    return ReceivedSpan(
+        service=service,
+        name=span.name,
+        kind=Span.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_"),
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_id=span.parent_span_id.hex(),
+        start_ns=span.start_time_unix_nano,
+        links=tuple((link.trace_id.hex(), link.span_id.hex()) for link in span.links),
+        attributes={a.key: text for a in span.attributes if (text := text_of(a.value))},
+    )
+
+
+def spans_of(request: ExportTraceServiceRequest) -> list[ReceivedSpan]:
+    """Every span of an export, with the service.name of the process that made it."""
+    spans = []
+    for resource_spans in request.resource_spans:
+        attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+        service = attributes.get("service.name", "")
+        for scope_spans in resource_spans.scope_spans:
+            spans += [received(service, span) for span in scope_spans.spans]
+    return spans
+
+
+class OtlpReceiver:
+    """Keeps every span posted to http://127.0.0.1:<port>/v1/traces."""
+
+    def __init__(self) -> None:
+        self._spans: list[ReceivedSpan] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def environment(self) -> dict[str, str]:
+        """What a service needs to export its spans here, within a tenth of a second."""
+        return {"OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+    def spans(self) -> list[ReceivedSpan]:
+        with self._lock:
+            return list(self._spans)
+
+    def _keep(self, body: bytes) -> None:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        with self._lock:
+            self._spans += spans_of(request)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                if self.path != TRACES_PATH:
+                    self.send_error(404)
+                    return
+                receiver._keep(body)
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # one line per export would drown the test's output
+
+        return Handler
+
+
+@contextmanager
+def running_receiver() -> Iterator[OtlpReceiver]:
+    """A receiver answering on its port for the block."""
+    receiver = OtlpReceiver()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
