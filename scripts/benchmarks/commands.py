@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from api.consistency import HEADER as TOKEN_HEADER
+from scripts.benchmarks.gateway_stack import bearer, expect
 from scripts.plural import counted
 
 
@@ -30,17 +31,18 @@ class Tally:
 
 
 def run_command_bench(
-    command_url: str, query_url: str, clients: int, seconds: float, console: Console
+    command_url: str, query_url: str, clients: int, seconds: float, console: Console, token: str
 ) -> None:
-    """Run both phases against running services and print the figures."""
-    asyncio.run(_bench(command_url, query_url, clients, seconds, console))
+    """Run both phases against running services, as the customer whose bearer `token` it
+    is (the accounts are theirs), and print the figures."""
+    asyncio.run(_bench(command_url, query_url, clients, seconds, console, token))
 
 
 async def _bench(
-    command_url: str, query_url: str, clients: int, seconds: float, console: Console
+    command_url: str, query_url: str, clients: int, seconds: float, console: Console, token: str
 ) -> None:
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=bearer(token)) as http:
         accounts = await asyncio.gather(*(_open(http, command_url, i) for i in range(clients)))
         throughput, visibility = Tally(), Tally()
         phases: list[tuple[str, Callable[[str], Awaitable[object]]]] = [
@@ -84,8 +86,7 @@ async def _open(http: httpx.AsyncClient, url: str, index: int) -> str:
     response = await http.post(
         f"{url}/accounts", json={"owner": f"bench-{index}", "currency": "EUR"}
     )
-    response.raise_for_status()
-    return str(response.json()["account_id"])
+    return str(expect(response, "the accounts API").json()["account_id"])
 
 
 async def _deposit(http: httpx.AsyncClient, url: str, account_id: str, tally: Tally) -> str | None:

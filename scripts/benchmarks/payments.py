@@ -17,6 +17,7 @@ import httpx
 from rich.console import Console
 
 from api.consistency import HEADER as TOKEN_HEADER
+from scripts.benchmarks.gateway_stack import bearer, expect
 from scripts.plural import counted
 
 ACCOUNTS = 64
@@ -31,16 +32,20 @@ async def bench_payments(
     clients: int,
     seconds: float,
     console: Console,
+    token: str,
 ) -> None:
-    """Request payments from `clients` clients for `seconds`; print finished payments/s."""
+    """Request payments from `clients` clients for `seconds`, as the customer whose bearer
+    `token` it is (it holds every account paid from); print finished payments/s."""
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        accounts, token = await _funded_accounts(http, command_url)
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=bearer(token)) as http:
+        accounts, consistency = await _funded_accounts(http, command_url)
         started = datetime.now(UTC)
         with console.status(
             f"requesting payments for {seconds:.0f}s with {counted(clients, 'client')}"
         ):
-            payment_ids = await _request_for(http, payments_url, accounts, token, clients, seconds)
+            payment_ids = await _request_for(
+                http, payments_url, accounts, consistency, clients, seconds
+            )
         with console.status(f"waiting for {counted(len(payment_ids), 'payment')} to finish"):
             finished = await _wait_finished(http, query_url, payment_ids)
     last = max(p["updated_at"] for p in finished.values())
@@ -59,13 +64,16 @@ async def bench_payments(
 async def _funded_accounts(http: httpx.AsyncClient, url: str) -> tuple[list[str], str]:
     accounts, token = [], ""
     for i in range(ACCOUNTS):
-        opened = (
-            await http.post(f"{url}/accounts", json={"owner": f"bench-{i}", "currency": "EUR"})
+        opened = expect(
+            await http.post(f"{url}/accounts", json={"owner": f"bench-{i}", "currency": "EUR"}),
+            "the accounts API",
         ).json()
-        deposit = await http.post(
-            f"{url}/accounts/{opened['account_id']}/deposits", json={"amount": FUNDS}
+        deposit = expect(
+            await http.post(
+                f"{url}/accounts/{opened['account_id']}/deposits", json={"amount": FUNDS}
+            ),
+            "the accounts API",
         )
-        deposit.raise_for_status()
         accounts.append(opened["account_id"])
         token = deposit.headers[TOKEN_HEADER]
     return accounts, token

@@ -63,12 +63,15 @@ def bench_commands(
     seconds: Seconds = 15.0,
     command_url: CommandUrl = "http://127.0.0.1:8001",
     query_url: SummaryUrl = "http://127.0.0.1:8002",
+    issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
 ) -> None:
-    """Commands per second at N clients. And how soon a query shows a command's effect."""
+    """Commands per second at N clients. And how soon a query shows a command's effect.
+    As a new customer, with a token from the development issuer's directory."""
     from scripts.benchmarks.commands import run_command_bench
 
+    token = bench_customer(issuer_dir)
     with services_answering():
-        run_command_bench(command_url, query_url, clients, seconds, Console())
+        run_command_bench(command_url, query_url, clients, seconds, Console(), token)
 
 
 @bench_app.command("payments")
@@ -82,12 +85,16 @@ def bench_payments(
     query_url: Annotated[str, typer.Option(help="The payments query API.")] = (
         "http://127.0.0.1:8004"
     ),
+    issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
 ) -> None:
-    """Payments completed per second, end to end, at N clients."""
+    """Payments completed per second, end to end, at N clients. As a new customer, with a
+    token from the development issuer's directory."""
     from scripts.benchmarks.payments import bench_payments as run
 
+    token = bench_customer(issuer_dir)
     with services_answering():
-        asyncio.run(run(command_url, payments_url, query_url, clients, seconds, Console()))
+        urls = (command_url, payments_url, query_url)
+        asyncio.run(run(*urls, clients, seconds, Console(), token))
 
 
 @bench_app.command("rebuild")
@@ -133,6 +140,14 @@ def customer_tokens(issuer_dir: Path) -> Mint:
     minter = TokenMinter(directory.keyring, development_issuer(directory))
     audience = OidcSettings().oidc_audience
     return lambda subject: minter.mint(subject, [CUSTOMER], 3600, audience)
+
+
+def bench_customer(issuer_dir: Path) -> str:
+    """A token for a customer no one was before (its own rate-limit bucket, its own
+    accounts)."""
+    from scripts.benchmarks.gateway_stack import unique_subject
+
+    return customer_tokens(issuer_dir)(unique_subject("bench"))
 
 
 @bench_app.command("gateway")
