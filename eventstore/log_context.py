@@ -3,8 +3,9 @@ request or event being handled, and the W3C trace and span ids in play.
 
 The HTTP apps set it for each request (api/request_logging.py), the saga for each
 message it handles, the projectors for each event they apply; scripts/service_logs.py
-stamps it on each log line. Tracing, once added, fills the same fields from its active
-span here.
+stamps it on each log line. When a span is active (tracing on: scripts/composition/
+tracing.py), a line carries that span's trace and span ids instead of the ones the
+request or message came with: the same trace, and the span the line was logged in.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from opentelemetry import trace
 
 from eventstore.envelope import H_CORRELATION_ID, H_TRACEPARENT
 from eventstore.metadata import trace_ids
@@ -35,8 +38,13 @@ _current: contextvars.ContextVar[LogContext | None] = contextvars.ContextVar(
 
 
 def current_log_context() -> LogContext:
-    """The ids of the request or event being handled here."""
-    return _current.get() or OUTSIDE_ANY_WORK
+    """The ids of the request or event being handled here; the trace and span ids of the
+    active span when there is one."""
+    context = _current.get() or OUTSIDE_ANY_WORK
+    span = trace.get_current_span().get_span_context()
+    if not span.is_valid:
+        return context
+    return replace(context, trace_id=f"{span.trace_id:032x}", span_id=f"{span.span_id:016x}")
 
 
 def set_log_context(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from eventstore.log_context import handling_event, handling_message, log_context
 from scripts.service_logs import LogSettings, configure_service_logging, log_uncaught
@@ -90,6 +91,16 @@ def test_a_line_carries_the_ids_of_the_work_it_is_logged_for(log_file: Path) -> 
     )
     assert (event["correlation_id"], event["trace_id"]) == ("pay-7", None)
     assert after["correlation_id"] is None
+
+
+def test_inside_an_active_span_a_line_carries_that_spans_ids(log_file: Path) -> None:
+    tracer = TracerProvider().get_tracer("test")  # a provider of its own, not the global
+    with log_context("req-3", TRACEPARENT), tracer.start_as_current_span("apply") as span:
+        logging.getLogger("paystream.projector").info("applied")
+    (line,) = json_lines(log_file)
+    ids = span.get_span_context()
+    assert line["correlation_id"] == "req-3"
+    assert (line["trace_id"], line["span_id"]) == (f"{ids.trace_id:032x}", f"{ids.span_id:016x}")
 
 
 def test_a_traceparent_that_is_not_w3c_gives_no_trace_ids(log_file: Path) -> None:
