@@ -49,7 +49,8 @@ def run_rebuild(name: str, dry_run: bool, console: Console) -> None:
     """Rebuild `name`, or with `dry_run` print what a rebuild would do."""
     projection = projection_named(name)
     arguments = {"projection": name, "dry_run": dry_run}
-    with recorded("rebuild", arguments, OPERATORS, waits_for_database=not dry_run):
+    waits = 0.0 if dry_run else GIVE_UP_SECONDS  # a rebuild waits out an outage
+    with recorded("rebuild", arguments, OPERATORS, waits_for_database=waits):
         if dry_run:
             conninfo = reachable_database(projection.role()).role_conninfo(projection.role())
             _print_plan(asyncio.run(_plan(projection, conninfo)), console)

@@ -30,7 +30,6 @@ from scripts.cli.operator_identity import operator
 
 OPERATORS = (OPERATOR,)
 READERS = (OPERATOR, AUDITOR)  # checks and reads of the audit trail
-WAIT_FOR_DATABASE_SECONDS = 120.0
 
 
 @contextmanager
@@ -39,13 +38,13 @@ def recorded(
     arguments: dict[str, Any],
     roles: tuple[str, ...],
     *,
-    waits_for_database: bool = False,
+    waits_for_database: float = 0.0,
 ) -> Iterator[Actor]:
     """Run the body as PAYSTREAM_TOKEN's subject (who must hold one of `roles`), recorded.
 
-    The start is recorded before the body runs; with `waits_for_database` an unreachable
-    database is waited for (up to WAIT_FOR_DATABASE_SECONDS, saying so), otherwise it is
-    the usual one-line error. A failure to record the end is a warning: the work is done."""
+    The start is recorded before the body runs; an unreachable database is waited for up
+    to `waits_for_database` seconds (saying so), then it is the usual one-line error. A
+    failure to record the end is a warning: the work is done."""
     principal = operator(command, roles)
     actor = Actor(principal.subject, principal.client_id, tuple(sorted(principal.roles)))
     action_id = uuid.uuid4()
@@ -74,8 +73,8 @@ class ActionWriter:
         self.command, self.arguments = command, arguments
         self.conninfo = DatabaseSettings().role_conninfo(operator_log.ROLE)
 
-    def start(self, waits_for_database: bool) -> None:
-        backoff, give_up_at = Backoff(), time.monotonic() + WAIT_FOR_DATABASE_SECONDS
+    def start(self, waits_for_database: float) -> None:
+        backoff, give_up_at = Backoff(), time.monotonic() + waits_for_database
         said = False
         while True:
             try:
@@ -84,12 +83,12 @@ class ActionWriter:
             except psycopg.OperationalError as error:
                 if not is_connection_lost(error):
                     raise
-                if not waits_for_database or time.monotonic() > give_up_at:
+                if time.monotonic() >= give_up_at:
                     raise unreachable(self.conninfo, error) from None
                 if not said:
                     Console().print(
                         f"database connection lost ({reason(error)}); waiting for it (up to"
-                        f" {WAIT_FOR_DATABASE_SECONDS:.0f}s) to record `paystream {self.command}`",
+                        f" {waits_for_database:.0f}s) to record `paystream {self.command}`",
                         markup=False,
                         highlight=False,
                     )
