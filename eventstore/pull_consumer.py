@@ -107,9 +107,10 @@ class PullConsumer:
 
 
 def grouped(messages: list[Msg], group_by: Callable[[Msg], Hashable] | None) -> list[list[Msg]]:
-    """The batch split by `group_by`, each group in fetch order; one group without it."""
+    """The batch split by `group_by`, each group in fetch order; one group without it,
+    none for an empty batch (a fetch may end with no message and no timeout error)."""
     if group_by is None:
-        return [messages]
+        return [messages] if messages else []
     groups: defaultdict[Hashable, list[Msg]] = defaultdict(list)
     for message in messages:
         groups[group_by(message)].append(message)

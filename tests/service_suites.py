@@ -13,6 +13,7 @@ import sys
 from scripts.devstack.services import SERVICES
 
 SHARED = (
+    "tests/unit/test_batch_groups.py",
     "tests/unit/test_error_kinds.py",
     "tests/unit/test_event_contracts.py",
     "tests/unit/test_free_port.py",
