@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import warnings
 from types import TracebackType
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,9 @@ def configure_service_logging(service: str, settings: LogSettings | None = None)
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.captureWarnings(True)
+    # FastAPI deprecated ORJSONResponse, which every app still answers with; the warning
+    # came once per app at each start. Dropping the response class is issue 13's work.
+    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
     sys.excepthook = log_uncaught
 
 
