@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 
 from prometheus_client import Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.answered_status import StatusNoting
 
 # A request answered before any route took it: no route matched (404), or the door
 # refused it (413, 415); one label for all, told apart by status.
@@ -42,19 +44,11 @@ class HttpMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        started, answer = time.perf_counter(), StatusNoting(send)
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, answer)
         finally:
             method = scope["method"] if scope["method"] in METHODS else "other"
             route = route_template(scope)
-            REQUESTS.labels(route, method, str(status)).inc()
+            REQUESTS.labels(route, method, str(answer.status)).inc()
             DURATION.labels(route, method).observe(time.perf_counter() - started)

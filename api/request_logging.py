@@ -14,8 +14,9 @@ import time
 from uuid import uuid4
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.answered_status import StatusNoting
 from api.metadata_headers import CORRELATION_ID, TRACEPARENT, is_correlation_id
 from eventstore.log_context import current_log_context, reset_log_context, set_log_context
 
@@ -51,22 +52,15 @@ class RequestLogging:
             return
         headers = Headers(scope=scope)
         token = set_log_context(correlation_of(headers), headers.get(TRACEPARENT))
-        started, status = time.perf_counter(), 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        started, answer = time.perf_counter(), StatusNoting(send)
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, answer)
         except BaseException:
             # The ids stay set: the server logs the traceback after this, in the task it
             # runs this one request in, and that line belongs to the request too.
             log_answered(scope, 500, started)
             raise
-        log_answered(scope, status, started)
+        log_answered(scope, answer.status, started)
         reset_log_context(token)
 
 
