@@ -40,8 +40,8 @@ def top(
     ] = False,
 ) -> None:
     """Show the system live: services, projections, saga. Ctrl-C stops."""
+    from scripts.devstack.layout import BadLayout, read_targets
     from scripts.top.live import run_top
-    from scripts.top.targets import BadLayout, read_targets
 
     seconds = interval_seconds(interval)
     try:

@@ -50,9 +50,13 @@ def up(
 
 def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     """Show which services answer /readyz. Exits 1 unless every one does."""
+    from scripts.devstack.layout import BadLayout
     from scripts.devstack.status import run_status
 
-    raise typer.Exit(run_status(data_dir, Console()))
+    try:
+        raise typer.Exit(run_status(data_dir, Console()))
+    except BadLayout as error:
+        raise CliError(str(error)) from None
 
 
 def register(app: typer.Typer) -> None:

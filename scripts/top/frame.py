@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import httpx
 
+from scripts.devstack.layout import UP, Target
 from scripts.plural import counted
 from scripts.top.projection_states import LIVE, ProjectionRow, StallWatch, projection_rows
 from scripts.top.saga_state import OPEN, SagaState, saga_state
-from scripts.top.scrape import UP, Scrape, scrape_all
+from scripts.top.scrape import Scrape, scrape_all
 from scripts.top.service_rates import ServiceRow, service_row
-from scripts.top.targets import Target
 
 
 @dataclass(frozen=True)

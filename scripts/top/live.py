@@ -9,11 +9,11 @@ from datetime import datetime
 from rich.console import Console
 from rich.live import Live
 
+from scripts.devstack.layout import Target
 from scripts.plural import counted
 from scripts.top.frame import Watcher
 from scripts.top.render import render
 from scripts.top.scrape import client
-from scripts.top.targets import Target
 
 FOUND_ALARMS = 1
 

@@ -7,10 +7,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from scripts.devstack.layout import UP
 from scripts.top.frame import Frame
 from scripts.top.projection_states import HALTED, LIVE
 from scripts.top.saga_state import HALF_OPEN, OPEN, SagaState
-from scripts.top.scrape import UP
 
 NONE = "-"
 

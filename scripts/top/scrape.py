@@ -10,13 +10,12 @@ from dataclasses import dataclass
 
 import httpx
 
+from scripts.devstack.layout import DOWN, Target, readiness
 from scripts.top.samples import Samples, parse
-from scripts.top.targets import Target
 
 # A service slower than this to answer is shown as it is (down, or without metrics)
 # rather than holding up the whole view.
 TIMEOUT_SECONDS = 2.0
-UP, DOWN = "up", "down"
 NO_METRICS = ", no metrics"
 
 
@@ -35,21 +34,6 @@ class Scrape:
 def client() -> httpx.Client:
     """The one HTTP client of a `top` session: each request bounded by TIMEOUT_SECONDS."""
     return httpx.Client(timeout=TIMEOUT_SECONDS)
-
-
-def readiness(http: httpx.Client, ready_url: str) -> str:
-    """ "up", "down", or "not ready: <what is missing>" (as `paystream status` says it)."""
-    try:
-        response = http.get(ready_url)
-    except httpx.HTTPError:
-        return DOWN
-    if response.status_code == 200:
-        return UP
-    try:
-        missing = response.json().get("missing") or []
-    except (ValueError, AttributeError):
-        missing = []
-    return "not ready: " + ("; ".join(missing) if missing else f"HTTP {response.status_code}")
 
 
 def metrics(http: httpx.Client, metrics_url: str) -> Samples | None:

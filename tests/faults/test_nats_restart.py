@@ -9,7 +9,7 @@ import time
 import httpx
 
 from eventstore.contexts import ACCOUNTS
-from scripts.devstack.status import probe
+from scripts.devstack.layout import readiness as readiness_shown
 from tests.support.fault_checks import readiness
 from tests.support.fault_recovery import FaultRun
 from tests.support.fault_stack import FaultStack
@@ -37,7 +37,8 @@ def test_services_heal_after_nats_is_killed_and_restarted(faulty: FaultStack) ->
         lambda: all(readiness(p) == 503 for p in workers), DOWN_SECONDS + 10, "workers not ready"
     )
     assert readiness(faulty.process("accounts-api")) == 200, "commands need no NATS"
-    shown = probe(faulty.url("projector-account-summary") + "/readyz")  # as `status` prints
+    with httpx.Client(timeout=5) as http:  # as `paystream status` prints it
+        shown = readiness_shown(http, faulty.url("projector-account-summary") + "/readyz")
     assert shown.startswith("not ready: nats"), shown
     wait_until(
         lambda: faulty.stack.max_position(ACCOUNTS) > published_before + 10,

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
-from scripts.devstack.status import probe
+from scripts.devstack.layout import readiness as readiness_shown
 from tests.support.fault_checks import readiness
 from tests.support.fault_recovery import FaultRun
 from tests.support.fault_stack import FaultStack, healthy
@@ -44,7 +45,8 @@ def test_services_heal_after_postgres_returns(
 
     wait_until(every_service_not_ready, seconds, "every service not ready")
     assert all(healthy(p) for p in services), "a process stopped answering /healthz"
-    shown = probe(faulty.url("projector-account-summary") + "/readyz")  # as `status` prints
+    with httpx.Client(timeout=5) as http:  # as `paystream status` prints it
+        shown = readiness_shown(http, faulty.url("projector-account-summary") + "/readyz")
     assert shown.startswith("not ready: postgresql unreachable"), shown
     run.hold(seconds, since=stopped)
     unacknowledged = run.load.tally.refused

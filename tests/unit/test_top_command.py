@@ -19,13 +19,13 @@ from typer.testing import CliRunner, Result
 
 from scripts.cli.root import app
 from scripts.devstack.embedded import free_port
+from scripts.devstack.layout import service
 from scripts.top import live
 from scripts.top.frame import Frame
 from scripts.top.projection_states import HALTED, ProjectionRow
 from scripts.top.render import render
 from scripts.top.saga_state import SagaState
 from scripts.top.service_rates import ServiceRow
-from scripts.top.targets import service
 from tests.support.cli import refusal
 
 

@@ -1,5 +1,6 @@
-"""What `paystream top` watches: each process `paystream up` recorded in its layout file
-(replicas and the gateway included), or the default ports when it recorded none.
+"""What `paystream up` started, as `paystream status` and `paystream top` read it: each
+process it recorded in its layout file (replicas and the gateway included), or the
+default ports when it recorded none; and whether one is ready.
 
 A layout entry is a URL (`"http://127.0.0.1:8001"`, the first format) or an object with
 the URL and its readiness URL (`{"url": ..., "ready": ...}`). A service is ready by its
@@ -9,8 +10,10 @@ by its admin `/ready`, and its metrics are Envoy's own, not read here."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from scripts.devstack.gateway import gateway_ports
 from scripts.devstack.services import SERVICES
@@ -18,6 +21,7 @@ from scripts.devstack.up import layout_file
 
 SERVICE_READY, SERVICE_METRICS = "/readyz", "/metrics"
 GATEWAY = "gateway"
+UP, DOWN = "up", "down"
 
 
 class BadLayout(ValueError):
@@ -29,16 +33,18 @@ class Target:
     name: str
     ready_url: str
     metrics_url: str | None  # None: its metrics are not Paystream's (the gateway)
+    url: str = field(default="", compare=False)  # where it answers (shown by `status`)
 
 
 def service(name: str, url: str) -> Target:
-    return Target(name, url + SERVICE_READY, url + SERVICE_METRICS)
+    return Target(name, url + SERVICE_READY, url + SERVICE_METRICS, url)
 
 
 def default_targets() -> list[Target]:
     """The gateway and every service at the ports `paystream up` gives them by default."""
-    admin_port = gateway_ports()[1]
-    gateway = Target(GATEWAY, f"http://127.0.0.1:{admin_port}/ready", None)
+    port, admin_port = gateway_ports()
+    ready = f"http://127.0.0.1:{admin_port}/ready"
+    gateway = Target(GATEWAY, ready, None, f"http://127.0.0.1:{port}")
     return [gateway, *(service(spec.name, f"http://127.0.0.1:{spec.port}") for spec in SERVICES)]
 
 
@@ -48,7 +54,9 @@ def target(name: str, entry: object) -> Target:
         return service(name, entry)
     if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("url", "ready")):
         url, ready = entry["url"].rstrip("/"), entry["ready"]
-        return service(name, url) if ready == url + SERVICE_READY else Target(name, ready, None)
+        return (
+            service(name, url) if ready == url + SERVICE_READY else Target(name, ready, None, url)
+        )
     raise BadLayout(f"{name!r} is neither a URL nor an object with url and ready")
 
 
@@ -67,3 +75,18 @@ def read_targets(data_dir: Path) -> list[Target]:
         return [target(name, entry) for name, entry in layout.items()]
     except BadLayout as error:
         raise BadLayout(f"{path} is not a layout of services: {error}") from None
+
+
+def readiness(http: httpx.Client, ready_url: str) -> str:
+    """ "up", "down", or "not ready: <what is missing>" from a readiness URL."""
+    try:
+        response = http.get(ready_url)
+    except httpx.HTTPError:
+        return DOWN
+    if response.status_code == 200:
+        return UP
+    try:
+        missing = response.json().get("missing") or []
+    except (ValueError, AttributeError):  # not JSON, or not an object (Envoy's text)
+        missing = []
+    return "not ready: " + ("; ".join(missing) if missing else f"HTTP {response.status_code}")
