@@ -72,7 +72,8 @@ def consuming(headers: Sequence[Mapping[str, str]], durable: str, stream: str) -
     of their trace when they all belong to one, else the start of a new trace linked to
     each of them."""
     contexts = [context_from(each) for each in headers]
-    traced = [(c, span_context_of(c)) for c in contexts if span_context_of(c).is_valid]
+    pairs = [(context, span_context_of(context)) for context in contexts]
+    traced = [(context, span) for context, span in pairs if span.is_valid]
     one_trace = len({span.trace_id for _, span in traced}) == 1
     parent = traced[0][0] if one_trace else Context()
     links = [] if one_trace else [Link(span) for _, span in traced]
