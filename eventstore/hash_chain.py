@@ -24,6 +24,9 @@ DOMAIN = b"paystream.event-hash.v1"
 GENESIS = hashlib.sha256(b"paystream.event-hash.v1 genesis").digest()
 
 
+# Each event's position, by (aggregate id, version): what its insert answered.
+Positions = dict[tuple[UUID | str, int], int]
+
 _NUMBERS = struct.Struct(">Qq Q16s Qq")  # position, aggregate id, version, length-prefixed
 
 
@@ -60,8 +63,10 @@ def create_table_statement(schema: str) -> Composed:
 
 
 class ChainWriter:
-    """Hashes a transaction's events, chained to what is already recorded, in that
-    transaction: one SELECT of the previous hashes, one multi-row INSERT."""
+    """Hashes events chained to what is already recorded, in their own transaction: one
+    SELECT of the previous hashes (sent with the events' INSERT), one multi-row INSERT.
+    The caller holds the events table's lock, so no other writer can extend these chains
+    meanwhile."""
 
     def __init__(self, schema: str) -> None:
         table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
@@ -71,53 +76,55 @@ class ChainWriter:
             " ON h.originator_id = p.id AND h.originator_version = p.version"
         ).format(table)
         self._insert = SQL(
-            "WITH inserted AS (INSERT INTO {} (notification_id, originator_id,"
-            " originator_version, hash)"
+            "INSERT INTO {} (notification_id, originator_id, originator_version, hash)"
             " SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::bytea[])"
-            " RETURNING 1) SELECT count(*) FROM inserted"
         ).format(table)
 
-    def record(
+    def ask_previous(self, curs: Cursor[DictRow], events: Sequence[StoredEvent]) -> bool:
+        """Send the query for the recorded hash before each aggregate's first of `events`
+        (read it with `previous`); False when every chain starts here."""
+        firsts: dict[UUID, int] = {}
+        for event in events:
+            assert isinstance(event.originator_id, UUID)
+            first = firsts.setdefault(event.originator_id, event.originator_version)
+            firsts[event.originator_id] = min(first, event.originator_version)
+        wanted = [(aggregate, version - 1) for aggregate, version in firsts.items() if version > 1]
+        if not wanted:
+            return False
+        curs.execute(self._select_previous, ([w[0] for w in wanted], [w[1] for w in wanted]))
+        return True
+
+    @staticmethod
+    def previous(curs: Cursor[DictRow]) -> dict[tuple[UUID, int], bytes]:
+        """The answer to `ask_previous`: hash by (aggregate id, version)."""
+        return {
+            (row["originator_id"], row["originator_version"]): bytes(row["hash"])
+            for row in curs.fetchall()
+        }
+
+    def insert(
         self,
         curs: Cursor[DictRow],
         events: Sequence[StoredEvent],
-        positions: dict[tuple[UUID, int], int],
+        positions: Positions,
+        previous: dict[tuple[UUID, int], bytes],
     ) -> None:
-        """Insert the hash of each of `events`, whose positions are now known. The caller
-        holds the events table's lock, so no other writer can extend these chains meanwhile."""
+        """Send the INSERT of each of `events`' hash, now their positions are known."""
         ordered = sorted(events, key=lambda e: (e.originator_id, e.originator_version))
-        chain = self._previous_hashes(curs, ordered)
+        chain = dict(previous)
         columns: tuple[list[int], list[UUID], list[int], list[bytes]] = ([], [], [], [])
         ids, aggregate_ids, versions, hashes = columns
         for event in ordered:
             aggregate_id, version = event.originator_id, event.originator_version
             assert isinstance(aggregate_id, UUID)
-            previous = chain.get((aggregate_id, version - 1), GENESIS)
+            previous_hash = chain.get((aggregate_id, version - 1), GENESIS)
             position = positions[(aggregate_id, version)]
-            digest = link_hash(previous, position, aggregate_id, version, event.topic, event.state)
+            digest = link_hash(
+                previous_hash, position, aggregate_id, version, event.topic, event.state
+            )
             chain[(aggregate_id, version)] = digest
             ids.append(position)
             aggregate_ids.append(aggregate_id)
             versions.append(version)
             hashes.append(digest)
         curs.execute(self._insert, columns)
-        inserted = curs.fetchone()  # surfaces a failed insert here rather than at commit
-        if inserted is None or inserted["count"] != len(ordered):
-            raise RuntimeError(f"hash chain: inserted {inserted} hashes of {len(ordered)} events")
-
-    def _previous_hashes(
-        self, curs: Cursor[DictRow], ordered: Sequence[StoredEvent]
-    ) -> dict[tuple[UUID, int], bytes]:
-        """The recorded hash before the first of this batch's events of each aggregate."""
-        firsts: dict[UUID, int] = {}
-        for event in ordered:
-            assert isinstance(event.originator_id, UUID)
-            firsts.setdefault(event.originator_id, event.originator_version)
-        wanted = [(aggregate, version - 1) for aggregate, version in firsts.items() if version > 1]
-        if not wanted:
-            return {}
-        curs.execute(self._select_previous, ([w[0] for w in wanted], [w[1] for w in wanted]))
-        return {
-            (row["originator_id"], row["originator_version"]): bytes(row["hash"])
-            for row in curs.fetchall()
-        }

@@ -26,9 +26,11 @@ def create_table_statement(schema: str) -> Composed:
 
 
 def insert_statement(schema: str) -> Composed:
+    """The INSERT of many commands' keys: key, fingerprint, aggregate id and version of
+    the last event, and its position, each a column."""
     return SQL(
         "INSERT INTO {}.{} (key, request_fingerprint, aggregate_id, aggregate_version, position)"
-        " VALUES (%s, %s, %s, %s, %s) RETURNING key"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::uuid[], %s::bigint[], %s::bigint[])"
     ).format(Identifier(schema), Identifier(TABLE))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,3 +63,12 @@ class NatsSettings(BaseSettings):
 def nats_servers(url: str) -> list[str]:
     """The servers of a NATS_URL, one per entry: nats-py wants a list, not a comma string."""
     return [server.strip() for server in url.split(",") if server.strip()]
+
+
+class GroupCommitSettings(BaseSettings):
+    """How many commands of one process may share a commit (eventstore/group_commit.py);
+    1 commits each alone."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    paystream_group_commit_max_commands: int = Field(default=64, ge=1, le=1000)

@@ -1,6 +1,7 @@
-"""What the event store does, as Prometheus metrics: appends (one per transaction), the
-events in each, how long each took, version conflicts, and commands answered by replaying
-their first outcome (an Idempotency-Key sent again). Labelled by context."""
+"""What the event store does, as Prometheus metrics: appends (one per command that stored
+events), the events in each, how long each took, how many shared a commit, version
+conflicts, and commands answered by replaying their first outcome (an Idempotency-Key sent
+again). Labelled by context."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ R = TypeVar("R")
 
 APPENDS = Counter(
     "paystream_event_store_appends_total",
-    "Transactions that appended events to the context's log.",
+    "Commands' appends of events to the context's log (several may share one commit).",
     ["context"],
 )
 EVENTS_APPENDED = Counter(
@@ -25,14 +26,21 @@ EVENTS_APPENDED = Counter(
 )
 EVENTS_PER_APPEND = Histogram(
     "paystream_event_store_events_per_append",
-    "Events in one appending transaction.",
+    "Events in one command's append.",
     ["context"],
     buckets=(1, 2, 3, 5, 10, 20, 50, 100, 500),
 )
 APPEND_DURATION = Histogram(
     "paystream_event_store_append_duration_seconds",
-    "Time to append one transaction's events, failed attempts included.",
+    "Time to append one command's events, waiting for its group commit and failed"
+    " attempts included.",
     ["context"],
+)
+COMMANDS_PER_COMMIT = Histogram(
+    "paystream_event_store_commands_per_commit",
+    "Commands whose appends shared one transaction and one commit (group commit).",
+    ["context"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
 VERSION_CONFLICTS = Counter(
     "paystream_event_store_version_conflicts_total",
@@ -46,6 +54,11 @@ IDEMPOTENT_REPLAYS = Counter(
     " appending nothing.",
     ["context"],
 )
+
+
+def observe_group(context: str, commands: int) -> None:
+    """A group commit of `commands` commands' appends was written."""
+    COMMANDS_PER_COMMIT.labels(context).observe(commands)
 
 
 def count_replay(context: str) -> None:

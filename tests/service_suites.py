@@ -64,6 +64,9 @@ COMMAND_API = (
     "tests/api/test_openapi_documents.py",
     "tests/integration/test_openapi_contracts.py",
     "tests/integration/test_snapshots.py",
+    "tests/unit/test_commit_groups.py",
+    "tests/integration/test_group_commit.py",
+    "tests/integration/test_group_commit_kill.py",
 )
 RELAY = (
     "tests/integration/test_relay.py",

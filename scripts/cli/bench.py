@@ -193,3 +193,21 @@ def bench_rate_limit(
     gateway, admin = gateway_url.rstrip("/"), admin_url.rstrip("/")
     with services_answering():
         run_rate_limit_bench(gateway, admin, mint, seconds, Console())
+
+
+@bench_app.command("appends")
+def bench_appends(
+    writers: Annotated[int, typer.Option(min=1, max=256, help="Concurrent writers.")] = 64,
+    seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="How long each round of each recorder runs.")
+    ] = 10.0,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=20, help="Rounds; the recorders take turns.")
+    ] = 2,
+) -> None:
+    """Appends per second in process at N writers: the eventsourcing library's stock
+    recorder, Paystream's with each append committed alone, and with group commit
+    (DATABASE_URL, an administrator's: it makes and drops schemas of its own)."""
+    from scripts.benchmarks.appends import run_appends_bench
+
+    run_appends_bench(reachable_database(), writers, seconds, rounds, Console())

@@ -34,7 +34,11 @@ ROOTS = tuple(
     for root in ("command_apis", "query_apis", "overview_api", "issuer", "saga", "workers")
 )
 # Histograms of counts, not of time (every other one is in seconds).
-COUNTS = {"paystream_event_store_events_per_append", "paystream_projection_batch_size"}
+COUNTS = {
+    "paystream_event_store_events_per_append",
+    "paystream_event_store_commands_per_commit",
+    "paystream_projection_batch_size",
+}
 
 
 def defined() -> list[tuple[str, MetricWrapperBase]]:
