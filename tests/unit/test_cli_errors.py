@@ -32,6 +32,7 @@ DATABASE_COMMANDS = {
     "audit actions": ["audit", "actions"],
     "provision": ["provision"],
     "bench rebuild": ["bench", "rebuild"],
+    "bench aggregate-load": ["bench", "aggregate-load"],
 }
 
 
