@@ -47,7 +47,8 @@ class Account(Aggregate):
     """
 
     TOPIC = "accounts.Account"
-    # 2: no `debited_payments` (snapshots of version 1 held every payment ever debited).
+    # 2: no `debited_payments` (snapshots of version 1 held every payment ever debited,
+    # and the oldest of them no `holder`).
     class_version = 2
 
     class Created(Aggregate.Created):
@@ -117,8 +118,10 @@ class Account(Aggregate):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """A snapshot taken before version 2 drops its record of every payment debited."""
+        """A snapshot taken before version 2 drops its record of every payment debited;
+        one taken before accounts had holders gets the holder its events fold to ("")."""
         state.pop("debited_payments", None)
+        state.setdefault("holder", "")
 
     @classmethod
     def open(cls, owner: object, currency: object, holder: str = "") -> Account:

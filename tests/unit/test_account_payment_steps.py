@@ -404,3 +404,22 @@ def test_given_a_snapshot_of_the_old_shape_when_loaded_then_its_payments_are_dro
     assert isinstance(loaded, Account)
     assert vars(loaded) == vars(account)
     assert "debited_payments" not in Account.Snapshot.take(loaded).state
+
+
+def test_given_a_snapshot_from_before_holders_when_loaded_then_held_by_no_one() -> None:
+    account = payer(1)
+    old_state = {k: v for k, v in Account.Snapshot.take(account).state.items()}
+    del old_state["class_version"], old_state["holder"]
+    old = Account.Snapshot(
+        originator_id=account.id,
+        originator_version=account.version,
+        timestamp=Account.Snapshot.create_timestamp(),
+        topic=get_topic(Account),
+        state=old_state,
+    )
+
+    loaded = old.mutate(None)
+
+    assert isinstance(loaded, Account)
+    assert loaded.holder == ""
+    assert vars(loaded) == vars(account)
