@@ -1,11 +1,12 @@
 """What every context's application service shares: commands with optimistic retries,
-their results, answers about its own records (idempotency keys, event origins), and
-snapshots every PAYSTREAM_SNAPSHOT_INTERVAL events of an aggregate."""
+their results, answers about its own records (idempotency keys, event origins), a look
+back through an aggregate's events, and snapshots every PAYSTREAM_SNAPSHOT_INTERVAL
+events of an aggregate."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, ClassVar, Generic, cast
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from eventsourcing.application import (
     ProjectorFunction,
     project_aggregate,
 )
-from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
 from eventsourcing.utils import Environment, EnvType
 from typing_extensions import TypeVar  # with defaults (PEP 696), for Python 3.11
@@ -32,6 +33,9 @@ from domains.errors import NotFound
 # A command that lost a race on the aggregate version is re-run on the fresh state
 # this many times before the conflict is reported.
 MAX_CONFLICT_RETRIES = 5
+
+# Events read per query when a command looks back through an aggregate's history.
+HISTORY_PAGE = 100
 
 SNAPSHOT_INTERVAL = "PAYSTREAM_SNAPSHOT_INTERVAL"
 DEFAULT_SNAPSHOT_INTERVAL = 100
@@ -105,6 +109,22 @@ class CommandService(Application[UUID], Generic[A, R]):
             noun = self.aggregate_class.__name__.lower()
             raise self.not_found(f"{noun} {aggregate_id} does not exist") from None
         return aggregate
+
+    def history(
+        self, aggregate_id: UUID, version: int, topics: Collection[str]
+    ) -> Iterator[DomainEventProtocol[UUID]]:
+        """The aggregate's events of `topics` up to `version`, newest first, read
+        HISTORY_PAGE at a time for as long as the caller iterates (others are not decoded)."""
+        recorder = self.events.recorder
+        upto = version
+        while upto > 0:
+            page = recorder.select_events(aggregate_id, lte=upto, desc=True, limit=HISTORY_PAGE)
+            for stored in page:
+                if stored.topic in topics:
+                    yield self.mapper.to_domain_event(stored)
+            if len(page) < HISTORY_PAGE:
+                return
+            upto = page[-1].originator_version - 1
 
     def replay(self, outcome: IdempotentOutcome) -> R:
         """The result the command recorded under an idempotency key answered the first time."""

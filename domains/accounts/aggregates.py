@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from eventsourcing.domain import Aggregate, event
 
@@ -21,7 +22,7 @@ from domains.accounts.movements import PaymentMovement
 from domains.money import MAX_AMOUNT, MAX_BALANCE, check_amount, check_currency
 from domains.text import check_text
 
-__all__ = ["MAX_AMOUNT", "MAX_BALANCE", "Account"]
+__all__ = ["MAX_AMOUNT", "MAX_BALANCE", "Account", "refundable_debit"]
 
 MAX_OWNER_LENGTH = 200
 
@@ -37,9 +38,18 @@ def check_owner(owner: object) -> str:
 
 
 class Account(Aggregate):
-    """An account: opened in one currency, moves money while open, closes when empty."""
+    """An account: opened in one currency, moves money while open, closes when empty.
+
+    Its state does not grow with its history: it keeps no record per payment. What a
+    refund needs (the payment's debit, not refunded since) is read from the account's
+    own events when a refund comes (`refundable_debit`), and a payment's debit is taken
+    once by its step key (docs/architecture.md, "State that does not grow with history").
+    """
 
     TOPIC = "accounts.Account"
+    # 2: no `debited_payments` (snapshots of version 1 held every payment ever debited,
+    # and the oldest of them no `holder`).
+    class_version = 2
 
     class Created(Aggregate.Created):
         """Required by explicit topics; accounts are always created by Opened."""
@@ -105,7 +115,13 @@ class Account(Aggregate):
         self.holder = holder
         self.balance = 0
         self.status = OPEN
-        self.debited_payments: dict[str, int] = {}  # payment id -> amount, until refunded
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before version 2 drops its record of every payment debited;
+        one taken before accounts had holders gets the holder its events fold to ("")."""
+        state.pop("debited_payments", None)
+        state.setdefault("holder", "")
 
     @classmethod
     def open(cls, owner: object, currency: object, holder: str = "") -> Account:
@@ -151,10 +167,9 @@ class Account(Aggregate):
         self._closed()
 
     def debit(self, movement: PaymentMovement) -> None:
-        """Money leaves for a payment: same rules as a withdrawal, in this currency."""
+        """Money leaves for a payment: same rules as a withdrawal, in this currency. Once
+        per payment: its step key (`<payment_id>:debit`) is stored with the event."""
         self.check_can_move_money()
-        if movement.payment_id in self.debited_payments:
-            raise InvalidPaymentStep(f"payment {movement.payment_id} already debited this account")
         self.check_same_currency(movement.currency)
         if movement.amount > self.balance:
             raise InsufficientFunds(
@@ -170,13 +185,20 @@ class Account(Aggregate):
             raise BalanceLimitExceeded(f"balance would exceed {MAX_BALANCE} minor units")
         self._credited(*movement.event_args())
 
-    def refund_debit(self, movement: PaymentMovement) -> None:
-        """A failed payment's debit comes back, exactly once and for the amount debited.
-        Accepted even when frozen or closed:
-        the money left this account and must not disappear."""
+    def refund_debit(self, movement: PaymentMovement, debited: int | None) -> None:
+        """A failed payment's debit comes back, exactly once and for the amount debited:
+        `debited` is what this account's events say the payment debited and no refund
+        returned since (`refundable_debit`). Accepted even when frozen or closed: the
+        money left this account and must not disappear."""
         self.check_same_currency(movement.currency)
-        if self.debited_payments.get(movement.payment_id) != movement.amount:
-            raise InvalidPaymentStep(f"payment {movement.payment_id} never debited this account")
+        if debited is None:
+            raise InvalidPaymentStep(
+                f"payment {movement.payment_id} has no debit to refund on this account"
+            )
+        if debited != movement.amount:
+            raise InvalidPaymentStep(
+                f"payment {movement.payment_id} debited {debited}, not {movement.amount}"
+            )
         self._debit_refunded(*movement.event_args())
 
     def check_same_currency(self, currency: str) -> None:
@@ -215,7 +237,6 @@ class Account(Aggregate):
     @event(Debited)
     def _debited(self, amount: int, payment_id: str, counterparty: str, reference: str) -> None:
         self.balance -= amount
-        self.debited_payments = {**self.debited_payments, payment_id: amount}
 
     @event(Credited)
     def _credited(self, amount: int, payment_id: str, counterparty: str, reference: str) -> None:
@@ -226,4 +247,16 @@ class Account(Aggregate):
         self, amount: int, payment_id: str, counterparty: str, reference: str
     ) -> None:
         self.balance += amount
-        self.debited_payments = {k: v for k, v in self.debited_payments.items() if k != payment_id}
+
+
+# The events a refund looks for in an account's history.
+PAYMENT_DEBIT_EVENTS = (Account.Debited, Account.DebitRefunded)
+
+
+def refundable_debit(newest_first: Iterable[object], payment_id: str) -> int | None:
+    """What `payment_id` debited and no refund has returned since, from an account's
+    events newest first (read no further than needed); None when there is nothing."""
+    for domain_event in newest_first:
+        if isinstance(domain_event, PAYMENT_DEBIT_EVENTS) and domain_event.payment_id == payment_id:
+            return domain_event.amount if isinstance(domain_event, Account.Debited) else None
+    return None

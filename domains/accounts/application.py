@@ -6,13 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from domains.accounts import access
 from domains.accounts.access import Caller
-from domains.accounts.aggregates import Account
+from domains.accounts.aggregates import PAYMENT_DEBIT_EVENTS, Account, refundable_debit
 from domains.accounts.errors import AccountNotFound
 from domains.accounts.movements import PaymentMovement
 from domains.command_result import CommandResult
 from domains.service import CommandService
+
+PAYMENT_DEBIT_TOPICS = frozenset(get_topic(cls) for cls in PAYMENT_DEBIT_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,15 @@ class AccountsService(CommandService[Account, AccountResult]):
         return self.command(account_id, lambda account: account.credit(movement))
 
     def refund_debit(self, account_id: UUID, movement: PaymentMovement) -> AccountResult:
-        return self.command(account_id, lambda account: account.refund_debit(movement))
+        """Refund the payment's debit, found in the account's events newest first: a
+        refund follows its debit closely, so few are read (every one, to refuse a refund
+        with no debit)."""
+
+        def refund(account: Account) -> None:
+            history = self.history(account.id, account.version, PAYMENT_DEBIT_TOPICS)
+            account.refund_debit(movement, refundable_debit(history, movement.payment_id))
+
+        return self.command(account_id, refund)
 
     def get_account(self, account_id: UUID, version: int | None = None) -> Account:
         """The account now, or as it was at `version`."""

@@ -211,3 +211,21 @@ def bench_appends(
     from scripts.benchmarks.appends import run_appends_bench
 
     run_appends_bench(reachable_database(), writers, seconds, rounds, Console())
+
+
+@bench_app.command("aggregate-load")
+def bench_aggregate_load(
+    short: Annotated[int, typer.Option(min=2, max=1_000, help="Events of the short history.")] = 10,
+    long: Annotated[
+        int, typer.Option(min=2, max=1_000_000, help="Events of the long history.")
+    ] = 10_000,
+    loads: Annotated[int, typer.Option(min=1, max=100_000, help="Loads of each account.")] = 200,
+) -> None:
+    """Loading an account with a long history of completed payments beside one with a
+    short history: median load of each and the ratio, in process (DATABASE_URL), with
+    snapshots as the services take them. Writes the two accounts first."""
+    from eventstore.contexts import ACCOUNTS
+    from scripts.benchmarks.aggregate_load import run_aggregate_load_bench
+
+    db = reachable_database(ACCOUNTS.role)
+    run_aggregate_load_bench(db, short, long, loads, Console())

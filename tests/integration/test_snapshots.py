@@ -11,12 +11,15 @@ from uuid import UUID
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from domains.accounts.aggregates import Account
 from domains.accounts.application import AccountsService
+from domains.accounts.movements import PaymentMovement
 from domains.payments.application import PaymentsService
 from domains.service import SNAPSHOT_INTERVAL
 from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
+from eventstore.transcoder import parse_json
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -219,3 +222,52 @@ def test_one_context_may_have_its_own_interval() -> None:
 def test_a_bad_interval_is_refused_by_name(value: str) -> None:
     with pytest.raises(ValueError, match=SNAPSHOT_INTERVAL):
         AccountsService(env={"PERSISTENCE_MODULE": "eventsourcing.popo", SNAPSHOT_INTERVAL: value})
+
+
+def test_a_snapshot_stored_before_accounts_forgot_their_payments_loads_without_them(
+    stack: Stack,
+) -> None:
+    """Snapshots of Account version 1 held every payment the account ever debited; such a
+    snapshot still loads (upcast to version 2: the record dropped), gives the state folded
+    from every event, and the next snapshot taken from it is of the new shape."""
+    service, folding = accounts(stack, 10), accounts(stack, 0)
+    account_id = service.open_account("Old Snapshot", "EUR").account_id
+    service.deposit(account_id, 100)
+    for n in range(3):
+        service.debit(account_id, PaymentMovement.of(10, "EUR", f"p-{n}", "counterparty", ""))
+    assert service.snapshots is not None
+    old_state = {**state(folding.get_account(account_id)), "debited_payments": {"p-0": 10}}
+    for library_field in ("_id", "_version"):
+        old_state.pop(library_field)
+    service.snapshots.put(
+        [
+            Account.Snapshot(
+                originator_id=account_id,
+                originator_version=5,
+                timestamp=Account.Snapshot.create_timestamp(),
+                topic=get_topic(Account),
+                state=old_state,
+            )
+        ]
+    )
+    assert "class_version" not in stored_snapshot_state(service, account_id, 5)
+
+    loaded = service.get_account(account_id)
+    for _ in range(5):
+        service.deposit(account_id, 1)
+
+    assert state(loaded) == state(folding.get_account(account_id, version=5))
+    assert not hasattr(loaded, "debited_payments")
+    renewed = stored_snapshot_state(service, account_id, 10)
+    assert renewed["class_version"] == 2 and "debited_payments" not in renewed
+    service.close()
+    folding.close()
+
+
+def stored_snapshot_state(service: AccountsService, account_id: UUID, version: int) -> Any:
+    """The state of the account's snapshot at `version`, as stored."""
+    assert service.snapshots is not None
+    [stored] = service.snapshots.recorder.select_events(
+        account_id, gt=version - 1, lte=version, limit=1
+    )
+    return parse_json(stored.state)["state"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
-from domains.accounts.aggregates import CLOSED, FROZEN, OPEN
+from domains.accounts.aggregates import CLOSED, FROZEN, OPEN, Account
 from domains.accounts.application import AccountResult, AccountsService
 from domains.accounts.errors import (
     AccountError,
@@ -16,9 +18,12 @@ from domains.accounts.errors import (
     AccountNotFound,
     InsufficientFunds,
     InvalidAmount,
+    InvalidPaymentStep,
     UnsupportedCurrency,
 )
+from domains.accounts.movements import PaymentMovement
 from domains.command_records import IdempotentOutcome
+from domains.service import HISTORY_PAGE
 from eventstore.idempotency import IdempotencyKeyTaken
 from eventstore.metadata import CommandMetadata, command_metadata
 
@@ -201,3 +206,94 @@ def test_given_recorded_outcome_when_replayed_then_result_as_it_was_then(
     replayed = service.replay(outcome)
     assert (replayed.account_id, replayed.balance) == (account_id, 100)
     assert (replayed.version, replayed.position) == (2, 2)
+
+
+def step(payment_id: str, amount: int = 40) -> PaymentMovement:
+    return PaymentMovement.of(amount, "EUR", payment_id, str(uuid4()), "")
+
+
+def pay_out(service: AccountsService, account_id: UUID, payments: int) -> None:
+    """`payments` completed payments of 1 each from the account (funded first), saved at once."""
+    service.deposit(account_id, payments)
+    account = service.get_account(account_id)
+    for n in range(payments):
+        account.debit(step(f"completed-{n}", 1))
+    service.save(account)
+
+
+def test_given_many_payments_since_a_debit_when_refunded_then_found_and_refunded_once(
+    service: AccountsService, account_id: UUID
+) -> None:
+    service.debit(account_id, step("failed"))
+    pay_out(service, account_id, 2 * HISTORY_PAGE + 50)
+
+    refunded = service.refund_debit(account_id, step("failed"))
+
+    assert refunded.balance == 100
+    stored = service.recorder.max_notification_id()
+    with pytest.raises(InvalidPaymentStep, match="has no debit to refund"):
+        service.refund_debit(account_id, step("failed"))
+    assert service.recorder.max_notification_id() == stored
+
+
+@pytest.mark.parametrize(
+    ("payment_id", "amount", "says"),
+    [("never-debited", 40, "has no debit to refund"), ("debited", 90, "debited 40, not 90")],
+)
+def test_given_long_history_when_refund_matches_no_debit_then_refused_without_event(
+    service: AccountsService, account_id: UUID, payment_id: str, amount: int, says: str
+) -> None:
+    service.debit(account_id, step("debited"))
+    pay_out(service, account_id, 2 * HISTORY_PAGE + 50)
+
+    stored = service.recorder.max_notification_id()
+
+    with pytest.raises(InvalidPaymentStep, match=says):
+        service.refund_debit(account_id, step(payment_id, amount))
+    assert service.recorder.max_notification_id() == stored
+    assert service.get_account(account_id).balance == 60
+
+
+def test_given_long_history_when_refund_follows_its_debit_then_one_page_is_read(
+    service: AccountsService, account_id: UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pay_out(service, account_id, 10 * HISTORY_PAGE)
+    service.debit(account_id, step("failed"))
+    service.credit(account_id, step("arrived"))
+    pages: list[int] = []
+    recorder = service.events.recorder
+    select = recorder.select_events
+
+    def select_events(*args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        rows = select(*args, **kwargs)
+        if kwargs.get("desc"):
+            pages.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(recorder, "select_events", select_events)
+
+    service.refund_debit(account_id, step("failed"))
+
+    assert pages == [HISTORY_PAGE]
+
+
+def test_given_a_debit_under_its_step_key_when_the_step_runs_again_then_nothing_is_debited(
+    service: AccountsService, account_id: UUID
+) -> None:
+    """The account keeps no list of the payments it paid: a payment's debit is taken once
+    by its step key, stored with the event; even a retry that loaded the account before
+    the first debit was stored (and so cannot see it) stores nothing."""
+    key = CommandMetadata(idempotency_key="saga p-1:debit", request_fingerprint="fp")
+    stale = service.get_account(account_id)
+    with command_metadata(key):
+        service.debit(account_id, step("p-1"))
+
+    def debit_again(account: Account) -> None:
+        account.debit(step("p-1"))
+
+    loads = iter([stale])
+    with pytest.raises(IdempotencyKeyTaken), command_metadata(key):
+        service.change(
+            account_id, lambda i: next(loads, None) or service.get_account(i), debit_again
+        )
+    assert service.get_account(account_id).balance == 60

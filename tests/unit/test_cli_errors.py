@@ -33,6 +33,7 @@ DATABASE_COMMANDS = {
     "provision": ["provision"],
     "bench rebuild": ["bench", "rebuild"],
     "bench appends": ["bench", "appends"],
+    "bench aggregate-load": ["bench", "aggregate-load"],
 }
 
 
