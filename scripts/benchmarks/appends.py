@@ -90,12 +90,25 @@ def run_appends_bench(
     db: DatabaseSettings, writers: int, seconds: float, rounds: int, console: Console
 ) -> None:
     """Run every variant `rounds` times, taking turns, and print the table."""
+    tallies = measure_appends(db, writers, seconds, rounds, console)
+    _report(console, writers, seconds, rounds, tallies)
+
+
+def measure_appends(
+    db: DatabaseSettings,
+    writers: int,
+    seconds: float,
+    rounds: int,
+    console: Console,
+    variants: tuple[Variant, ...] = VARIANTS,
+) -> dict[str, Tally]:
+    """Each variant's tally over `rounds` rounds, the variants taking turns."""
     conninfo = db.admin_conninfo()
-    tallies = {variant.name: Tally() for variant in VARIANTS}
+    tallies = {variant.name: Tally() for variant in variants}
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("appending", total=rounds * len(VARIANTS) * seconds)
+        task = progress.add_task("appending", total=rounds * len(variants) * seconds)
         for round_number in range(rounds):
-            for variant in VARIANTS:
+            for variant in variants:
                 progress.update(task, description=f"round {round_number + 1}: {variant.name}")
                 with fresh_schema(conninfo) as schema:
                     recorder = variant.make(conninfo, schema)
@@ -105,7 +118,7 @@ def run_appends_bench(
                     finally:
                         recorder.datastore.close()
                 progress.advance(task, seconds)
-    _report(console, writers, seconds, rounds, tallies)
+    return tallies
 
 
 @contextmanager

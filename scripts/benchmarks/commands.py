@@ -43,23 +43,31 @@ async def _bench(
 ) -> None:
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     async with httpx.AsyncClient(limits=limits, timeout=30, headers=bearer(token)) as http:
-        accounts = await asyncio.gather(*(_open(http, command_url, i) for i in range(clients)))
+        accounts = await asyncio.gather(
+            *(open_account(http, command_url, i) for i in range(clients))
+        )
         throughput, visibility = Tally(), Tally()
         phases: list[tuple[str, Callable[[str], Awaitable[object]]]] = [
-            ("phase 1: commands", lambda a: _deposit(http, command_url, a, throughput)),
+            ("phase 1: commands", lambda a: deposit(http, command_url, a, throughput)),
             (
                 "phase 2: command then read",
-                lambda a: _deposit_then_read(http, command_url, query_url, a, visibility),
+                lambda a: deposit_then_read(http, command_url, query_url, a, visibility),
             ),
         ]
         for title, step in phases:
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(title, total=seconds)
-                await _phase(progress, task, seconds, accounts, step)
+                await run_phase(progress, task, seconds, accounts, step)
     _report(console, clients, seconds, throughput, visibility)
 
 
-async def _phase(
+def bench_client(token: str, clients: int) -> httpx.AsyncClient:
+    """An HTTP client for `clients` concurrent clients, as the bearer of `token`."""
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    return httpx.AsyncClient(limits=limits, timeout=30, headers=bearer(token))
+
+
+async def run_phase(
     progress: Progress,
     task: TaskID,
     seconds: float,
@@ -82,14 +90,14 @@ async def _phase(
     await asyncio.gather(tick(), *(client(a) for a in accounts))
 
 
-async def _open(http: httpx.AsyncClient, url: str, index: int) -> str:
+async def open_account(http: httpx.AsyncClient, url: str, index: int) -> str:
     response = await http.post(
         f"{url}/accounts", json={"owner": f"bench-{index}", "currency": "EUR"}
     )
     return str(expect(response, "the accounts API").json()["account_id"])
 
 
-async def _deposit(http: httpx.AsyncClient, url: str, account_id: str, tally: Tally) -> str | None:
+async def deposit(http: httpx.AsyncClient, url: str, account_id: str, tally: Tally) -> str | None:
     response = await http.post(f"{url}/accounts/{account_id}/deposits", json={"amount": 1})
     if response.is_success:
         tally.accepted += 1
@@ -98,10 +106,10 @@ async def _deposit(http: httpx.AsyncClient, url: str, account_id: str, tally: Ta
     return None
 
 
-async def _deposit_then_read(
+async def deposit_then_read(
     http: httpx.AsyncClient, command_url: str, query_url: str, account_id: str, tally: Tally
 ) -> None:
-    token = await _deposit(http, command_url, account_id, tally)
+    token = await deposit(http, command_url, account_id, tally)
     if token is None:
         return
     accepted = time.perf_counter()

@@ -11,18 +11,32 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 from rich.console import Console
 
 from api.consistency import HEADER as TOKEN_HEADER
-from scripts.benchmarks.gateway_stack import bearer, expect
+from scripts.benchmarks.commands import bench_client
+from scripts.benchmarks.gateway_stack import expect
 from scripts.plural import counted
 
 ACCOUNTS = 64
 FUNDS = 10**12
 FINISH_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class PaymentFigures:
+    requested: int
+    finished: int
+    completed: int
+    span_seconds: float  # from the first request to the last payment's final event
+
+    @property
+    def completed_per_second(self) -> float:
+        return self.completed / self.span_seconds if self.span_seconds > 0 else 0.0
 
 
 async def bench_payments(
@@ -36,8 +50,29 @@ async def bench_payments(
 ) -> None:
     """Request payments from `clients` clients for `seconds`, as the customer whose bearer
     `token` it is (it holds every account paid from); print finished payments/s."""
-    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
-    async with httpx.AsyncClient(limits=limits, timeout=30, headers=bearer(token)) as http:
+    urls = (command_url, payments_url, query_url)
+    figures = await measure_payments(*urls, clients, seconds, console, token)
+    console.print(
+        f"clients: {clients}, request phase: {seconds:.0f}s, payments: {figures.requested}"
+    )
+    console.print(
+        f"finished: {figures.finished} ({figures.completed} completed) in"
+        f" {figures.span_seconds:.1f}s from the first request to the last final event"
+    )
+    console.print(f"payments completed per second, end to end: {figures.completed_per_second:.1f}")
+
+
+async def measure_payments(
+    command_url: str,
+    payments_url: str,
+    query_url: str,
+    clients: int,
+    seconds: float,
+    console: Console,
+    token: str,
+) -> PaymentFigures:
+    """What `bench_payments` prints, as figures."""
+    async with bench_client(token, clients) as http:
         accounts, consistency = await _funded_accounts(http, command_url)
         started = datetime.now(UTC)
         with console.status(
@@ -48,17 +83,10 @@ async def bench_payments(
             )
         with console.status(f"waiting for {counted(len(payment_ids), 'payment')} to finish"):
             finished = await _wait_finished(http, query_url, payment_ids)
-    last = max(p["updated_at"] for p in finished.values())
+    last = max((p["updated_at"] for p in finished.values()), default=started.isoformat())
     span = (datetime.fromisoformat(last) - started).total_seconds()
     completed = sum(1 for p in finished.values() if p["status"] == "completed")
-    console.print(
-        f"clients: {clients}, request phase: {seconds:.0f}s, payments: {len(payment_ids)}"
-    )
-    console.print(
-        f"finished: {len(finished)} ({completed} completed) in {span:.1f}s from the"
-        " first request to the last final event"
-    )
-    console.print(f"payments completed per second, end to end: {completed / span:.1f}")
+    return PaymentFigures(len(payment_ids), len(finished), completed, span)
 
 
 async def _funded_accounts(http: httpx.AsyncClient, url: str) -> tuple[list[str], str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from psycopg import AsyncConnection
 from rich.console import Console
@@ -19,35 +20,54 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.reader import read_events
 from eventstore.settings import DatabaseSettings
 from projections.projection import Projection
-from projections.rebuild import REPLAY_BATCH, rebuild
+from projections.rebuild import REPLAY_BATCH, RebuildReport, rebuild
 from scripts.composition.applications import open_command_service
 from scripts.plural import counted
 
 EVENTS_PER_ACCOUNT = 100
 
 
+@dataclass(frozen=True)
+class RebuildFigures:
+    scanned: int
+    scan_seconds: float
+    report: RebuildReport
+
+    @property
+    def scan_rate(self) -> float:
+        return self.scanned / self.scan_seconds if self.scan_seconds > 0 else 0.0
+
+
 def run_rebuild_bench(
     projection: type[Projection], db: DatabaseSettings, prefill: int, console: Console
 ) -> None:
     """Prefill, scan, rebuild, and print both rates."""
-    name = projection.name
+    figures = measure_rebuild(projection, db, prefill, console)
+    report = figures.report
+    console.print(f"events in the sources: {figures.scanned:,}")
+    console.print(
+        f"raw batched scan (read + decode, batches of {REPLAY_BATCH}):"
+        f" {figures.scan_rate:,.0f} events/s ({figures.scan_seconds:.2f}s)"
+    )
+    console.print(
+        f"rebuild of {projection.name} (read + handlers + writes + switch):"
+        f" {report.rate:,.0f} events/s ({report.seconds:.2f}s, {counted(report.applied, 'event')})"
+    )
+
+
+def measure_rebuild(
+    projection: type[Projection], db: DatabaseSettings, prefill: int, console: Console
+) -> RebuildFigures:
+    """Prefill, then a raw batched scan and a rebuild of the same events."""
     if prefill:
         with console.status(f"writing {counted(prefill, 'event')}"):
             _prefill(db, prefill)
     conninfo = db.role_conninfo(projection.role())
     with console.status("raw batched scan of the event stores"):
         scanned, scan_seconds = asyncio.run(_scan(projection, conninfo))
-    with console.status(f"rebuilding {name}"):
+    with console.status(f"rebuilding {projection.name}"):
         report = asyncio.run(rebuild(projection, conninfo))
-    console.print(f"events in the sources: {scanned:,}")
-    console.print(
-        f"raw batched scan (read + decode, batches of {REPLAY_BATCH}):"
-        f" {scanned / scan_seconds:,.0f} events/s ({scan_seconds:.2f}s)"
-    )
-    console.print(
-        f"rebuild of {name} (read + handlers + writes + switch):"
-        f" {report.rate:,.0f} events/s ({report.seconds:.2f}s, {counted(report.applied, 'event')})"
-    )
+    return RebuildFigures(scanned, scan_seconds, report)
 
 
 def _prefill(db: DatabaseSettings, events: int) -> None:

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 bench_app = CommandGroup(
     no_args_is_help=True,
     help=(
-        "Measure throughput on this machine. Commands, payments, rebuilds, NATS publishing,"
-        " the latency the gateway adds and its rate limits; all but rebuilds and NATS"
-        " publishing need the services running (`paystream up`)."
+        "Measure throughput on this machine. Every target at once (`suite`), or commands,"
+        " payments, appends, rebuilds, aggregate loads, NATS publishing, the latency the"
+        " gateway adds and its rate limits; commands, payments, gateway, rate-limit and"
+        " suite need the services running (`paystream up`)."
     ),
 )
 Clients = Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")]
@@ -229,3 +230,63 @@ def bench_aggregate_load(
 
     db = reachable_database(ACCOUNTS.role)
     run_aggregate_load_bench(db, short, long, loads, Console())
+
+
+@bench_app.command("suite")
+def bench_suite(
+    data_dir: Annotated[
+        Path, typer.Option(help="The running `paystream up`'s data directory.")
+    ] = Path(".paystream"),
+    gateway_url: GatewayUrl = "http://127.0.0.1:8000",
+    admin_url: AdminUrl = "http://127.0.0.1:9901",
+    clients: Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")] = 64,
+    seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="How long each loaded part runs.")
+    ] = 15.0,
+    idle_seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="How long the idle stack is watched.")
+    ] = 10.0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="The figures as JSON, for machines.")
+    ] = False,
+    issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
+) -> None:
+    """Every performance figure and its baseline in one run, on the servers of a running
+    `paystream up` (DATABASE_URL, an administrator's), with pass or fail per target."""
+    import json
+
+    from scripts.benchmarks.stack_cpu import stack_processes
+    from scripts.benchmarks.suite import Plan, as_json, figures, report, run_suite
+
+    if not stack_processes(data_dir):
+        raise CliError(f"no process of a running `paystream up` uses {data_dir}; start one")
+    db = reachable_database()
+    token = bench_customer(issuer_dir)
+    plan = Plan(gateway_url.rstrip("/"), data_dir, clients, seconds, idle_seconds)
+    console = Console(stderr=json_output)
+    with services_answering():
+        refuse_limited_gateway(admin_url.rstrip("/"))
+        measured = run_suite(plan, db, token, console)
+    found = figures(plan, measured)
+    if json_output:
+        print(json.dumps(as_json(found, measured), indent=2))
+    else:
+        report(console, found, measured)
+
+
+def refuse_limited_gateway(admin_url: str) -> None:
+    """The suite's clients share one address: a gateway limiting it would measure its
+    limit, not Paystream."""
+    import httpx
+
+    from scripts.benchmarks.gateway_stack import configured_limits, rate
+    from scripts.devstack.gateway import UNLIMITED
+
+    with httpx.Client() as http:
+        limits = configured_limits(http, admin_url)
+    if rate(limits.client_ip) < rate(UNLIMITED) or rate(limits.subject) < rate(UNLIMITED):
+        raise CliError(
+            f"the gateway admits {rate(limits.client_ip):,.0f} requests/s per address and"
+            f" {rate(limits.subject):,.0f} per subject, which the suite would measure;"
+            " start it with `PAYSTREAM_GATEWAY_RATE_LIMITS=off paystream up`"
+        )

@@ -32,12 +32,14 @@ def up(
     ] = None,
 ) -> None:
     """Start PostgreSQL, NATS, every service and the gateway. Ctrl-C stops them all."""
+    from scripts.devstack.gateway import UnknownRateLimits, up_rate_limits
     from scripts.devstack.replicas import InvalidReplicas, parse_replicas
     from scripts.devstack.up import run_up
 
     try:
         counts = parse_replicas(replicas or [])
-    except InvalidReplicas as error:
+        up_rate_limits()  # checked before anything starts
+    except (InvalidReplicas, UnknownRateLimits) as error:
         raise CliError(str(error)) from None
     try:
         run_up(data_dir, Console(), nats_cluster, counts)

@@ -4,14 +4,17 @@ when they cannot get a token. The figures are theirs to print; this checks they 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from gateway.rate_limits import RateLimits
 from scripts.cli.errors import CANNOT_RUN
-from tests.support.cli import paystream
-from tests.support.stack import Stack
+from scripts.devstack.gateway import UNLIMITED
+from tests.support.cli import CliRun, paystream
+from tests.support.stack import Stack, StackGateway
 
 pytestmark = pytest.mark.e2e
 
@@ -55,3 +58,50 @@ def test_bench_commands_without_issuer_keys_is_one_line(stack: Stack, tmp_path: 
     assert result.returncode == CANNOT_RUN
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: no signing key in {tmp_path}")
+
+
+def suite(stack: Stack, gateway: StackGateway, *args: str) -> CliRun:
+    """`paystream bench suite`, briefly, on the running system through `gateway`."""
+    return paystream(
+        stack.database_url,
+        *("bench", "suite", "--json", "--clients", "2", "--seconds", "1"),
+        *("--idle-seconds", "1", "--data-dir", str(stack.work_dir)),
+        *("--gateway-url", gateway.url, "--admin-url", gateway.envoy.admin_url),
+        *("--issuer-dir", str(stack.issuer_dir), *args),
+    )
+
+
+def test_bench_suite_runs_every_part_and_lists_every_target(stack: Stack) -> None:
+    """Every target is a figure, and each part that is built was measured. The figures
+    and their pass or fail are the bench's business."""
+    unlimited = RateLimits(UNLIMITED, UNLIMITED, UNLIMITED)
+    with stack.gateway(rate_limits=unlimited) as gateway:
+        result = suite(stack, gateway)
+
+    assert result.returncode == 0, result.output
+    found = json.loads(result.stdout)
+    names = [figure["name"] for figure in found["figures"]]
+    assert len(names) == 13
+    measured = [f for f in found["figures"] if f["note"] != "not built yet"]
+    assert all(figure["measured"] is not None for figure in measured), measured
+    assert found["measured"]["commands_per_second"] > 0
+    assert found["measured"]["idle_by_process"], "no process of the system was watched"
+
+
+def test_bench_suite_refuses_a_gateway_that_would_limit_it(
+    stack: Stack, public_gateway: StackGateway
+) -> None:
+    result = suite(stack, public_gateway)
+
+    assert result.returncode == CANNOT_RUN
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: the gateway admits ")
+    assert line.endswith("start it with `PAYSTREAM_GATEWAY_RATE_LIMITS=off paystream up`")
+
+
+def test_bench_suite_without_a_running_system_is_one_line(tmp_path: Path) -> None:
+    result = paystream("", *("bench", "suite", "--data-dir", str(tmp_path)))
+
+    assert result.returncode == CANNOT_RUN
+    [line] = result.stderr.splitlines()
+    assert line == f"error: no process of a running `paystream up` uses {tmp_path}; start one"
