@@ -290,7 +290,15 @@ def figures(plan: Plan, m: Measured) -> list[Figure]:
             ">= 0.5x a hello-world route",
             "not built yet",
         ),
-        not_measured("loading a 10,000-event aggregate", "<= 2x a 10-event one", "not built yet"),
+        Figure(
+            f"loading an account of {plan.long_history:,} events",
+            "ms",
+            m.long_load_ms,
+            "<= 2x baseline",
+            at_most(ratio(m.long_load_ms, m.short_load_ms), 2),
+            m.short_load_ms,
+            "loading one of 10 events",
+        ),
         Figure(
             f"CPU per command, whole stack, paced at {m.paced_rate:.0f}/s",
             "ms",
