@@ -54,7 +54,8 @@ def run_aggregate_load_bench(
     db: DatabaseSettings, short: int, long: int, loads: int, console: Console
 ) -> LoadComparison:
     """Write both histories, load each `loads` times, print and return the figures."""
-    service = open_command_service(ACCOUNTS, db, pool_size=1)
+    # Uncached: each load reconstructs the account, as the first one after a start does.
+    service = open_command_service(ACCOUNTS, db, pool_size=1, cached=False)
     assert isinstance(service, AccountsService)
     try:
         with console.status(f"writing accounts of {short:,} and {long:,} events"):

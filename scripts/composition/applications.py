@@ -21,10 +21,14 @@ def open_command_service(
     pool_size: int = 1,
     snapshots: bool = False,
     create_table: bool = False,
+    cached: bool = True,
 ) -> CommandService:
     """The context's application on `db`, as the context's role (close it when done);
-    `snapshots` makes stored snapshots readable whatever the snapshot interval."""
+    `snapshots` makes stored snapshots readable whatever the snapshot interval; without
+    `cached` every load reconstructs the aggregate from the store."""
     env = application_env(context, db, pool_size=pool_size, create_table=create_table)
     if snapshots:
         env["IS_SNAPSHOTTING_ENABLED"] = "y"
+    if not cached:
+        del env["AGGREGATE_CACHE_MAXSIZE"]
     return APPLICATIONS[context.name](env=env)
