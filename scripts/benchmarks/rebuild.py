@@ -56,12 +56,13 @@ def run_rebuild_bench(
 
 
 def measure_rebuild(
-    projection: type[Projection], db: DatabaseSettings, prefill: int, console: Console
+    projection: type[Projection], db: DatabaseSettings, events: int, console: Console
 ) -> RebuildFigures:
-    """Prefill, then a raw batched scan and a rebuild of the same events."""
-    if prefill:
-        with console.status(f"writing {counted(prefill, 'event')}"):
-            _prefill(db, prefill)
+    """Write `events` deposit events first, then a raw batched scan and a rebuild of
+    the same events."""
+    if events:
+        with console.status(f"writing {counted(events, 'event')}"):
+            prefill(db, events)
     conninfo = db.role_conninfo(projection.role())
     with console.status("raw batched scan of the event stores"):
         scanned, scan_seconds = asyncio.run(_scan(projection, conninfo))
@@ -70,7 +71,7 @@ def measure_rebuild(
     return RebuildFigures(scanned, scan_seconds, report)
 
 
-def _prefill(db: DatabaseSettings, events: int) -> None:
+def prefill(db: DatabaseSettings, events: int) -> None:
     service = open_command_service(ACCOUNTS, db, pool_size=2)
     try:
         for i in range(0, events, EVENTS_PER_ACCOUNT):

@@ -246,6 +246,19 @@ def bench_suite(
     idle_seconds: Annotated[
         float, typer.Option(min=1, max=600, help="How long the idle stack is watched.")
     ] = 10.0,
+    backlog: Annotated[
+        int,
+        typer.Option(min=100, max=1_000_000, help="Events the relay and a projector catch up on."),
+    ] = 20_000,
+    long_history: Annotated[
+        int,
+        typer.Option(
+            min=20, max=1_000_000, help="Events of the long account loaded beside one of 10."
+        ),
+    ] = 10_000,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=20, help="Rounds of the in-process appends.")
+    ] = 2,
     json_output: Annotated[
         bool, typer.Option("--json", help="The figures as JSON, for machines.")
     ] = False,
@@ -254,15 +267,19 @@ def bench_suite(
     """Every performance figure and its baseline in one run, on the servers of a running
     `paystream up` (DATABASE_URL, an administrator's), with pass or fail per target."""
     import json
+    from dataclasses import replace
 
+    from eventstore.settings import NatsSettings
     from scripts.benchmarks.stack_cpu import stack_processes
     from scripts.benchmarks.suite import Plan, as_json, figures, report, run_suite
 
     if not stack_processes(data_dir):
         raise CliError(f"no process of a running `paystream up` uses {data_dir}; start one")
     db = reachable_database()
+    NatsSettings().url()  # the relay's baseline publishes there: set, or one line now
     token = bench_customer(issuer_dir)
     plan = Plan(gateway_url.rstrip("/"), data_dir, clients, seconds, idle_seconds)
+    plan = replace(plan, backlog=backlog, long_history=long_history, rounds=rounds)
     console = Console(stderr=json_output)
     with services_answering():
         refuse_limited_gateway(admin_url.rstrip("/"))

@@ -13,6 +13,7 @@ import pytest
 from gateway.rate_limits import RateLimits
 from scripts.cli.errors import CANNOT_RUN
 from scripts.devstack.gateway import UNLIMITED
+from scripts.devstack.up import layout_file
 from tests.support.cli import CliRun, paystream
 from tests.support.stack import Stack, StackGateway
 
@@ -61,13 +62,20 @@ def test_bench_commands_without_issuer_keys_is_one_line(stack: Stack, tmp_path: 
 
 
 def suite(stack: Stack, gateway: StackGateway, *args: str) -> CliRun:
-    """`paystream bench suite`, briefly, on the running system through `gateway`."""
+    """`paystream bench suite`, briefly, on the running system through `gateway`, with the
+    layout `up` would have recorded in its data directory."""
+    layout = {"gateway": {"url": gateway.url, "ready": f"{gateway.envoy.admin_url}/ready"}}
+    for process in stack.processes:
+        layout[process.name] = {"url": process.url, "ready": f"{process.url}/readyz"}
+    layout_file(stack.work_dir).write_text(json.dumps(layout))
     return paystream(
         stack.database_url,
         *("bench", "suite", "--json", "--clients", "2", "--seconds", "1"),
-        *("--idle-seconds", "1", "--data-dir", str(stack.work_dir)),
+        *("--idle-seconds", "1", "--backlog", "200", "--long-history", "100", "--rounds", "1"),
+        *("--data-dir", str(stack.work_dir)),
         *("--gateway-url", gateway.url, "--admin-url", gateway.envoy.admin_url),
         *("--issuer-dir", str(stack.issuer_dir), *args),
+        env={"NATS_URL": stack.nats_url},
     )
 
 

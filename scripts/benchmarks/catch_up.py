@@ -1,0 +1,174 @@
+"""How fast the accounts relay and a live projector catch up on a backlog, on a running
+`paystream up`, against raw JetStream publishing on the same server.
+
+The accounts relay and the account_summary projector are paused (SIGSTOP; `up` sees
+them still running), `events` deposit events are written in process, then the relay is
+resumed and timed until its published position (its `/metrics`) reaches the log's end;
+then the projector is resumed and timed until its applied position does (the other
+projectors consume meanwhile, as they would). Both are always resumed, whatever
+happens. The baseline is nats-py's `publish_async` of as many messages of the events'
+mean size to a scratch stream of the same configuration, every acknowledgement awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats
+import psycopg
+from prometheus_client.parser import text_string_to_metric_families
+
+from eventstore import chain_check
+from eventstore.contexts import ACCOUNTS
+from eventstore.settings import DatabaseSettings, NatsSettings, nats_servers
+from eventstore.streams import stream_config
+from scripts.benchmarks.gateway_stack import UnexpectedAnswer
+from scripts.benchmarks.rebuild import prefill
+from scripts.benchmarks.stack_cpu import stack_processes
+from scripts.devstack.layout import read_targets
+
+RELAY, PROJECTOR = "relay-accounts", "projector-account-summary"
+PROCESS_NAMES = {RELAY: "relay accounts", PROJECTOR: "projector account_summary"}
+POSITION_METRICS = {
+    RELAY: "paystream_relay_published_position",
+    PROJECTOR: "paystream_projection_position",
+}
+CATCH_UP_TIMEOUT_SECONDS = 600.0
+PUBLISH_WINDOW = 1_000  # raw publishes in flight at most
+
+
+@dataclass(frozen=True)
+class CatchUpFigures:
+    events: int
+    relay_seconds: float
+    projector_seconds: float
+    raw_publish_seconds: float
+
+    @staticmethod
+    def rate(events: int, seconds: float) -> float:
+        return events / seconds if seconds > 0 else 0.0
+
+    @property
+    def relay_rate(self) -> float:
+        return self.rate(self.events, self.relay_seconds)
+
+    @property
+    def projector_rate(self) -> float:
+        return self.rate(self.events, self.projector_seconds)
+
+    @property
+    def raw_publish_rate(self) -> float:
+        return self.rate(self.events, self.raw_publish_seconds)
+
+
+def measure_catch_up(db: DatabaseSettings, data_dir: Path, events: int) -> CatchUpFigures:
+    """Backlog the relay and the projector, time each catching up, then raw publishing."""
+    urls = {t.name: t.metrics_url for t in read_targets(data_dir) if t.metrics_url}
+    missing = [name for name in PROCESS_NAMES if name not in urls]
+    if missing:
+        raise UnexpectedAnswer(f"{data_dir} records no {' or '.join(missing)}")
+    pids = _pids(data_dir)
+    with httpx.Client(timeout=5) as http, paused(pids[RELAY]), paused(pids[PROJECTOR]):
+        prefill(db, events)
+        end = _log_end(db)
+        relay_seconds = _resume_until(http, pids, RELAY, urls[RELAY], end)
+        projector_seconds = _resume_until(http, pids, PROJECTOR, urls[PROJECTOR], end)
+    size = _mean_event_bytes(db, events)
+    raw = asyncio.run(_raw_publish(events, size))
+    return CatchUpFigures(events, relay_seconds, projector_seconds, raw)
+
+
+def _pids(data_dir: Path) -> dict[str, int]:
+    found = {p.name: p.pid for p in stack_processes(data_dir)}
+    pids = {name: found.get(process) for name, process in PROCESS_NAMES.items()}
+    absent = [name for name, pid in pids.items() if pid is None]
+    if absent:
+        raise UnexpectedAnswer(f"no running {' or '.join(absent)} uses {data_dir}")
+    return {name: pid for name, pid in pids.items() if pid is not None}
+
+
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """The process stopped (SIGSTOP) inside the block, and continued after it (also
+    when it was already continued, or when the block fails)."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _resume_until(
+    http: httpx.Client, pids: dict[str, int], name: str, metrics_url: str, end: int
+) -> float:
+    """Continue `name` and the seconds until its position metric reaches `end`."""
+    started = time.perf_counter()
+    os.kill(pids[name], signal.SIGCONT)
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT_SECONDS
+    while _position(http, metrics_url, POSITION_METRICS[name]) < end:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} did not reach position {end} in time")
+        time.sleep(0.05)  # polling the service's metrics, at most 20 times a second
+    return time.perf_counter() - started
+
+
+def _position(http: httpx.Client, metrics_url: str, metric: str) -> float:
+    """The highest value of `metric` (of the accounts source) on the service's page."""
+    try:
+        page = http.get(metrics_url).text
+    except httpx.TransportError:
+        return 0.0  # still waking up
+    values = [
+        sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+        if sample.name == metric and sample.labels.get("source", ACCOUNTS.name) == ACCOUNTS.name
+    ]
+    return max(values, default=0.0)
+
+
+def _log_end(db: DatabaseSettings) -> int:
+    with psycopg.connect(db.admin_conninfo()) as conn:
+        return chain_check.max_position(conn, ACCOUNTS)
+
+
+def _mean_event_bytes(db: DatabaseSettings, events: int) -> int:
+    """The mean stored size of the last `events` events of the accounts log."""
+    with psycopg.connect(db.admin_conninfo()) as conn:
+        row = conn.execute(
+            f"SELECT coalesce(avg(length(state)), 0) FROM (SELECT state FROM"
+            f" {ACCOUNTS.schema}.{ACCOUNTS.events_table} ORDER BY notification_id DESC"
+            " LIMIT %s) AS last",
+            (events,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _raw_publish(messages: int, size: int) -> float:
+    """Seconds to publish `messages` of `size` bytes with publish_async to a scratch stream
+    configured as the accounts stream, at most PUBLISH_WINDOW unacknowledged."""
+    name = f"BENCH_RAW_{uuid.uuid4().hex[:8].upper()}"
+    config = stream_config(ACCOUNTS)
+    config.name, config.subjects = name, [f"bench.raw.{name}.>"]
+    nc = await nats.connect(nats_servers(NatsSettings().url()))
+    js = nc.jetstream(publish_async_max_pending=PUBLISH_WINDOW)
+    await js.add_stream(config)
+    try:
+        body = b"x" * size
+        started = time.perf_counter()
+        for _ in range(messages):
+            await js.publish_async(f"bench.raw.{name}.event", body, wait_stall=30)
+        await js.publish_async_completed()
+        return time.perf_counter() - started
+    finally:
+        await js.delete_stream(name)
+        await nc.close()
