@@ -33,7 +33,7 @@ from eventstore.settings import DatabaseSettings, NatsSettings, nats_servers
 from eventstore.streams import stream_config
 from scripts.benchmarks.gateway_stack import UnexpectedAnswer
 from scripts.benchmarks.rebuild import prefill
-from scripts.benchmarks.stack_cpu import stack_processes
+from scripts.benchmarks.stack_usage import stack_processes
 from scripts.devstack.layout import read_targets
 
 RELAY, PROJECTOR = "relay-accounts", "projector-account-summary"

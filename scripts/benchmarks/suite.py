@@ -41,7 +41,7 @@ from scripts.benchmarks.commands import (
 )
 from scripts.benchmarks.payments import measure_payments
 from scripts.benchmarks.rebuild import measure_rebuild
-from scripts.benchmarks.stack_cpu import CpuSample
+from scripts.benchmarks.stack_usage import CpuSample, resident_by_name
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Plan:
     payment_clients: int = 32
     long_history: int = 10_000  # events of the long account loaded beside a 10-event one
     backlog: int = 20_000  # events the relay and a projector catch up on
+    soak_minutes: float = 0.0  # 0: no soak
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Measured:
     rebuild_rate: float = 0.0
     short_load_ms: float = 0.0
     long_load_ms: float = 0.0
+    soak_memory_change: dict[str, float] | None = None  # service -> change, first fifth to end
 
 
 def run_suite(plan: Plan, db: DatabaseSettings, token: str, console: Console) -> Measured:
@@ -148,6 +150,8 @@ def run_suite(plan: Plan, db: DatabaseSettings, token: str, console: Console) ->
     loads = run_aggregate_load_bench(db, 10, plan.long_history, 200, console)
     measured.short_load_ms = loads.short.median_seconds * 1000
     measured.long_load_ms = loads.long.median_seconds * 1000
+    if plan.soak_minutes:
+        asyncio.run(_soak(plan, token, console, measured))
     return measured
 
 
@@ -185,6 +189,33 @@ async def _commands(plan: Plan, token: str, console: Console, measured: Measured
         measured.cpu_by_process = {k: v * 1000 / paced.accepted for k, v in spent.items()}
         measured.cpu_ms_per_command = sum(measured.cpu_by_process.values())
 
+
+async def _soak(plan: Plan, token: str, console: Console, measured: Measured) -> None:
+    """Commands paced at half the full rate for the soak's minutes; each service's memory
+    after a fifth of it (minute 2 of 10) and at its end."""
+    seconds = plan.soak_minutes * 60
+    async with bench_client(token, plan.clients) as http:
+        accounts = list(
+            await asyncio.gather(
+                *(open_account(http, plan.gateway_url, i) for i in range(plan.clients))
+            )
+        )
+        load = asyncio.create_task(
+            paced_deposits(http, plan.gateway_url, accounts, measured.paced_rate, seconds, Tally())
+        )
+        with _progress(console, f"soak: {plan.soak_minutes:g} minutes", seconds):
+            await asyncio.sleep(seconds / 5)  # the soak's first fifth, then the first sample
+            early = resident_by_name(plan.data_dir)
+            await load
+        late = resident_by_name(plan.data_dir)
+    measured.soak_memory_change = {
+        name: late.get(name, 0) / before - 1
+        for name, before in early.items()
+        if before and name not in SERVERS
+    }
+
+
+SERVERS = ("postgres", "nats-server", "envoy")  # not services: the soak watches services
 
 READ_BACK_EVERY = 10  # commands; the others are not read back
 
@@ -341,8 +372,26 @@ def figures(plan: Plan, m: Measured) -> list[Figure]:
             "<= 20 ms per s",
             at_most(m.idle_ms_per_second, 20),
         ),
-        not_measured("soak: memory, minute 2 to 10", "within 10%", "not built yet"),
+        soak_figure(plan, m),
     ]
+
+
+def soak_figure(plan: Plan, m: Measured) -> Figure:
+    """The service whose memory changed most between the soak's first fifth and its end."""
+    name = f"soak: each service's memory, minute {plan.soak_minutes / 5:g} to {plan.soak_minutes:g}"
+    if not m.soak_memory_change:
+        return not_measured(
+            "soak: each service's memory, minute 2 to 10", "within 10%", "run with --soak"
+        )
+    service, change = max(m.soak_memory_change.items(), key=lambda item: abs(item[1]))
+    return Figure(
+        name,
+        "% change",
+        change * 100,
+        "within 10%",
+        abs(change) <= 0.10,
+        note=f"most: {service}",
+    )
 
 
 def report(console: Console, found: list[Figure], measured: Measured) -> None:
@@ -364,6 +413,9 @@ def report(console: Console, found: list[Figure], measured: Measured) -> None:
     breakdowns = {
         "idle CPU, ms per second": measured.idle_by_process,
         "CPU per paced command, ms": measured.cpu_by_process,
+        "soak, memory change per service, %": {
+            name: change * 100 for name, change in (measured.soak_memory_change or {}).items()
+        },
     }
     for title, per_process in breakdowns.items():
         if per_process:

@@ -259,6 +259,12 @@ def bench_suite(
     rounds: Annotated[
         int, typer.Option(min=1, max=20, help="Rounds of the in-process appends.")
     ] = 2,
+    soak: Annotated[
+        bool, typer.Option("--soak", help="End with a soak: half the full rate, watching memory.")
+    ] = False,
+    soak_minutes: Annotated[
+        float, typer.Option(min=0.1, max=24 * 60, help="How long the soak runs.")
+    ] = 10.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="The figures as JSON, for machines.")
     ] = False,
@@ -270,7 +276,7 @@ def bench_suite(
     from dataclasses import replace
 
     from eventstore.settings import NatsSettings
-    from scripts.benchmarks.stack_cpu import stack_processes
+    from scripts.benchmarks.stack_usage import stack_processes
     from scripts.benchmarks.suite import Plan, as_json, figures, report, run_suite
 
     if not stack_processes(data_dir):
@@ -279,7 +285,13 @@ def bench_suite(
     NatsSettings().url()  # the relay's baseline publishes there: set, or one line now
     token = bench_customer(issuer_dir)
     plan = Plan(gateway_url.rstrip("/"), data_dir, clients, seconds, idle_seconds)
-    plan = replace(plan, backlog=backlog, long_history=long_history, rounds=rounds)
+    plan = replace(
+        plan,
+        backlog=backlog,
+        long_history=long_history,
+        rounds=rounds,
+        soak_minutes=soak_minutes if soak else 0.0,
+    )
     console = Console(stderr=json_output)
     with services_answering():
         refuse_limited_gateway(admin_url.rstrip("/"))

@@ -1,11 +1,12 @@
-"""CPU time spent by the processes of a running `paystream up`, from /proc (Linux).
+"""CPU time and memory of the processes of a running `paystream up`, from /proc (Linux).
 
 A process belongs to the stack when its command line or its environment names the
 stack's data directory (the services get `PAYSTREAM_LOG_FILE` under it; PostgreSQL, NATS
 and Envoy their data or configuration under it), and so does every descendant of one
 (PostgreSQL's backends). Each is named for what it runs: `postgres`, `nats-server`,
 `envoy`, or the service it serves. CPU time is user + system, plus that of children
-already reaped (PostgreSQL's backends of closed connections), in seconds.
+already reaped (PostgreSQL's backends of closed connections), in seconds; memory is the
+resident set (VmRSS), in bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class ProcessCpu:
     parent: int
     name: str
     seconds: float  # own user + system, and that of its reaped children
+    resident_bytes: int = 0
 
 
 def _processes() -> Iterator[tuple[int, int, float, bytes, bytes]]:
@@ -96,10 +98,30 @@ def stack_processes(data_dir: Path) -> list[ProcessCpu]:
                 found[pid] = found[by_pid[pid][1]]
                 pending.extend(children.get(pid, []))
     return [
-        ProcessCpu(pid, by_pid[pid][1], found[pid], by_pid[pid][2])
+        ProcessCpu(pid, by_pid[pid][1], found[pid], by_pid[pid][2], _resident(pid))
         for pid in sorted(found)
         if pid != os.getpid()
     ]
+
+
+def _resident(pid: int) -> int:
+    """The process's resident set in bytes (0 once it is gone)."""
+    try:
+        status = (PROC / str(pid) / "status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024  # kB
+    return 0
+
+
+def resident_by_name(data_dir: Path) -> dict[str, int]:
+    """Each service's and server's resident memory now, its processes summed."""
+    totals: defaultdict[str, int] = defaultdict(int)
+    for process in stack_processes(data_dir):
+        totals[process.name] += process.resident_bytes
+    return dict(totals)
 
 
 @dataclass(frozen=True)
