@@ -63,3 +63,26 @@ class NatsSettings(BaseSettings):
 def nats_servers(url: str) -> list[str]:
     """The servers of a NATS_URL, one per entry: nats-py wants a list, not a comma string."""
     return [server.strip() for server in url.split(",") if server.strip()]
+
+
+METRICS_ON = ("on", "true", "1")
+METRICS_OFF = ("off", "false", "0")
+
+
+class MetricsSettings(BaseSettings):
+    """PAYSTREAM_METRICS: whether a service keeps Prometheus metrics and serves /metrics.
+    On unless it says off (`off`, `false` or `0`); a value that is neither stops the
+    service at start (eventstore/metrics_switch.py is what it switches)."""
+
+    model_config = SettingsConfigDict(env_prefix="paystream_", extra="ignore")
+
+    metrics: str = "on"
+
+    def enabled(self) -> bool:
+        word = self.metrics.strip().lower()
+        if word in METRICS_ON or word in METRICS_OFF:
+            return word in METRICS_ON
+        raise ValueError(
+            f"PAYSTREAM_METRICS is {self.metrics!r}: say on ({', '.join(METRICS_ON)})"
+            f" or off ({', '.join(METRICS_OFF)})"
+        )
