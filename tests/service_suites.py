@@ -155,6 +155,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_bench_gateway.py",
         "tests/integration/test_bench_gateway.py",
         "tests/e2e/test_bench_throughput.py",
+        "tests/e2e/test_bench_observability.py",
         "tests/unit/test_top_derivation.py",
         "tests/unit/test_top_command.py",
         "tests/unit/test_top_targets.py",
