@@ -4,7 +4,7 @@ Labelled by query API (its name)."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from eventstore.metrics_switch import Counter, Histogram
 
 WAIT = Histogram(
     "paystream_consistency_wait_seconds",

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.answered_status import StatusNoting
+from eventstore.metrics_switch import Counter, Histogram
 
 # A request answered before any route took it: no route matched (404), or the door
 # refused it (413, 415); one label for all, told apart by status.

@@ -13,6 +13,7 @@ from prometheus_client import (
 from starlette.responses import Response
 
 from api.http_metrics import HttpMetrics
+from eventstore.metrics_switch import metrics_on
 
 PATH = "/metrics"
 
@@ -25,7 +26,10 @@ def install_metrics(app: FastAPI) -> None:
     """Count and time every request to `app`, and serve the process's metrics at /metrics.
 
     The metrics live in the process's default registry, created once at import: apps built
-    twice in one process (tests) share them rather than register them again."""
+    twice in one process (tests) share them rather than register them again. With
+    metrics off (PAYSTREAM_METRICS) nothing is installed: no middleware, /metrics is 404."""
+    if not metrics_on():
+        return
     app.add_middleware(HttpMetrics)
 
     @app.get(PATH, include_in_schema=False)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prometheus_client import Counter, Gauge
-
 from eventstore.envelope import EventEnvelope
+from eventstore.metrics_switch import Counter, Gauge
 
 PUBLISHED_POSITION = Gauge(
     "paystream_relay_published_position",

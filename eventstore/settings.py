@@ -72,3 +72,26 @@ class GroupCommitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     paystream_group_commit_max_commands: int = Field(default=64, ge=1, le=1000)
+
+
+METRICS_ON = ("on", "true", "1")
+METRICS_OFF = ("off", "false", "0")
+
+
+class MetricsSettings(BaseSettings):
+    """PAYSTREAM_METRICS: whether a service keeps Prometheus metrics and serves /metrics.
+    On unless it says off (`off`, `false` or `0`); a value that is neither stops the
+    service at start (eventstore/metrics_switch.py is what it switches)."""
+
+    model_config = SettingsConfigDict(env_prefix="paystream_", extra="ignore")
+
+    metrics: str = "on"
+
+    def enabled(self) -> bool:
+        word = self.metrics.strip().lower()
+        if word in METRICS_ON or word in METRICS_OFF:
+            return word in METRICS_ON
+        raise ValueError(
+            f"PAYSTREAM_METRICS is {self.metrics!r}: say on ({', '.join(METRICS_ON)})"
+            f" or off ({', '.join(METRICS_OFF)})"
+        )

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError
-from prometheus_client import Counter, Histogram
+
+from eventstore.metrics_switch import Counter, Histogram
 
 R = TypeVar("R")
 

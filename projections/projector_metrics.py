@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from nats.aio.msg import Msg
-from prometheus_client import Counter, Gauge, Histogram
 
 from eventstore.envelope import EventEnvelope
+from eventstore.metrics_switch import Counter, Gauge, Histogram
 from eventstore.relay_metrics import age_seconds
 
 POSITION = Gauge(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import Counter, Gauge, Histogram
+from eventstore.metrics_switch import Counter, Gauge, Histogram
 
 # What became of a step: done, refused by the accounts API (the payment fails or is
 # refunded), or not carried out now (the accounts API unavailable; tried again later).

@@ -42,6 +42,9 @@ SHARED = (
     "tests/api/test_metrics.py",
     "tests/unit/test_metrics_doc.py",
     "tests/e2e/test_metrics.py",
+    # ... and none of it with PAYSTREAM_METRICS=off: in process, then a served process.
+    "tests/api/test_metrics_switch.py",
+    "tests/integration/test_metrics_switch.py",
     # A payment is one trace across the services: the setup and the bridge, then the
     # running system's spans.
     "tests/unit/test_tracing_setup.py",
@@ -157,6 +160,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_bench_gateway.py",
         "tests/e2e/test_bench_throughput.py",
         "tests/integration/test_bench_aggregate_load.py",
+        "tests/e2e/test_bench_observability.py",
         "tests/unit/test_top_derivation.py",
         "tests/unit/test_top_command.py",
         "tests/unit/test_top_targets.py",

@@ -25,8 +25,8 @@ bench_app = CommandGroup(
     help=(
         "Measure throughput on this machine. Every target at once (`suite`), or commands,"
         " payments, appends, rebuilds, aggregate loads, NATS publishing, the latency the"
-        " gateway adds and its rate limits; commands, payments, gateway, rate-limit and"
-        " suite need the services running (`paystream up`)."
+        " gateway adds and its rate limits, what metrics and tracing cost; commands,"
+        " payments, gateway, rate-limit and suite need the services running (`paystream up`)."
     ),
 )
 Clients = Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")]
@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
 
 
 @contextmanager
-def services_answering() -> Iterator[None]:
+def services_answering(
+    hint: str = "are the services running (`paystream up`)?",
+) -> Iterator[None]:
     """A service that does not answer, or answers with an error, ends the run one way."""
     import httpx
 
@@ -53,9 +55,21 @@ def services_answering() -> Iterator[None]:
     except UnexpectedAnswer as error:
         raise CliError(str(error)) from None
     except httpx.HTTPError as error:
-        raise CliError(f"{error}; are the services running (`paystream up`)?") from None
+        raise CliError(f"{http_failure(error)}; {hint}") from None
     except TimeoutError as error:
         raise CliError(str(error)) from None
+
+
+def http_failure(error: Exception) -> str:
+    """What went wrong, by its kind when httpx says nothing more (a timeout), and where."""
+    import httpx
+
+    said = str(error) or type(error).__name__
+    try:
+        request = error.request if isinstance(error, httpx.RequestError) else None
+    except RuntimeError:  # no request attached
+        request = None
+    return f"{said} ({request.method} {request.url})" if request is not None else said
 
 
 @bench_app.command("commands")
@@ -73,6 +87,27 @@ def bench_commands(
     token = bench_customer(issuer_dir)
     with services_answering():
         run_command_bench(command_url, query_url, clients, seconds, Console(), token)
+
+
+@bench_app.command("observability")
+def bench_observability(
+    clients: Clients = 32,
+    seconds: Seconds = 15.0,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=20, help="Times each configuration is run, alternating.")
+    ] = 2,
+) -> None:
+    """What metrics and tracing cost the commands bench: on a stack of its own (embedded
+    PostgreSQL and NATS, the accounts API, its relay, the account summary projector and
+    query API), baseline, metrics on, tracing on (every request, spans discarded) and
+    both, services restarted for each; one table."""
+    from scripts.benchmarks.observability import Plan, run_observability_bench
+
+    try:
+        with services_answering("a service of the bench's own stack stopped answering"):
+            run_observability_bench(Plan(clients, seconds, rounds), Console(), bench_customer)
+    except KeyboardInterrupt:
+        raise CliError("interrupted; everything the bench started is stopped", 130) from None
 
 
 @bench_app.command("payments")

@@ -34,6 +34,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
+    from eventstore.metrics_switch import switch_metrics
+    from eventstore.settings import MetricsSettings
     from scripts.composition.tracing import start_tracing
     from scripts.devstack.services import service_name
     from scripts.service_logs import configure_service_logging
@@ -42,6 +44,10 @@ def serve(
         raise CliError(f"unknown service {service!r}; known: {', '.join(KNOWN)}")
     if service in NEEDS_TARGET and not target:
         raise CliError(f"`serve {service}` needs a target, e.g. `serve relay accounts`")
+    try:
+        switch_metrics(MetricsSettings().enabled())  # before any app is built
+    except ValueError as error:
+        raise CliError(str(error)) from None
     configure_service_logging(service_name(service, target))
     # Each kind imports only what it serves: about half the CPU time in imports at start.
     try:
