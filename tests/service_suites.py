@@ -31,6 +31,7 @@ SHARED = (
     "tests/api/test_problem_answers.py",
     "tests/api/test_request_limits.py",
     "tests/api/test_request_logging.py",
+    "tests/api/test_quiet_server.py",
     "tests/api/test_token_verifier.py",
     "tests/api/test_jwks_cache.py",
     "tests/api/test_authentication.py",
