@@ -40,8 +40,10 @@ from eventstore.streams import ensure_stream
 log = logging.getLogger("paystream.relay")
 
 BATCH_SIZE = 500
-IDLE_WAKE_SECONDS = 1.0
 TAIL_CHECK_SECONDS = 2.0
+# NOTIFY wakes the relay for new events; the timer only drives the tail check (and is a
+# safety net should a notification ever be missed).
+IDLE_WAKE_SECONDS = TAIL_CHECK_SECONDS
 LOCK_RETRY_SECONDS = 1.0
 PUBLISH_ACK_SECONDS = 10.0
 ACK_CHECK_SECONDS = 0.2

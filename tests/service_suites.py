@@ -48,6 +48,7 @@ SHARED = (
     "tests/unit/test_tracing_setup.py",
     "tests/unit/test_trace_bridge.py",
     "tests/integration/test_message_spans.py",
+    "tests/integration/test_pull_consumer.py",
     "tests/e2e/test_traces.py",
 )
 # The gateway routes to every public API: their suites check it still does.
