@@ -31,6 +31,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
 from eventstore.message_spans import publish_traced
+from eventstore.notifications import wait_for_notification
 from eventstore.reader import max_position, read_events
 from eventstore.reconnect import connect, connect_nats
 from eventstore.relay_metrics import RelayMetrics
@@ -158,8 +159,7 @@ class Relay:
                 position = resumed
                 tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
                 continue
-            async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
-                pass
+            await wait_for_notification(listen, stop, IDLE_WAKE_SECONDS)
 
     async def _check_tail(
         self, js: JetStreamContext, reader: AsyncConnection[object], position: int

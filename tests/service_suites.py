@@ -70,6 +70,7 @@ COMMAND_API = (
 RELAY = (
     "tests/integration/test_relay.py",
     "tests/integration/test_relay_tail.py",
+    "tests/integration/test_notifications.py",
     "tests/integration/test_nats_cluster.py",
     "tests/faults/test_relay_outage.py",
     "tests/faults/test_nats_restart.py",
