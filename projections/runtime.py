@@ -236,16 +236,13 @@ class Projector:
         check_at_once: bool = False,
     ) -> None:
         async with conn.transaction(), conn.cursor() as cursor:
-            await cursor.execute(
-                "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
-            )
+            buckets, projection = self.partition.buckets, type(self.projection)
+            await lock_buckets(cursor, self.projection, source.name, buckets, lock_key(projection))
             if check_at_once:
                 await cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            active = await active_build(cursor, type(self.projection))
+            active = await active_build(cursor, projection)
             if active is not None:
                 self.projection.use_schema(active[0])
-            buckets = self.partition.buckets
-            await lock_buckets(cursor, self.projection, source.name, buckets)
             reached = await bucket_positions(cursor, self.projection, source.name, buckets)
             scanned = start = min(reached.values())
             for envelope in envelopes:

@@ -81,13 +81,19 @@ def _lock_key(projection: Projection, source: str) -> int:
 
 
 async def lock_buckets(
-    cursor: AsyncCursor[Any], projection: Projection, source: str, buckets: list[int]
+    cursor: AsyncCursor[Any],
+    projection: Projection,
+    source: str,
+    buckets: list[int],
+    then_shared: int,
 ) -> None:
     """Hold `buckets` of `source` until the transaction ends, in ascending order, so two
-    workers whose partitions overlap (during a re-partitioning) take turns."""
+    workers whose partitions overlap (during a re-partitioning) take turns; then the
+    advisory lock `then_shared`, shared (what a switch of builds waits on). One round trip."""
     await cursor.execute(
-        "SELECT count(pg_advisory_xact_lock(%s, b)) FROM unnest(%s::int[]) AS b",
-        (_lock_key(projection, source), sorted(buckets)),
+        "SELECT pg_advisory_xact_lock_shared(%s) FROM ("
+        " SELECT count(pg_advisory_xact_lock(%s, b)) FROM unnest(%s::int[]) AS b) AS buckets",
+        (then_shared, _lock_key(projection, source), sorted(buckets)),
     )
 
 
