@@ -14,6 +14,7 @@ from fastapi.responses import ORJSONResponse
 from api.openapi_errors import problem_responses
 from api.problem_types import INTERNAL_ERROR
 from api.problems import Problem
+from api.quiet_server import QuietServer
 from api.service_app import service_app
 from eventstore.outages import Outage, reason
 
@@ -92,7 +93,7 @@ def worker_app(title: str, ready: ReadyCheck, status: Callable[[], object]) -> F
     return app
 
 
-class _WorkerServer(uvicorn.Server):
+class _WorkerServer(QuietServer):
     """A uvicorn server that leaves signal handling to the worker that embeds it."""
 
     @contextmanager
@@ -106,5 +107,5 @@ async def serve_http(app: FastAPI, host: str, port: int, stop: asyncio.Event) ->
     server = _WorkerServer(config)
     task = asyncio.create_task(server.serve())
     await stop.wait()
-    server.should_exit = True
+    server.stop_serving()
     await task

@@ -17,6 +17,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
@@ -27,7 +28,9 @@ from eventstore.contexts import Context
 from eventstore.message_spans import consuming
 from eventstore.stopping import pause
 
-FETCH_WAIT_SECONDS = 1.0
+# The server holds a pull request this long when there is nothing to deliver; a NATS
+# restart drops it, so it is also the longest a worker waits for its next batch then.
+FETCH_WAIT_SECONDS = 5.0
 PAUSED_CHECK_SECONDS = 1.0
 
 # What became of a group of messages: None (handled: ack) or seconds before redelivery.
@@ -71,21 +74,46 @@ class PullConsumer:
     ) -> None:
         """Fetch and handle batches until `stop` is set (or a handler raises); nothing is
         fetched while `paused` says so."""
-        while not stop.is_set():
-            if paused is not None and await paused():
-                await pause(stop, PAUSED_CHECK_SECONDS)
-                continue
-            try:
-                messages = await subscription.fetch(self.batch_size, timeout=FETCH_WAIT_SECONDS)
-            except (NatsTimeout, TimeoutError):
-                continue
-            groups = grouped(messages, group_by)
-            results = await asyncio.gather(
-                *(self.answer(group, handle) for group in groups), return_exceptions=True
-            )
-            failures = [result for result in results if isinstance(result, BaseException)]
-            if failures:
-                raise failures[0]  # each failed group's messages were handed back
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                if paused is not None and await paused():
+                    await pause(stop, PAUSED_CHECK_SECONDS)
+                    continue
+                messages = await self.fetch(subscription, stopping)
+                groups = grouped(messages, group_by)
+                results = await asyncio.gather(
+                    *(self.answer(group, handle) for group in groups), return_exceptions=True
+                )
+                failures = [result for result in results if isinstance(result, BaseException)]
+                if failures:
+                    raise failures[0]  # each failed group's messages were handed back
+        finally:
+            stopping.cancel()
+
+    async def fetch(
+        self, subscription: JetStreamContext.PullSubscription, stopping: asyncio.Future[Any]
+    ) -> list[Msg]:
+        """The next batch: whatever is there, else the first messages to arrive within
+        the wait (the server holds the pull request and answers as they come, so a long
+        wait costs no latency); none when the wait ends or `stopping` does."""
+        fetching = asyncio.ensure_future(
+            subscription.fetch(self.batch_size, timeout=FETCH_WAIT_SECONDS)
+        )
+        try:
+            await asyncio.wait((fetching, stopping), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            fetching.cancel()
+            raise
+        if not fetching.done():  # stopping: what it was sent comes back after the ack wait
+            fetching.cancel()
+            await asyncio.wait((fetching,))
+        if fetching.cancelled():
+            return []
+        try:
+            return fetching.result()
+        except (NatsTimeout, TimeoutError):
+            return []
 
     async def answer(self, messages: list[Msg], handle: Handler) -> None:
         """Handle a group, then ack it, or hand it back: after the handler's delay, or at

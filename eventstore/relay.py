@@ -31,6 +31,7 @@ from psycopg.sql import SQL, Identifier
 from eventstore.contexts import Context
 from eventstore.envelope import H_EXPECTED_LAST_MSG_ID, H_POSITION, EventEnvelope
 from eventstore.message_spans import publish_traced
+from eventstore.notifications import wait_for_notification
 from eventstore.reader import max_position, read_events
 from eventstore.reconnect import connect, connect_nats
 from eventstore.relay_metrics import RelayMetrics
@@ -40,8 +41,10 @@ from eventstore.streams import ensure_stream
 log = logging.getLogger("paystream.relay")
 
 BATCH_SIZE = 500
-IDLE_WAKE_SECONDS = 1.0
 TAIL_CHECK_SECONDS = 2.0
+# NOTIFY wakes the relay for new events; the timer only drives the tail check (and is a
+# safety net should a notification ever be missed).
+IDLE_WAKE_SECONDS = TAIL_CHECK_SECONDS
 LOCK_RETRY_SECONDS = 1.0
 PUBLISH_ACK_SECONDS = 10.0
 ACK_CHECK_SECONDS = 0.2
@@ -156,8 +159,7 @@ class Relay:
                 position = resumed
                 tail_check_due = time.monotonic() + TAIL_CHECK_SECONDS
                 continue
-            async for _ in listen.notifies(timeout=IDLE_WAKE_SECONDS, stop_after=1):
-                pass
+            await wait_for_notification(listen, stop, IDLE_WAKE_SECONDS)
 
     async def _check_tail(
         self, js: JetStreamContext, reader: AsyncConnection[object], position: int

@@ -32,7 +32,7 @@ from projections.rebuild_failures import (
     Skipped,
     failure_named,
 )
-from projections.tracking import WHOLE, bucket_positions, record_positions
+from projections.tracking import WHOLE, bucket_positions, record_scanned
 from projections.versions import create_build, install, lock_key, switch
 
 __all__ = ["RebuildError", "rebuild"]
@@ -181,6 +181,6 @@ async def _apply_batch(
         raise BatchFailed(source, position, last, error) from error
     if batch:
         last = batch[-1].position
-        await record_positions(cursor, build, source.name, dict.fromkeys(WHOLE.buckets, last))
+        await record_scanned(cursor, build, source.name, WHOLE, last)
         progress(len(batch))
     return len(batch)

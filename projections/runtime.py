@@ -1,8 +1,9 @@
 """The projector runtime: runs any Projection from JetStream into PostgreSQL.
 
 Per source context: a durable pull consumer; each fetched batch is applied in
-ONE transaction together with the tracking rows (one per bucket of aggregate ids,
-see projections.tracking), committed, then acked. Events at or below the tracked
+ONE transaction together with the worker's tracking row (its partition's buckets
+have applied everything up to a position; see projections.tracking), committed, then
+acked. Events at or below the tracked
 position are skipped (redelivery is a no-op); an event
 beyond the next expected position means messages were missed, so the missing
 range is read straight from the event store first.
@@ -35,7 +36,8 @@ from projections.tracking import (
     Partition,
     bucket_of,
     bucket_positions,
-    record_positions,
+    lock_buckets,
+    record_scanned,
 )
 from projections.versions import active_build, install, lock_key
 
@@ -234,15 +236,13 @@ class Projector:
         check_at_once: bool = False,
     ) -> None:
         async with conn.transaction(), conn.cursor() as cursor:
-            await cursor.execute(
-                "SELECT pg_advisory_xact_lock_shared(%s)", (lock_key(type(self.projection)),)
-            )
+            buckets, projection = self.partition.buckets, type(self.projection)
+            await lock_buckets(cursor, self.projection, source.name, buckets, lock_key(projection))
             if check_at_once:
                 await cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            active = await active_build(cursor, type(self.projection))
+            active = await active_build(cursor, projection)
             if active is not None:
                 self.projection.use_schema(active[0])
-            buckets = self.partition.buckets
             reached = await bucket_positions(cursor, self.projection, source.name, buckets)
             scanned = start = min(reached.values())
             for envelope in envelopes:
@@ -254,8 +254,7 @@ class Projector:
                 await self._apply_owned(cursor, envelope, reached)
                 scanned = envelope.position
             if scanned != start:
-                moved = {bucket: max(position, scanned) for bucket, position in reached.items()}
-                await record_positions(cursor, self.projection, source.name, moved)
+                await record_scanned(cursor, self.projection, source.name, self.partition, scanned)
         self.status.positions[source.name] = scanned
 
     async def _apply_owned(

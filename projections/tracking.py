@@ -1,11 +1,13 @@
 """Tracking: how far a build of a read model has applied each source's log.
 
-Positions are kept per source and per bucket of aggregate ids (`<source>#<bucket>`,
-16 buckets), so a read model can be projected by N partitions (a worker owns the
-buckets b with b % N == i) and re-partitioned at any time without applying an event
-twice. A worker sees every message of its source and moves all its buckets to the
-last position it has scanned. The read model has reached position P of a source
-when every bucket has.
+Positions are kept per source and per bucket of aggregate ids (16 buckets), so a read
+model can be projected by N partitions (a worker owns the buckets b with b % N == i) and
+re-partitioned at any time without applying an event twice. A tracking row states a fact
+about a set of buckets: `<source>@<i>/<N>` (written by partition i/N: every event of its
+buckets up to the position is applied) or `<source>#<bucket>` (one bucket; written before
+issue 13, still read). A bucket has reached the highest position of the rows covering it,
+and the read model has reached position P of a source when every bucket has. A worker
+sees every message of its source and moves its one row to the last position it scanned.
 """
 
 from __future__ import annotations
@@ -58,38 +60,90 @@ class Partition:
 WHOLE = Partition()
 
 
-def _key(source: str, bucket: int) -> str:
-    return f"{source}#{bucket:02d}"
+def _scanned_key(source: str, partition: Partition) -> str:
+    return f"{source}@{partition.index}/{partition.count}"
+
+
+def covered(source: str, key: str) -> list[int]:
+    """The buckets a tracking row of `source` speaks for (none if it is another's)."""
+    if key.startswith(f"{source}#"):
+        return [int(key[len(source) + 1 :])]
+    if key.startswith(f"{source}@"):
+        index, count = key[len(source) + 1 :].split("/")
+        return Partition(int(index), int(count)).buckets
+    return []
+
+
+def _lock_key(projection: Projection, source: str) -> int:
+    """The first of the two advisory-lock keys of `source`'s buckets (a signed int4)."""
+    key = zlib.crc32(f"paystream-tracking:{projection.name}:{source}".encode())
+    return key - 2**32 if key >= 2**31 else key
+
+
+async def lock_buckets(
+    cursor: AsyncCursor[Any],
+    projection: Projection,
+    source: str,
+    buckets: list[int],
+    then_shared: int,
+) -> None:
+    """Hold `buckets` of `source` until the transaction ends, in ascending order, so two
+    workers whose partitions overlap (during a re-partitioning) take turns; then the
+    advisory lock `then_shared`, shared (what a switch of builds waits on). One round trip."""
+    await cursor.execute(
+        "SELECT pg_advisory_xact_lock_shared(%s) FROM ("
+        " SELECT count(pg_advisory_xact_lock(%s, b)) FROM unnest(%s::int[]) AS b) AS buckets",
+        (then_shared, _lock_key(projection, source), sorted(buckets)),
+    )
 
 
 async def bucket_positions(
     cursor: AsyncCursor[Any], projection: Projection, source: str, buckets: list[int]
 ) -> dict[int, int]:
-    """The position each of `buckets` has reached (0 if never), rows locked."""
-    query = SQL("SELECT source, position FROM {}.{} WHERE source = ANY(%s) FOR UPDATE").format(
+    """The position each of `buckets` has reached (0 if never): the highest of the rows
+    covering it. Callers that write take `lock_buckets` first."""
+    query = SQL("SELECT source, position FROM {}.{} WHERE left(source, %s) = ANY(%s)").format(
         Identifier(projection.schema()), Identifier(TRACKING_TABLE)
     )
-    keys = {_key(source, bucket): bucket for bucket in buckets}
-    await cursor.execute(query, (list(keys),))
-    found = {keys[str(row[0])]: int(row[1]) for row in await cursor.fetchall()}
-    return {bucket: found.get(bucket, 0) for bucket in buckets}
+    await cursor.execute(query, (len(source) + 1, [f"{source}#", f"{source}@"]))
+    reached = dict.fromkeys(range(BUCKETS), 0)
+    for key, position in await cursor.fetchall():
+        for bucket in covered(source, str(key)):
+            reached[bucket] = max(reached[bucket], int(position))
+    return {bucket: reached[bucket] for bucket in buckets}
 
 
-async def record_positions(
-    cursor: AsyncCursor[Any], projection: Projection, source: str, positions: dict[int, int]
+async def record_scanned(
+    cursor: AsyncCursor[Any],
+    projection: Projection,
+    source: str,
+    partition: Partition,
+    position: int,
 ) -> None:
+    """Every event of `partition`'s buckets up to `position` is applied: one row."""
     query = SQL(
-        "INSERT INTO {}.{} (source, position, updated_at)"
-        " SELECT unnest(%s::text[]), unnest(%s::bigint[]), now()"
-        " ON CONFLICT (source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()"
-    ).format(Identifier(projection.schema()), Identifier(TRACKING_TABLE))
-    keys = [_key(source, bucket) for bucket in positions]
-    await cursor.execute(query, (keys, list(positions.values())))
+        "INSERT INTO {table} AS t (source, position, updated_at) VALUES (%s, %s, now())"
+        " ON CONFLICT (source) DO UPDATE"
+        " SET position = greatest(t.position, EXCLUDED.position), updated_at = now()"
+    ).format(table=Identifier(projection.schema(), TRACKING_TABLE))
+    await cursor.execute(query, (_scanned_key(source, partition), position))
 
 
 def reached_query(schema: str) -> Composed:
-    """SQL (one parameter: the source) for the position every bucket has reached."""
+    """SQL (one parameter: the source) for the position every bucket has reached: per
+    bucket the highest row covering it (`#<bucket>`, or `@<i>/<N>` when b % N == i)."""
     return SQL(
-        "SELECT CASE WHEN count(*) < {buckets} THEN 0 ELSE min(position) END"
-        " FROM {schema}.{table} WHERE source LIKE %s || '#%%'"
-    ).format(buckets=Literal(BUCKETS), schema=Identifier(schema), table=Identifier(TRACKING_TABLE))
+        "WITH p AS (SELECT %s::text AS source),"
+        " parsed AS ("
+        "  SELECT t.position, substr(t.source, length(p.source) + 1, 1) AS kind,"
+        "   split_part(substr(t.source, length(p.source) + 2), '/', 1)::int AS first,"
+        "   nullif(split_part(substr(t.source, length(p.source) + 2), '/', 2), '')::int AS n"
+        "  FROM {schema}.{table} t, p"
+        "  WHERE left(t.source, length(p.source) + 1) IN (p.source || '#', p.source || '@')),"
+        " per_bucket AS ("
+        "  SELECT coalesce(max(r.position), 0) AS reached FROM generate_series(0, {last}) b"
+        "  LEFT JOIN parsed r ON (r.kind = '#' AND r.first = b)"
+        "   OR (r.kind = '@' AND b %% r.n = r.first)"
+        "  GROUP BY b)"
+        " SELECT min(reached) FROM per_bucket"
+    ).format(last=Literal(BUCKETS - 1), schema=Identifier(schema), table=Identifier(TRACKING_TABLE))

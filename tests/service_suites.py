@@ -31,6 +31,7 @@ SHARED = (
     "tests/api/test_problem_answers.py",
     "tests/api/test_request_limits.py",
     "tests/api/test_request_logging.py",
+    "tests/api/test_quiet_server.py",
     "tests/api/test_token_verifier.py",
     "tests/api/test_jwks_cache.py",
     "tests/api/test_authentication.py",
@@ -50,6 +51,7 @@ SHARED = (
     "tests/unit/test_tracing_setup.py",
     "tests/unit/test_trace_bridge.py",
     "tests/integration/test_message_spans.py",
+    "tests/integration/test_pull_consumer.py",
     "tests/e2e/test_traces.py",
 )
 # The gateway routes to every public API: their suites check it still does.
@@ -75,6 +77,7 @@ COMMAND_API = (
 RELAY = (
     "tests/integration/test_relay.py",
     "tests/integration/test_relay_tail.py",
+    "tests/integration/test_notifications.py",
     "tests/integration/test_nats_cluster.py",
     "tests/faults/test_relay_outage.py",
     "tests/faults/test_nats_restart.py",
@@ -89,6 +92,7 @@ PROJECTOR = (
     "tests/integration/test_projection_failures.py",
     "tests/integration/test_poison_events.py",
     "tests/integration/test_partitions.py",
+    "tests/integration/test_tracking.py",
     "tests/integration/test_rebuild.py",
     "tests/faults/test_rebuild_reconnects.py",
     "tests/faults/test_postgres_outages.py",

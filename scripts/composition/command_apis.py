@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from api import accounts_app, payments_commands
+from api.quiet_server import serve_app
 from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import ACCOUNTS, PAYMENTS, application_env
@@ -19,7 +18,7 @@ def serve_accounts_api(host: str, port: int) -> None:
     db = DatabaseSettings()
     env = application_env(ACCOUNTS, db, pool_size=COMMAND_API_POOL)
     app = accounts_app.create_app(lambda: AccountsService(env=env), TokenVerifier.from_settings())
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+    serve_app(app, host, port)
 
 
 def serve_payments_api(host: str, port: int) -> None:
@@ -29,4 +28,4 @@ def serve_payments_api(host: str, port: int) -> None:
         TokenVerifier.from_settings(),
         ServiceTokens.from_settings("payments-api"),
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+    serve_app(app, host, port)

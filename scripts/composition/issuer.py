@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from api.metrics_endpoint import install_metrics
+from api.quiet_server import serve_app
 from identity.issuer_app import create_issuer_app
 from identity.issuer_directory import IssuerDirectory
 from identity.settings import IssuerSettings, OidcSettings
@@ -17,4 +16,4 @@ def serve_issuer(host: str, port: int) -> None:
     directory.prepare(issuer)
     app = create_issuer_app(directory, issuer, OidcSettings().oidc_audience)
     install_metrics(app)
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+    serve_app(app, host, port)

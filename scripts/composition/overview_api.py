@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.overview_app import DEFAULT_DEADLINE_SECONDS, create_overview_app
+from api.quiet_server import serve_app
 from api.upstreams import UpstreamSettings
 from identity.verifier import TokenVerifier
 
@@ -28,4 +28,4 @@ def serve_overview_api(host: str, port: int) -> None:
     }
     deadline = OverviewSettings().deadline_seconds
     app = create_overview_app(urls, TokenVerifier.from_settings(), deadline)
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+    serve_app(app, host, port)
