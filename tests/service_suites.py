@@ -164,7 +164,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_bench_gateway.py",
         "tests/e2e/test_bench_throughput.py",
         "tests/integration/test_bench_aggregate_load.py",
-        "tests/e2e/test_bench_observability.py",
+        "tests/integration/test_bench_observability.py",
         "tests/unit/test_top_derivation.py",
         "tests/unit/test_top_command.py",
         "tests/unit/test_top_targets.py",

@@ -15,7 +15,7 @@ from scripts.benchmarks.observability import CONFIGURATIONS, Configuration
 from scripts.cli.errors import CANNOT_RUN
 from tests.support.cli import paystream
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.integration  # its own stack: no need for the shared e2e one
 
 BRIEFLY = ("bench", "observability", "--rounds", "1", "--seconds", "1", "--clients", "2")
 NUMBER = r"\d+(\.\d+)?"
