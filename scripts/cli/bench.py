@@ -306,7 +306,8 @@ def bench_suite(
     issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
 ) -> None:
     """Every performance figure and its baseline in one run, on the servers of a running
-    `paystream up` (DATABASE_URL, an administrator's), with pass or fail per target."""
+    `paystream up --bench` (DATABASE_URL, an administrator's), with pass or fail per
+    target."""
     import json
     from dataclasses import replace
 
