@@ -92,8 +92,10 @@ def run_up(
         issuer_dir, issuer_url = data_dir / "issuer", DEV_ISSUER_URL
         clients = prepare_issuer(issuer_dir, issuer_url)
         ports = replica_ports(api_replicas or {}, reserved=(*gateway_ports(), BENCH_HELLO.port))
-        specs = [*SERVICES, BENCH_HELLO] if bench else list(SERVICES)
-        ports[BENCH_HELLO.name] = [BENCH_HELLO.port]
+        specs = list(SERVICES)
+        if bench:  # beside the system, never one of its services
+            specs.append(BENCH_HELLO)
+            ports[BENCH_HELLO.name] = [BENCH_HELLO.port]
         services = [
             ServiceProcess(
                 spec,
