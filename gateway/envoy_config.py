@@ -14,7 +14,7 @@ from typing import Any
 from gateway import replies
 from gateway.clusters import HealthCheck, Upstream, address, cluster, seconds, typed
 from gateway.rate_limits import RateLimits, client_ip_limit, subject_limit
-from gateway.routes import PAYMENT_CREATION, PublicRoute, public_routes
+from gateway.routes import BENCH_HELLO_ROUTE, PAYMENT_CREATION, PublicRoute, public_routes
 from gateway.stats_listener import admin_cluster, stats_listener
 from gateway.tokens import JwtIssuer, jwks_cluster, jwt_authn
 from scripts.devstack.services import SERVICES
@@ -53,6 +53,8 @@ class GatewayConfig:
     # Where a scraper reads the gateway's metrics (gateway/stats_listener.py); None: only
     # on the admin interface, on loopback.
     stats_port: int | None = None
+    # `paystream up --bench`'s hello-world service (BENCH_HELLO_ROUTE); None: no such route.
+    bench_hello: Upstream | None = None
 
 
 def public_services() -> list[str]:
@@ -78,6 +80,8 @@ def bootstrap(config: GatewayConfig) -> dict[str, Any]:
     clusters = [
         cluster(name, config.upstreams[name], config.health_check) for name in public_services()
     ]
+    if config.bench_hello is not None:
+        clusters.append(cluster(BENCH_HELLO_ROUTE.service, config.bench_hello, config.health_check))
     listeners, clusters = [_listener(config)], [*clusters, jwks_cluster(config.issuer)]
     if config.stats_port is not None:
         listeners.append(stats_listener(config.host, config.stats_port))
@@ -133,9 +137,11 @@ def _payment_creation() -> PublicRoute:
 
 
 def _routes(config: GatewayConfig) -> list[dict[str, Any]]:
-    """Per public route: a POST with an Idempotency-Key is retried, one without is not."""
+    """Per public route: a POST with an Idempotency-Key is retried, one without is not;
+    the bench's hello-world route when the config has its service."""
     entries = []
-    for route in public_routes():
+    bench = [BENCH_HELLO_ROUTE] if config.bench_hello is not None else []
+    for route in [*public_routes(), *bench]:
         if route.idempotent:
             entries.append(_route(route, config, retried=True))
         else:
@@ -151,9 +157,9 @@ def _route(
     headers: list[dict[str, Any]] = [{"name": ":method", "string_match": {"exact": route.method}}]
     if header:
         headers.append({"name": header, "present_match": True})
-    kind = next(spec.kind for spec in SERVICES if spec.name == route.service)
+    command = any(s.name == route.service and s.kind == "command-api" for s in SERVICES)
     timeouts = config.timeouts
-    timeout = timeouts.command_seconds if kind == "command-api" else timeouts.query_seconds
+    timeout = timeouts.command_seconds if command else timeouts.query_seconds
     action: dict[str, Any] = {"cluster": route.service, "timeout": seconds(timeout)}
     if retried:
         action["retry_policy"] = _retry_policy(timeouts)

@@ -53,9 +53,12 @@ def local_config(
     replicas: Mapping[str, list[int]] | None = None,
     rate_limits: RateLimits | None = None,
     health_check: HealthCheck | None = None,
+    bench_hello_port: int | None = None,
 ) -> GatewayConfig:
     """The gateway of a stack on this machine: every service on 127.0.0.1, at the ports of
-    its replicas when `replicas` names them; admin on 127.0.0.1 only."""
+    its replicas when `replicas` names them; admin on 127.0.0.1 only; GET /bench/hello to
+    the bench's hello-world service when given its port."""
+    hello = None if bench_hello_port is None else Upstream((("127.0.0.1", bench_hello_port),))
     return GatewayConfig(
         port=port,
         admin_port=admin_port,
@@ -63,6 +66,7 @@ def local_config(
         issuer=issuer,
         rate_limits=rate_limits or RateLimits(),
         health_check=health_check or HealthCheck(),
+        bench_hello=hello,
     )
 
 

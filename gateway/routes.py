@@ -69,6 +69,12 @@ class PublicRoute:
         return self.method in IDEMPOTENT_METHODS
 
 
+# `paystream up --bench` only: a hello-world route on the query APIs' server stack, the
+# baseline of `bench suite`'s query GET figure (api/bench_hello.py). Never in production.
+BENCH_HELLO = "bench-hello"
+BENCH_HELLO_ROUTE = PublicRoute(BENCH_HELLO, "GET", "/bench/hello")
+
+
 def public_routes() -> list[PublicRoute]:
     """Every route of PUBLIC_ROUTES, service by service."""
     return [

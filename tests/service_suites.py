@@ -61,7 +61,8 @@ GATEWAY = (
     "tests/integration/test_up_gateway.py",
     "tests/integration/test_gateway_keycloak.py",
     "tests/e2e/test_gateway_e2e.py",
-    "tests/unit/test_up_rate_limits.py",
+    "tests/unit/test_up_bench.py",
+    "tests/integration/test_bench_hello.py",
 )
 COMMAND_API = (
     *GATEWAY,

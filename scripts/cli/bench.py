@@ -306,7 +306,8 @@ def bench_suite(
     issuer_dir: IssuerDir = DEFAULT_ISSUER_DIR,
 ) -> None:
     """Every performance figure and its baseline in one run, on the servers of a running
-    `paystream up` (DATABASE_URL, an administrator's), with pass or fail per target."""
+    `paystream up --bench` (DATABASE_URL, an administrator's), with pass or fail per
+    target."""
     import json
     from dataclasses import replace
 
@@ -329,7 +330,7 @@ def bench_suite(
     )
     console = Console(stderr=json_output)
     with services_answering():
-        refuse_limited_gateway(admin_url.rstrip("/"))
+        refuse_stack_without_bench(plan.gateway_url, admin_url.rstrip("/"), token)
         measured = run_suite(plan, db, token, console)
     found = figures(plan, measured)
     if json_output:
@@ -338,19 +339,30 @@ def bench_suite(
         report(console, found, measured)
 
 
-def refuse_limited_gateway(admin_url: str) -> None:
-    """The suite's clients share one address: a gateway limiting it would measure its
-    limit, not Paystream."""
+def refuse_stack_without_bench(gateway_url: str, admin_url: str, token: str) -> None:
+    """The suite needs `paystream up --bench`: its clients share one address, so a gateway
+    limiting it would measure its limit, not Paystream; and the query GET figure's
+    baseline is the bench's hello-world route."""
     import httpx
 
     from scripts.benchmarks.gateway_stack import configured_limits, rate
+    from scripts.benchmarks.query_gets import NoBenchHello, check_bench_hello
     from scripts.devstack.gateway import UNLIMITED
 
+    start = "start the stack with `paystream up --bench`"
     with httpx.Client() as http:
         limits = configured_limits(http, admin_url)
     if rate(limits.client_ip) < rate(UNLIMITED) or rate(limits.subject) < rate(UNLIMITED):
         raise CliError(
             f"the gateway admits {rate(limits.client_ip):,.0f} requests/s per address and"
-            f" {rate(limits.subject):,.0f} per subject, which the suite would measure;"
-            " start it with `PAYSTREAM_GATEWAY_RATE_LIMITS=off paystream up`"
+            f" {rate(limits.subject):,.0f} per subject, which the suite would measure; {start}"
         )
+
+    async def hello() -> None:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
+            await check_bench_hello(client, gateway_url)
+
+    try:
+        asyncio.run(hello())
+    except NoBenchHello as error:
+        raise CliError(f"{error}, the query GET figure's baseline; {start}") from None

@@ -17,6 +17,7 @@ KNOWN = (
     "projector",
     "saga",
     "issuer",
+    "bench-hello",
 )
 NEEDS_TARGET = ("relay", "projector", "query-api")
 
@@ -71,6 +72,10 @@ def serve(
             from scripts.composition import query_apis
 
             query_apis.serve_query_api(str(target), host, port)
+        elif service == "bench-hello":  # `paystream up --bench` only
+            from scripts.composition import query_apis
+
+            query_apis.serve_bench_hello(host, port)
         elif service == "overview-api":
             from scripts.composition import overview_api
 

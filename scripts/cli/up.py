@@ -30,19 +30,25 @@ def up(
             " repeatable, e.g. --replicas accounts-api=2.",
         ),
     ] = None,
+    bench: Annotated[
+        bool,
+        typer.Option(
+            "--bench",
+            help="For `paystream bench suite`: no gateway rate limits, and a hello-world"
+            " service on the query APIs' server stack at GET /bench/hello (its baseline).",
+        ),
+    ] = False,
 ) -> None:
     """Start PostgreSQL, NATS, every service and the gateway. Ctrl-C stops them all."""
-    from scripts.devstack.gateway import UnknownRateLimits, up_rate_limits
     from scripts.devstack.replicas import InvalidReplicas, parse_replicas
     from scripts.devstack.up import run_up
 
     try:
         counts = parse_replicas(replicas or [])
-        up_rate_limits()  # checked before anything starts
-    except (InvalidReplicas, UnknownRateLimits) as error:
+    except InvalidReplicas as error:
         raise CliError(str(error)) from None
     try:
-        run_up(data_dir, Console(), nats_cluster, counts)
+        run_up(data_dir, Console(), nats_cluster, counts, bench)
     except (RuntimeError, TimeoutError, OSError) as error:  # a server or service failed
         first, *detail = str(error).splitlines() or [type(error).__name__]
         if detail:  # the log's tail, as it is, above the one error line

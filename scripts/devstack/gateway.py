@@ -1,6 +1,9 @@
 """The gateway of `paystream up`: Envoy on one public port in front of every API replica,
 trusting the development issuer. Started once the issuer and the services are ready, so
-its first JWKS fetch and health checks succeed."""
+its first JWKS fetch and health checks succeed.
+
+With `paystream up --bench` (for `paystream bench suite`) its rate limits are lifted, and
+GET /bench/hello reaches the bench's hello-world service (api/bench_hello.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from gateway.layouts import ADMIN_PORT, GATEWAY_PORT, local_config, oidc_issuer
 from gateway.rate_limits import RateLimits, TokenBucket
 from identity.settings import DEV_ISSUER_URL, OidcSettings
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
+from scripts.devstack.services import BENCH_HELLO
 
 
 def gateway_ports() -> tuple[int, int]:
@@ -24,33 +28,29 @@ def gateway_ports() -> tuple[int, int]:
 
 # Buckets no benchmark on one machine empties: the limits stay in the path, never refuse.
 UNLIMITED = TokenBucket(1_000_000, 1_000_000)
+BENCH_RATE_LIMITS = RateLimits(UNLIMITED, UNLIMITED, UNLIMITED)
 
 
-class UnknownRateLimits(ValueError):
-    """PAYSTREAM_GATEWAY_RATE_LIMITS is neither `default` nor `off`."""
+def up_rate_limits(bench: bool = False) -> RateLimits:
+    """The gateway's limits: the defaults, or in bench mode buckets so large that nothing
+    is refused (`bench suite`'s clients all share one address and would meet the
+    per-address limit first)."""
+    return BENCH_RATE_LIMITS if bench else RateLimits()
 
 
-def up_rate_limits() -> RateLimits:
-    """The gateway's limits: the defaults, or with PAYSTREAM_GATEWAY_RATE_LIMITS=off
-    buckets so large that nothing is refused (for `bench suite`, whose clients all share
-    one address and would meet the per-address limit first)."""
-    chosen = os.environ.get("PAYSTREAM_GATEWAY_RATE_LIMITS", "default").strip().lower()
-    if chosen == "default":
-        return RateLimits()
-    if chosen == "off":
-        return RateLimits(UNLIMITED, UNLIMITED, UNLIMITED)
-    raise UnknownRateLimits(
-        f"PAYSTREAM_GATEWAY_RATE_LIMITS is {chosen!r}; it is `default` or `off`"
+def up_gateway_config(replicas: Mapping[str, list[int]], bench: bool = False) -> GatewayConfig:
+    """`up`'s gateway: every service at the ports of its replicas (else its own port); in
+    bench mode, no limits and the hello-world route to BENCH_HELLO's port."""
+    port, admin_port = gateway_ports()
+    issuer = oidc_issuer(DEV_ISSUER_URL, OidcSettings().oidc_audience)
+    hello_port = BENCH_HELLO.port if bench else None
+    return local_config(
+        port, admin_port, issuer, replicas, up_rate_limits(bench), bench_hello_port=hello_port
     )
 
 
-def up_gateway_config(replicas: Mapping[str, list[int]]) -> GatewayConfig:
-    """`up`'s gateway: every service at the ports of its replicas (else its own port)."""
-    port, admin_port = gateway_ports()
-    issuer = oidc_issuer(DEV_ISSUER_URL, OidcSettings().oidc_audience)
-    return local_config(port, admin_port, issuer, replicas, up_rate_limits())
-
-
-def up_gateway(work_dir: Path, replicas: Mapping[str, list[int]]) -> EmbeddedEnvoy:
+def up_gateway(
+    work_dir: Path, replicas: Mapping[str, list[int]], bench: bool = False
+) -> EmbeddedEnvoy:
     """Envoy for `up`, its files under `work_dir` (not started yet)."""
-    return EmbeddedEnvoy(work_dir, bootstrap(up_gateway_config(replicas)))
+    return EmbeddedEnvoy(work_dir, bootstrap(up_gateway_config(replicas, bench)))

@@ -47,6 +47,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("overview-api", ("overview-api",), 8007, "composition-api"),
 )
 
+# Not a service of the system: `paystream up --bench` (and the tests) alone start it, the
+# baseline of `bench suite`'s query GET figure, routed as GET /bench/hello.
+BENCH_HELLO = ServiceSpec("bench-hello", ("bench-hello",), 8008, "bench-api")
+
 
 # The services that verify tokens or get their own, and so need the issuer running.
 def needs_issuer(spec: ServiceSpec) -> bool:

@@ -25,7 +25,7 @@ from scripts.devstack.gateway import gateway_ports, up_gateway
 from scripts.devstack.identity_env import identity_env, prepare_issuer
 from scripts.devstack.log_follower import LogFollower
 from scripts.devstack.replicas import replica_ports
-from scripts.devstack.services import SERVICES
+from scripts.devstack.services import BENCH_HELLO, SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
@@ -62,12 +62,14 @@ def run_up(
     console: Console,
     nats_nodes: int = 1,
     api_replicas: Mapping[str, int] | None = None,
+    bench: bool = False,
 ) -> None:
     """Start infrastructure (unless external), provision, start services, then the gateway
     in front of them; wait for Ctrl-C.
 
     With `nats_nodes` > 1 the embedded NATS is a JetStream cluster of that many servers,
-    and streams get one replica per node. `api_replicas` runs that many processes of an API."""
+    and streams get one replica per node. `api_replicas` runs that many processes of an API.
+    `bench`: the gateway without rate limits, and the bench's hello-world service behind it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
 
@@ -89,7 +91,11 @@ def run_up(
         env = service_env(database_url, nats_url, replicas)
         issuer_dir, issuer_url = data_dir / "issuer", DEV_ISSUER_URL
         clients = prepare_issuer(issuer_dir, issuer_url)
-        ports = replica_ports(api_replicas or {}, reserved=gateway_ports())
+        ports = replica_ports(api_replicas or {}, reserved=(*gateway_ports(), BENCH_HELLO.port))
+        specs = list(SERVICES)
+        if bench:  # beside the system, never one of its services
+            specs.append(BENCH_HELLO)
+            ports[BENCH_HELLO.name] = [BENCH_HELLO.port]
         services = [
             ServiceProcess(
                 spec,
@@ -98,7 +104,7 @@ def run_up(
                 data_dir / "logs",
                 replica=replica,
             )
-            for spec in SERVICES
+            for spec in specs
             for replica, port in enumerate(ports[spec.name], start=1)
         ]
         follower = LogFollower(console, {s.name: [s.log_file, s.output_file] for s in services})
@@ -106,10 +112,10 @@ def run_up(
         _start_services(services, console, stop)
         if stop.is_set():
             return
-        gateway = up_gateway(data_dir / "gateway", ports)
+        gateway = up_gateway(data_dir / "gateway", ports, bench)
         with console.status(f"Starting the gateway (Envoy) on {gateway.url}..."):
             gateway.start()
-        print_urls(services, console, database_url, nats_url, gateway.url)
+        print_urls(services, console, database_url, nats_url, gateway.url, bench)
         layout = {gateway.name: {"url": gateway.url, "ready": gateway.ready_url}} | {
             s.name: {"url": s.url, "ready": f"{s.url}/readyz"} for s in services
         }
@@ -178,6 +184,7 @@ def print_urls(
     database_url: str,
     nats_url: str,
     gateway_url: str,
+    bench: bool = False,
 ) -> None:
     """The gateway first, the services' URLs as a table; the servers' as shell lines to
     copy whole, never cut to the terminal's width (operator commands read them from the
@@ -189,13 +196,18 @@ def print_urls(
     for service in services:
         table.add_row(service.name, service.url)
     console.print(table)
-    lines = (
+    lines: tuple[str, ...] = (
         f"gateway {gateway_url}  (the one public entry; every request needs a token)",
         "Get a bearer token from the development issuer, then open an account:",
         "  TOKEN=$(.venv/bin/paystream token --subject alice)",
         f'  curl -H "Authorization: Bearer $TOKEN" -X POST {gateway_url}/accounts'
         ' -H \'Content-Type: application/json\' -d \'{"owner": "Alice", "currency": "EUR"}\'',
     )
+    if bench:
+        lines += (
+            f"bench mode: no rate limits; GET {gateway_url}/bench/hello is the hello-world"
+            " baseline of `paystream bench suite`",
+        )
     for line in lines:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
     console.print("For operator commands (paystream status, rebuild, audit...), in your shell:")

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.rate_limits import RateLimits
 from scripts.cli.errors import CANNOT_RUN
-from scripts.devstack.gateway import UNLIMITED
+from scripts.devstack.gateway import BENCH_RATE_LIMITS
 from scripts.devstack.up import layout_file
 from tests.support.cli import CliRun, paystream
 from tests.support.stack import Stack, StackGateway
@@ -80,21 +79,21 @@ def suite(stack: Stack, gateway: StackGateway, *args: str) -> CliRun:
 
 
 def test_bench_suite_runs_every_part_and_lists_every_target(stack: Stack) -> None:
-    """Every target is a figure, and each part that is built was measured. The figures
-    and their pass or fail are the bench's business."""
-    unlimited = RateLimits(UNLIMITED, UNLIMITED, UNLIMITED)
-    with stack.gateway(rate_limits=unlimited) as gateway:
+    """Every target is a figure, and every one was measured (`paystream up --bench`'s
+    gateway: no limits, the hello-world route). The figures and their pass or fail are
+    the bench's business."""
+    with stack.gateway(rate_limits=BENCH_RATE_LIMITS, bench_hello=True) as gateway:
         result = suite(stack, gateway, "--soak", "--soak-minutes", "0.1")
 
     assert result.returncode == 0, result.output
     found = json.loads(result.stdout)
-    names = [figure["name"] for figure in found["figures"]]
-    assert len(names) == 13
-    built = [f for f in found["figures"] if f["note"] != "not built yet"]
-    assert len(built) == len(names) - 1  # all but the hello-world route
-    assert all(figure["measured"] is not None for figure in built), built
-    assert found["measured"]["commands_per_second"] > 0
-    assert found["measured"]["idle_by_process"], "no process of the system was watched"
+    assert len(found["figures"]) == 13
+    assert all(figure["measured"] is not None for figure in found["figures"]), found
+    measured = found["measured"]
+    assert measured["commands_per_second"] > 0
+    assert measured["query_gets_per_second"] > 0 and measured["hello_gets_per_second"] > 0
+    assert measured["idle_by_process"], "no process of the system was watched"
+    assert "bench-hello" not in measured["idle_by_process"], "not a process of the system"
 
 
 def test_bench_suite_refuses_a_gateway_that_would_limit_it(
@@ -105,7 +104,19 @@ def test_bench_suite_refuses_a_gateway_that_would_limit_it(
     assert result.returncode == CANNOT_RUN
     [line] = result.stderr.splitlines()
     assert line.startswith("error: the gateway admits ")
-    assert line.endswith("start it with `PAYSTREAM_GATEWAY_RATE_LIMITS=off paystream up`")
+    assert line.endswith("start the stack with `paystream up --bench`")
+
+
+def test_bench_suite_refuses_a_gateway_without_the_hello_route(stack: Stack) -> None:
+    with stack.gateway(rate_limits=BENCH_RATE_LIMITS) as gateway:
+        result = suite(stack, gateway)
+
+    assert result.returncode == CANNOT_RUN
+    [line] = result.stderr.splitlines()
+    assert line == (
+        f"error: the gateway at {gateway.url} has no route GET /bench/hello, the query GET"
+        " figure's baseline; start the stack with `paystream up --bench`"
+    )
 
 
 def test_bench_suite_without_a_running_system_is_one_line(tmp_path: Path) -> None:

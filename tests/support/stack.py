@@ -30,11 +30,11 @@ from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.identity_env import identity_env, prepare_issuer
-from scripts.devstack.services import SERVICES, needs_issuer
+from scripts.devstack.services import BENCH_HELLO, SERVICES, needs_issuer
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
-SPECS = {spec.name: spec for spec in SERVICES}
+SPECS = {spec.name: spec for spec in (*SERVICES, BENCH_HELLO)}
 UPSTREAM_ENV = {
     "issuer": "OIDC_ISSUER",
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
@@ -153,14 +153,18 @@ class Stack:
         replicas: Mapping[str, int] | None = None,
         rate_limits: RateLimits | None = None,
         health_check: HealthCheck | None = None,
+        bench_hello: bool = False,
     ) -> Iterator[StackGateway]:
         """Envoy in front of the stack's running APIs, trusting its issuer; `replicas`
-        processes of a service (those past its first started here, stopped after)."""
+        processes of a service (those past its first started here, stopped after); with
+        `bench_hello`, `paystream up --bench`'s hello-world service (started here) routed."""
         added = [
             self.start(name, wait=False, replica=replica)
             for name, count in (replicas or {}).items()
             for replica in range(2, count + 1)
         ]
+        if bench_hello:
+            added.append(self.start(BENCH_HELLO.name, wait=False, port=free_port()))
         for process in added:
             process.wait_ready()
         running = {name: [p for p in self.processes if p.spec.name == name] for name in SPECS}
@@ -176,6 +180,7 @@ class Stack:
             {name: ports[name] for name in public_services() if ports[name]},
             rate_limits,
             health_check,
+            bench_hello_port=added[-1].port if bench_hello else None,
         )
         envoy = EmbeddedEnvoy(self.work_dir / f"gateway-{port}", bootstrap(config))
         try:

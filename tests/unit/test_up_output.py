@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scripts.devstack.services import SERVICES
+from scripts.devstack.services import BENCH_HELLO, SERVICES
 from scripts.devstack.supervisor import ServiceProcess
 from scripts.devstack.up import print_urls
 
@@ -15,9 +15,9 @@ NATS_URL = "nats://127.0.0.1:54222,nats://127.0.0.1:54223,nats://127.0.0.1:54224
 GATEWAY_URL = "http://127.0.0.1:8000"
 
 
-def printed(services: list[ServiceProcess]) -> list[str]:
+def printed(services: list[ServiceProcess], bench: bool = False) -> list[str]:
     console = Console(width=80, record=True, color_system=None)
-    print_urls(services, console, DATABASE_URL, NATS_URL, GATEWAY_URL)
+    print_urls(services, console, DATABASE_URL, NATS_URL, GATEWAY_URL, bench)
     return console.export_text().splitlines()
 
 
@@ -59,3 +59,14 @@ def test_each_replica_is_printed_with_its_own_url(tmp_path: Path) -> None:
 
     assert any("accounts-api " in line and "http://127.0.0.1:8001" in line for line in lines)
     assert any("accounts-api-2" in line and "http://127.0.0.1:8201" in line for line in lines)
+
+
+def test_bench_mode_says_so_and_lists_the_hello_service(tmp_path: Path) -> None:
+    specs = [*SERVICES, BENCH_HELLO]
+    services = [ServiceProcess(spec, spec.port, {}, tmp_path) for spec in specs]
+
+    lines = printed(services, bench=True)
+
+    assert any("bench-hello" in line and "http://127.0.0.1:8008" in line for line in lines)
+    assert any(f"GET {GATEWAY_URL}/bench/hello" in line for line in lines)
+    assert not any("/bench/hello" in line for line in printed(services[:-1]))
