@@ -37,10 +37,10 @@ SINGLE_ACCOUNT_PROJECTORS: tuple[ServiceSpec, ...] = (
 )
 GROUPED_ACCOUNT_PROJECTORS: tuple[ServiceSpec, ...] = (
     ServiceSpec(
-        "projector-accounts-group", ("projector", ",".join(ACCOUNT_PROJECTIONS)), 8107, "worker"
+        "projector-accounts-group", ("projector", ",".join(ACCOUNT_PROJECTIONS)), 8102, "worker"
     ),
 )
-GROUP_ACCOUNT_PROJECTORS = False
+GROUP_ACCOUNT_PROJECTORS = True
 ACCOUNT_PROJECTORS = (
     GROUPED_ACCOUNT_PROJECTORS if GROUP_ACCOUNT_PROJECTORS else SINGLE_ACCOUNT_PROJECTORS
 )
