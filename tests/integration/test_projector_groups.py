@@ -114,7 +114,8 @@ def test_a_group_applies_every_event_to_every_member_once(stack: Stack) -> None:
     final = stack.max_position(ACCOUNTS)
     for member in group.group.members:
         assert member.status.applied == final, member.projection.name  # each event once
-    assert summary_rows(stack) == folded_rows(service, ids)
+    rows = summary_rows(stack)  # the stack's other tests' accounts aside
+    assert {i: rows[i] for i in ids} == folded_rows(service, ids)
     for projection in MEMBERS:
         projected = contents(stack, projection)
         rebuilt(stack, projection)
@@ -186,7 +187,8 @@ def test_a_group_process_killed_mid_batch_loses_and_doubles_nothing(stack: Stack
     ids = writer.finish()
     wait_until(lambda: caught_up(stack, MEMBERS), 90, "the group to catch up")
 
-    assert summary_rows(stack) == folded_rows(service, ids)
+    rows = summary_rows(stack)  # the stack's other tests' accounts aside
+    assert {i: rows[i] for i in ids} == folded_rows(service, ids)
     for projection in MEMBERS:
         projected = contents(stack, projection)
         rebuilt(stack, projection)
