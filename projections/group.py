@@ -135,7 +135,7 @@ class ProjectorGroup:
                 return await self._handle(conn, source, members, messages)
 
             async def halted() -> bool:
-                return await self._all_halted(conn, source, members)
+                return await self._all_halted(conn, members)
 
             await consumer.consume(subscription, handle, stop, paused=halted)
 
@@ -204,14 +204,14 @@ class ProjectorGroup:
                     failed.append((member, failure))
         return failed
 
-    async def _all_halted(
-        self, conn: AsyncConnection[Any], source: Context, members: list[Projector]
-    ) -> bool:
+    async def _all_halted(self, conn: AsyncConnection[Any], members: list[Projector]) -> bool:
         """Whether to stop fetching: every member halted. A member resumed by an operator
-        catches up from the event store at once."""
+        catches up from the event store at once, on each of its sources (the group's
+        consumers of all of them went on without it)."""
         for member in members:
             if member.status.halted and not await member._halted(conn):
-                await self._catch_up(conn, member, source)
+                for each in member.projection.sources:
+                    await self._catch_up(conn, member, each)
         return all(m.status.halted for m in members)
 
     async def _catch_up(
