@@ -133,3 +133,10 @@ def grant_schema_reading(
             "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT ON TABLES TO {}"
         ).format(ident(owner), ident(schema), ident(reader))
     )
+
+
+def grant_roles(conn: psycopg.Connection[object], member: str, roles: list[str]) -> None:
+    """Make `member` a member of each of `roles`, inheriting their privileges (a projector
+    process hosting a group of read models writes each with its own role's grants)."""
+    for role in roles:
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(member)))

@@ -15,6 +15,7 @@ from eventstore.audit_queries import ensure_correlation_index
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings, nats_servers
 from eventstore.streams import ensure_stream
+from projections.group import GROUP_ROLE
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
 from projections.versions import install
@@ -38,6 +39,8 @@ def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None =
             roles.ensure_owned_schema(conn, projection.read_schema(), projection.role())
         for api in QUERY_APIS.values():
             roles.ensure_role(conn, api.role, secret)
+        roles.ensure_role(conn, GROUP_ROLE, secret)
+        roles.grant_roles(conn, GROUP_ROLE, [p.role() for p in PROJECTIONS.values()])
         roles.ensure_role(conn, operator_log.ROLE, secret)
         operator_log.create(conn)
         roles.allow_build_schemas(conn, {p.role(): p.name for p in PROJECTIONS.values()})

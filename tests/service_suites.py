@@ -93,6 +93,7 @@ PROJECTOR = (
     "tests/integration/test_projection_failures.py",
     "tests/integration/test_poison_events.py",
     "tests/integration/test_partitions.py",
+    "tests/integration/test_projector_groups.py",
     "tests/integration/test_tracking.py",
     "tests/integration/test_rebuild.py",
     "tests/faults/test_rebuild_reconnects.py",

@@ -35,9 +35,12 @@ from scripts.benchmarks.gateway_stack import UnexpectedAnswer
 from scripts.benchmarks.rebuild import prefill
 from scripts.benchmarks.stack_usage import stack_processes
 from scripts.devstack.layout import read_targets
+from scripts.devstack.services import ACCOUNT_PROJECTORS
 
-RELAY, PROJECTOR = "relay-accounts", "projector-account-summary"
-PROCESS_NAMES = {RELAY: "relay accounts", PROJECTOR: "projector account_summary"}
+# The process projecting account_summary in the layout `up` runs: its own, or the group
+# of the accounts projections (then timed until every projection of it has caught up).
+RELAY, PROJECTOR = "relay-accounts", ACCOUNT_PROJECTORS[0].name
+PROCESS_NAMES = {RELAY: "relay accounts", PROJECTOR: " ".join(ACCOUNT_PROJECTORS[0].serve_args)}
 POSITION_METRICS = {
     RELAY: "paystream_relay_published_position",
     PROJECTOR: "paystream_projection_position",
@@ -122,7 +125,8 @@ def _resume_until(
 
 
 def _position(http: httpx.Client, metrics_url: str, metric: str) -> float:
-    """The highest value of `metric` (of the accounts source) on the service's page."""
+    """The lowest value of `metric` (of the accounts source) on the service's page (a
+    group's projections each have their own)."""
     try:
         page = http.get(metrics_url).text
     except httpx.TransportError:
@@ -133,7 +137,7 @@ def _position(http: httpx.Client, metrics_url: str, metric: str) -> float:
         for sample in family.samples
         if sample.name == metric and sample.labels.get("source", ACCOUNTS.name) == ACCOUNTS.name
     ]
-    return max(values, default=0.0)
+    return min(values, default=0.0)
 
 
 def _log_end(db: DatabaseSettings) -> int:

@@ -26,7 +26,7 @@ from identity.clients import Client
 from scripts.benchmarks.gateway_stack import UnexpectedAnswer
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from scripts.devstack.identity_env import identity_env, prepare_issuer
-from scripts.devstack.services import SERVICES
+from scripts.devstack.services import ALL_SPECS, SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
@@ -72,7 +72,7 @@ class CommandsStack:
     def start_services(self, env: dict[str, str]) -> None:
         """Start the four services with `env` added to their environment; return once
         each answers ready."""
-        specs = {spec.name: spec for spec in SERVICES}
+        specs = ALL_SPECS
         for name in BENCHED:
             process = ServiceProcess(
                 specs[name], self.ports[name], self.service_env(name) | env, self.work_dir / "logs"

@@ -14,6 +14,7 @@ from eventstore.probes import nats_missing, postgres_missing
 from eventstore.reconnect import Work, keep_running
 from eventstore.relay import Relay
 from eventstore.settings import DatabaseSettings, NatsSettings
+from projections.group import GROUP_ROLE, ProjectorGroup
 from projections.registry import get_projection
 from projections.runtime import Projector
 from projections.tracking import WHOLE, Partition
@@ -39,19 +40,34 @@ def serve_relay(context_name: str, host: str, port: int) -> None:
     asyncio.run(worker.serve(app, host, port))
 
 
-def serve_projector(name: str, host: str, port: int, partition: str | None = None) -> None:
-    projection = get_projection(name)()
+def serve_projector(names: str, host: str, port: int, partition: str | None = None) -> None:
+    """One projection (`account_summary`), or a group of them in one process, comma
+    separated (`account_summary,analytics`): one consumer per source for the group."""
+    projections = [get_projection(name.strip())() for name in names.split(",")]
     part = Partition.parse(partition) if partition else WHOLE
-    conninfo = DatabaseSettings().role_conninfo(projection.role())
-    projector = Projector(projection, conninfo, NatsSettings().url(), partition=part)
-    sources = {source.name for source in projection.sources}
+    db, nats_url = DatabaseSettings(), NatsSettings().url()
+    projector: Projector | ProjectorGroup
+    if len(projections) == 1:
+        conninfo = db.role_conninfo(projections[0].role())
+        projector = Projector(projections[0], conninfo, nats_url, partition=part)
+        single = projector
+
+        def subscribed() -> set[str]:
+            return single.status.subscribed
+
+        sources = projections[0].sources
+    else:
+        roles = [GROUP_ROLE, *(p.role() for p in projections)]
+        conninfos = {role: db.role_conninfo(role) for role in roles}
+        group = ProjectorGroup.of(projections, conninfos, nats_url, partition=part)
+        projector, subscribed, sources = group, group.subscribed, tuple(group.sources)
 
     def missing() -> list[str]:
-        lacking = sorted(sources - projector.status.subscribed)
+        lacking = sorted({s.name for s in sources} - subscribed())
         return [f"consumer of {source} not subscribed" for source in lacking]
 
-    worker = Worker(f"projector {name}", projector.run, lambda: not missing())
-    ready = worker.readiness(conninfo, lambda: projector.nats, missing)
+    worker = Worker(f"projector {names}", projector.run, lambda: not missing())
+    ready = worker.readiness(projector.conninfo, lambda: projector.nats, missing)
     app = worker_app(worker.title, ready, lambda: projector.status)
     asyncio.run(worker.serve(app, host, port))
 

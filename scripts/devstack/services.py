@@ -24,6 +24,27 @@ class ServiceSpec:
         return ["serve", *self.serve_args, "--port", str(port or self.port)]
 
 
+# The projections of the accounts source: one process each (a handler's crash or CPU
+# stays its own) or one group process (one consumer per source, one transaction per
+# batch). SERVICES runs the layout GROUP_ACCOUNT_PROJECTORS says (docs/architecture.md,
+# "Projector groups", has the numbers that chose it).
+ACCOUNT_PROJECTIONS = ("account_summary", "account_statement", "analytics", "notifications")
+SINGLE_ACCOUNT_PROJECTORS: tuple[ServiceSpec, ...] = (
+    ServiceSpec("projector-account-summary", ("projector", "account_summary"), 8102, "worker"),
+    ServiceSpec("projector-account-statement", ("projector", "account_statement"), 8103, "worker"),
+    ServiceSpec("projector-notifications", ("projector", "notifications"), 8105, "worker"),
+    ServiceSpec("projector-analytics", ("projector", "analytics"), 8106, "worker"),
+)
+GROUPED_ACCOUNT_PROJECTORS: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        "projector-accounts-group", ("projector", ",".join(ACCOUNT_PROJECTIONS)), 8102, "worker"
+    ),
+)
+GROUP_ACCOUNT_PROJECTORS = True
+ACCOUNT_PROJECTORS = (
+    GROUPED_ACCOUNT_PROJECTORS if GROUP_ACCOUNT_PROJECTORS else SINGLE_ACCOUNT_PROJECTORS
+)
+
 SERVICES: tuple[ServiceSpec, ...] = (
     # The development identity provider (compose.yaml runs Keycloak in its place).
     ServiceSpec("issuer", ("issuer",), 8090, "issuer"),
@@ -33,11 +54,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("relay-accounts", ("relay", "accounts"), 8101, "worker"),
     ServiceSpec("relay-payments", ("relay", "payments"), 8111, "worker"),
     ServiceSpec("saga", ("saga",), 8112, "worker"),
-    ServiceSpec("projector-account-summary", ("projector", "account_summary"), 8102, "worker"),
-    ServiceSpec("projector-account-statement", ("projector", "account_statement"), 8103, "worker"),
+    *ACCOUNT_PROJECTORS,
     ServiceSpec("projector-payments", ("projector", "payments"), 8104, "worker"),
-    ServiceSpec("projector-notifications", ("projector", "notifications"), 8105, "worker"),
-    ServiceSpec("projector-analytics", ("projector", "analytics"), 8106, "worker"),
     ServiceSpec(
         "account-statement-query-api", ("query-api", "account-statement"), 8003, "query-api"
     ),
@@ -46,6 +64,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("analytics-query-api", ("query-api", "analytics"), 8006, "query-api"),
     ServiceSpec("overview-api", ("overview-api",), 8007, "composition-api"),
 )
+
+ALL_SPECS: dict[str, ServiceSpec] = {
+    spec.name: spec for spec in (*SERVICES, *SINGLE_ACCOUNT_PROJECTORS, *GROUPED_ACCOUNT_PROJECTORS)
+}
 
 # Not a service of the system: `paystream up --bench` (and the tests) alone start it, the
 # baseline of `bench suite`'s query GET figure, routed as GET /bench/hello.
@@ -61,4 +83,6 @@ def service_name(service: str, target: str | None = None) -> str:
     """The name, as in SERVICES, of what `paystream serve <service> [target]` runs (the
     `service` field of its log lines)."""
     args = (service,) if target is None else (service, target)
-    return next((spec.name for spec in SERVICES if spec.serve_args == args), "-".join(args))
+    return next(
+        (spec.name for spec in ALL_SPECS.values() if spec.serve_args == args), "-".join(args)
+    )

@@ -13,7 +13,7 @@ DEFAULT_PORTS = {
     "8001": "accounts-api",
     "8002": "account-summary-query-api",
     "8101": "relay-accounts",
-    "8102": "projector-account-summary",
+    "8102": "projector-accounts-group",
 }
 
 

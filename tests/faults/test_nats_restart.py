@@ -16,7 +16,7 @@ from tests.support.fault_stack import FaultStack
 from tests.support.stack import wait_until
 
 DOWN_SECONDS = 3.0
-WORKERS = ("relay-accounts", "relay-payments", "projector-account-summary", "saga")
+WORKERS = ("relay-accounts", "relay-payments", "projector-accounts-group", "saga")
 LOG_LINES_BOUND = 40
 
 
@@ -38,7 +38,7 @@ def test_services_heal_after_nats_is_killed_and_restarted(faulty: FaultStack) ->
     )
     assert readiness(faulty.process("accounts-api")) == 200, "commands need no NATS"
     with httpx.Client(timeout=5) as http:  # as `paystream status` prints it
-        shown = readiness_shown(http, faulty.url("projector-account-summary") + "/readyz")
+        shown = readiness_shown(http, faulty.url("projector-accounts-group") + "/readyz")
     assert shown.startswith("not ready: nats"), shown
     wait_until(
         lambda: faulty.stack.max_position(ACCOUNTS) > published_before + 10,

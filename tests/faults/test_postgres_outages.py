@@ -46,7 +46,7 @@ def test_services_heal_after_postgres_returns(
     wait_until(every_service_not_ready, seconds, "every service not ready")
     assert all(healthy(p) for p in services), "a process stopped answering /healthz"
     with httpx.Client(timeout=5) as http:  # as `paystream status` prints it
-        shown = readiness_shown(http, faulty.url("projector-account-summary") + "/readyz")
+        shown = readiness_shown(http, faulty.url("projector-accounts-group") + "/readyz")
     assert shown.startswith("not ready: postgresql unreachable"), shown
     run.hold(seconds, since=stopped)
     unacknowledged = run.load.tally.refused

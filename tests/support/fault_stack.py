@@ -16,10 +16,8 @@ from tests.support.stack import Stack
 SERVICES = (
     "relay-accounts",
     "relay-payments",
-    "projector-account-summary",
-    "projector-account-statement",
+    "projector-accounts-group",
     "projector-payments",
-    "projector-notifications",
     "accounts-api",
     "account-summary-query-api",
     "payments-api",

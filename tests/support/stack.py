@@ -30,11 +30,11 @@ from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.identity_env import identity_env, prepare_issuer
-from scripts.devstack.services import BENCH_HELLO, SERVICES, needs_issuer
+from scripts.devstack.services import ALL_SPECS, BENCH_HELLO, needs_issuer
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
-SPECS = {spec.name: spec for spec in (*SERVICES, BENCH_HELLO)}
+SPECS = {**ALL_SPECS, BENCH_HELLO.name: BENCH_HELLO}
 UPSTREAM_ENV = {
     "issuer": "OIDC_ISSUER",
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",

@@ -7,7 +7,7 @@ from collections import Counter
 from api.query_registry import QUERY_APIS
 from eventstore.contexts import CONTEXTS
 from projections.registry import PROJECTIONS
-from scripts.devstack.services import SERVICES
+from scripts.devstack.services import ALL_SPECS, SERVICES
 
 
 def test_no_two_services_share_a_database_role() -> None:
@@ -32,7 +32,14 @@ def test_no_read_model_schema_is_a_context_schema() -> None:
 
 
 def test_every_read_model_has_a_projector_and_every_query_api_a_service() -> None:
-    served = {spec.serve_args[1:] for spec in SERVICES if spec.serve_args[0] != "relay"}
+    kinds = ("relay", "projector")
+    served = {spec.serve_args[1:] for spec in SERVICES if spec.serve_args[0] not in kinds}
+    served |= {  # a projector process serves one read model or a group of them
+        (name,)
+        for spec in SERVICES
+        if spec.serve_args[0] == "projector"
+        for name in spec.serve_args[1].split(",")
+    }
     assert {(name,) for name in PROJECTIONS} <= served
     assert {(name,) for name in QUERY_APIS} <= served
     for api in QUERY_APIS.values():
@@ -43,7 +50,7 @@ def test_a_read_model_has_one_name_for_its_projector_query_api_services_and_role
     """account_summary: projector `projector-account-summary` (role paystream_account_summary),
     query API `account-summary` (service `account-summary-query-api`, role
     paystream_account_summary_query); likewise for every read model."""
-    services = {spec.name: spec.serve_args for spec in SERVICES}
+    services = {spec.name: spec.serve_args for spec in ALL_SPECS.values()}
     for name, projection in PROJECTIONS.items():
         dashed = name.replace("_", "-")
         assert services[f"projector-{dashed}"] == ("projector", name)

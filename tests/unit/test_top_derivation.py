@@ -187,3 +187,26 @@ def test_a_service_down_or_not_ready_is_an_alarm_first() -> None:
         "1 payment overdue",
     ]
     assert [row.requests_per_second for row in shown.services] == [None, None, None]
+
+
+GROUP = """\
+# TYPE paystream_projection_position gauge
+paystream_projection_position{projection="account_statement",source="accounts"} 30.0
+paystream_projection_position{projection="account_summary",source="accounts"} 40.0
+# TYPE paystream_projection_halted gauge
+paystream_projection_halted{projection="account_statement"} 1.0
+paystream_projection_halted{projection="account_summary"} 0.0
+"""
+
+
+def test_a_group_process_shows_each_projection_with_its_own_state() -> None:
+    [shown] = refreshes(StallWatch(), [relay(40), scraped("projector-accounts-group", GROUP)])
+
+    statement, summary = shown.projections
+    assert (statement.projection, statement.position, statement.state) == (
+        "account_statement",
+        30,
+        HALTED,
+    )
+    assert (summary.projection, summary.position, summary.state) == ("account_summary", 40, LIVE)
+    assert shown.alarms == ["projection account_statement (accounts) halted"]
