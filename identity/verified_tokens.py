@@ -14,12 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import jwt
 
-if TYPE_CHECKING:
-    from identity.verifier import Principal
+from identity.principal import Principal
 
 MAX_ENTRIES = 4096
 

@@ -6,28 +6,19 @@ Only the pinned asymmetric algorithms verify. Each refusal has its own reason, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 import jwt
 
 from identity.jwks_cache import PINNED_ALGORITHMS, JwksCache
+from identity.principal import Principal as Principal
 from identity.roles import ROLES_CLAIM
 from identity.settings import OidcSettings
 from identity.verified_tokens import Verified, VerifiedTokens
 
 LEEWAY_SECONDS = 10  # clock skew tolerated on exp, nbf and iat
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The verified caller: its subject, its roles, and its client id when it has one."""
-
-    subject: str
-    roles: frozenset[str]
-    client_id: str | None = None
 
 
 class TokenRefused(Exception):
