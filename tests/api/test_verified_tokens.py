@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -14,10 +15,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jwt.algorithms import ECAlgorithm
 
+from api import accounts_app
+from domains.accounts.application import AccountsService
 from identity.jwks_cache import LIFESPAN_SECONDS, JwksCache
 from identity.verified_tokens import VerifiedTokens
 from identity.verifier import LEEWAY_SECONDS, TokenRefused, TokenVerifier
-from tests.support.issuer import FakeClock, claims
+from tests.api.conftest import IN_MEMORY
+from tests.support.issuer import AUDIENCE, FakeClock, claims, dev_issuer
+from tests.support.issuer import ISSUER as DEV_ISSUER
 
 ISSUER = "https://idp.example"
 
@@ -182,3 +187,30 @@ def test_a_refused_token_is_not_kept(issuer: RotatingIssuer) -> None:
     assert refusal_of(issuer, token) == "wrong-audience"
     assert issuer.verifier.verified_before(token) is None
     assert issuer.signature_checks == 2
+
+
+def test_an_api_answers_401_for_a_remembered_token_once_it_has_expired(
+    tmp_path: Path,
+) -> None:
+    issuer = dev_issuer(tmp_path)
+    wall = FakeClock()
+    wall.now = time.time()
+    tokens = VerifiedTokens(clock=lambda: wall.now)
+    verifier = TokenVerifier(
+        JwksCache(DEV_ISSUER, issuer.http, clock=issuer.clock), AUDIENCE, tokens
+    )
+    app = accounts_app.create_app(lambda: AccountsService(env=IN_MEMORY), verifier)
+    token = issuer.mint("ada", ttl=60)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    opening = {"owner": "ada", "currency": "EUR"}
+
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        assert client.post("/accounts", json=opening).status_code == 201
+        wall.now = exp + LEEWAY_SECONDS - 0.001
+        assert client.post("/accounts", json=opening).status_code == 201
+        wall.now = exp + LEEWAY_SECONDS
+        refused = client.post("/accounts", json=opening)
+
+    assert refused.status_code == 401
+    assert refused.json()["reason"] == "expired"
+    assert len(tokens) == 0
