@@ -44,8 +44,9 @@ from identity.roles import SERVICE
 PAYMENT_STEP_CLIENTS = frozenset({"saga"})
 
 
-def saga_only(caller: Authenticated) -> None:
-    """Refuse (403) every caller but the saga's service identity."""
+async def saga_only(caller: Authenticated) -> None:
+    """Refuse (403) every caller but the saga's service identity (async: it does no I/O,
+    so it runs on the event loop rather than in a worker thread)."""
     if SERVICE not in caller.roles or caller.client_id not in PAYMENT_STEP_CLIENTS:
         raise Problem(
             FORBIDDEN.status,

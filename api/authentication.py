@@ -9,11 +9,12 @@ who sent it. Health and readiness stay open (probes carry no token).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.problem_types import (
     AUTHENTICATION_REQUIRED,
@@ -62,15 +63,19 @@ def refusal_problem(refused: TokenRefused) -> Problem:
     )
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The verified caller of this request (a sync dependency: a key fetch blocks a
-    worker thread, never the event loop)."""
+    """The verified caller of this request. A token verified before is settled on the
+    event loop; any other is verified in a worker thread (its signature check costs CPU,
+    and it may fetch the issuer's keys: never on the loop)."""
     verifier: TokenVerifier = request.app.state.token_verifier
+    token = credentials.credentials if credentials else None
     try:
-        principal = verifier.verify(credentials.credentials if credentials else None)
+        principal = verifier.verified_before(token)
+        if principal is None:
+            principal = await run_in_threadpool(verifier.verify, token)
     except TokenRefused as refused:
         raise refusal_problem(refused) from None
     except IssuerUnavailable as error:
@@ -87,11 +92,11 @@ def current_principal(
 Authenticated = Annotated[Principal, Depends(current_principal)]
 
 
-def role_required(*roles: str) -> Callable[[Principal], None]:
+def role_required(*roles: str) -> Callable[[Principal], Awaitable[None]]:
     """A dependency refusing (403) every caller without one of `roles`."""
     needed = frozenset(roles)
 
-    def check(caller: Authenticated) -> None:
+    async def check(caller: Authenticated) -> None:
         if not caller.roles & needed:
             raise Problem(
                 FORBIDDEN.status, FORBIDDEN.code, f"this needs the role {' or '.join(roles)}"

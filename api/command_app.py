@@ -16,9 +16,10 @@ from eventstore.probes import database_missing
 from identity.verifier import TokenVerifier
 
 
-def get_service(request: Request) -> CommandService:
+async def get_service(request: Request) -> CommandService:
     """The app's application service: the dependency of every command route (each API
-    annotates it with its own service type)."""
+    annotates it with its own service type). Async, as it does no I/O: a sync dependency
+    would take a worker thread to return an attribute."""
     service: CommandService = request.app.state.service
     return service
 

@@ -56,7 +56,8 @@ class QueryApi:
         return f"paystream_{self.name.replace('-', '_')}_query"
 
 
-def get_pool(request: Request) -> AsyncConnectionPool:
+async def get_pool(request: Request) -> AsyncConnectionPool:
+    """The app's read pool (async: no worker thread is taken to look it up)."""
     pool: AsyncConnectionPool = request.app.state.pool
     return pool
 

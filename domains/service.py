@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterator
+from functools import cached_property
 from typing import Any, ClassVar, Generic, cast
 from uuid import UUID
 
@@ -83,9 +84,11 @@ class CommandService(Application[UUID], Generic[A, R]):
                 "snapshot of %s at version %s failed", aggregate_id, version, exc_info=True
             )
 
-    @property
+    @cached_property
     def records(self) -> CommandRecords:
-        """The store's records of keys and event origins (none in memory)."""
+        """The store's records of keys and event origins (none in memory). Found once:
+        the recorder is the application's for its whole life, and a runtime check
+        against a Protocol costs microseconds on every command."""
         recorder = self.recorder
         return recorder if isinstance(recorder, CommandRecords) else NoRecords()
 

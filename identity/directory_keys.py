@@ -18,3 +18,6 @@ class DirectoryKeys:
 
     def key(self, kid: str) -> jwt.PyJWK | None:
         return self._keys.get(kid)
+
+    def key_at_hand(self, kid: str) -> jwt.PyJWK | None:
+        return self._keys.get(kid)

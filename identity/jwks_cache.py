@@ -84,6 +84,17 @@ class JwksCache:
                 self._refresh()
             return (self._keys or {}).get(kid)
 
+    def key_at_hand(self, kid: str) -> jwt.PyJWK | None:
+        """Key `kid` when the cached key set has it and is not due for a fetch, found
+        without waiting (an event loop may ask); None otherwise (`key` decides)."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            fresh = self.clock() - self._fetched_at < self.lifespan
+            return (self._keys or {}).get(kid) if fresh else None
+        finally:
+            self._lock.release()
+
     def _refresh(self) -> None:
         """Fetch the key set; on failure keep the cached one, if there is one."""
         self.fetches += 1

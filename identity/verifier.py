@@ -6,27 +6,19 @@ Only the pinned asymmetric algorithms verify. Each refusal has its own reason, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 import jwt
 
 from identity.jwks_cache import PINNED_ALGORITHMS, JwksCache
+from identity.principal import Principal as Principal
 from identity.roles import ROLES_CLAIM
 from identity.settings import OidcSettings
+from identity.verified_tokens import Verified, VerifiedTokens
 
 LEEWAY_SECONDS = 10  # clock skew tolerated on exp, nbf and iat
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The verified caller: its subject, its roles, and its client id when it has one."""
-
-    subject: str
-    roles: frozenset[str]
-    client_id: str | None = None
 
 
 class TokenRefused(Exception):
@@ -88,13 +80,21 @@ class KeySource(Protocol):
 
     def key(self, kid: str) -> jwt.PyJWK | None: ...
 
+    def key_at_hand(self, kid: str) -> jwt.PyJWK | None:
+        """Key `kid` if it is known without fetching or waiting; None otherwise."""
+        ...
+
 
 class TokenVerifier:
-    """Verifies tokens from `keys.issuer` meant for `audience`."""
+    """Verifies tokens from `keys.issuer` meant for `audience`; a token verified before is
+    not checked again until it expires or its key changes (identity/verified_tokens.py)."""
 
-    def __init__(self, keys: KeySource, audience: str) -> None:
+    def __init__(
+        self, keys: KeySource, audience: str, verified: VerifiedTokens | None = None
+    ) -> None:
         self.keys = keys
         self.audience = audience
+        self.verified = VerifiedTokens() if verified is None else verified
 
     @classmethod
     def from_settings(
@@ -112,9 +112,13 @@ class TokenVerifier:
         IssuerUnavailable when the issuer's keys cannot be had at all."""
         if not token:
             raise TokenRefused("missing-token", "no bearer token was given")
+        entry = self.verified.get(token)
+        if entry is not None:
+            principal = self._reused(token, entry, self.keys.key(entry.kid))
+            return principal or self.verify(token)
         alg, kid = header_of(token)
         key = self.keys.key(kid) if kid else None
-        if key is None:
+        if kid is None or key is None:
             raise TokenRefused("unknown-key", "the token's key id (kid) is not the issuer's")
         if key.algorithm_name != alg:
             raise TokenRefused("algorithm-not-allowed", f"the token's key is not for {alg}")
@@ -130,7 +134,31 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise refusal(error) from None
-        return principal_of(claims)
+        principal = principal_of(claims)
+        expires = int(claims["exp"]) + LEEWAY_SECONDS
+        self.verified.put(token, Verified(principal, kid, key, expires))
+        return principal
+
+    def verified_before(self, token: str | None) -> Principal | None:
+        """Without blocking: the caller of a token verified before, when that settles it
+        (TokenRefused when it has expired since); None when `verify` must run (it may
+        fetch the issuer's keys, so in a thread)."""
+        entry = self.verified.get(token) if token else None
+        key = self.keys.key_at_hand(entry.kid) if token and entry else None
+        if not token or entry is None or key is None:
+            return None
+        return self._reused(token, entry, key)
+
+    def _reused(self, token: str, entry: Verified, key: jwt.PyJWK | None) -> Principal | None:
+        """The entry's caller while its token is unexpired and `key` is the one that
+        verified it; None (the entry dropped) when the key is another or unknown."""
+        if self.verified.expired(entry):
+            self.verified.drop(token)
+            raise TokenRefused("expired", "the token has expired")
+        if key is not entry.key:
+            self.verified.drop(token)
+            return None
+        return entry.principal
 
 
 def refusal(error: jwt.PyJWTError) -> TokenRefused:

@@ -34,6 +34,7 @@ SHARED = (
     "tests/api/test_quiet_server.py",
     "tests/api/test_token_verifier.py",
     "tests/api/test_jwks_cache.py",
+    "tests/api/test_verified_tokens.py",
     "tests/api/test_authentication.py",
     "tests/unit/test_keycloak_tokens.py",
     "tests/integration/test_data_ownership.py",

@@ -9,6 +9,7 @@ endpoints (JWKS, token) at keycloak:8080. The public URL is unreachable from "in
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -165,7 +166,7 @@ def test_a_person_is_refused_the_payment_steps(
     principal = verifier(keycloak, monkeypatch).verify(token)
 
     with pytest.raises(Problem) as refused:
-        saga_only(principal)
+        asyncio.run(saga_only(principal))
     assert refused.value.status == 403
 
 
@@ -189,7 +190,7 @@ def test_the_saga_gets_a_token_by_client_credentials_that_payment_steps_accept(
     principal = verifier(keycloak, monkeypatch).verify(seen[0])
     assert principal.subject == keycloak.saga_subject
     assert principal.client_id == "saga" and SERVICE in principal.roles
-    saga_only(principal)  # the payment steps' check lets the saga through
+    asyncio.run(saga_only(principal))  # the payment steps' check lets the saga through
 
 
 def test_another_service_account_is_refused_the_payment_steps(
@@ -200,7 +201,7 @@ def test_another_service_account_is_refused_the_payment_steps(
 
     assert principal.client_id == "payments-api"
     with pytest.raises(Problem):
-        saga_only(principal)
+        asyncio.run(saga_only(principal))
 
 
 def test_without_a_discovery_url_the_issuers_own_url_is_asked(
