@@ -22,6 +22,10 @@ RETRY_ATTEMPTS = 4
 RETRY_TIMEOUT_SECONDS = 15.0
 BREAKER_FAILURES = 5
 BREAKER_RECOVERY_SECONDS = 3.0
+# As many kept-alive connections as calls at once (at most one per payment in flight,
+# saga.worker.MAX_IN_FLIGHT): httpx keeps 20 by default, and opens and closes the others
+# call after call.
+MAX_CONNECTIONS = 128
 
 _PATHS = {
     Action.DEBIT_SOURCE: "debits",
@@ -72,7 +76,13 @@ class AccountsClient:
         """`auth` gives each call the saga's token; `transport` replaces the network (the
         contract tests call the app in-process)."""
         self.http = httpx.AsyncClient(
-            base_url=base_url, timeout=CALL_TIMEOUT_SECONDS, auth=auth, transport=transport
+            base_url=base_url,
+            timeout=CALL_TIMEOUT_SECONDS,
+            auth=auth,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+            ),
         )
         self.breaker = CircuitBreaker(
             failure_threshold=BREAKER_FAILURES,
