@@ -8,6 +8,12 @@ connection, or the run ending) is nak'ed at once, not after the ack wait; once e
 is done, the first such error ends the loop, and the caller runs it again on fresh
 connections (eventstore.reconnect.keep_running). Each group is handled in a span that
 continues the trace its messages carry (eventstore.message_spans.consuming).
+
+`consume` handles a batch at a time (the projectors: one group, in order). `flow` (the
+saga) has no batches: it fetches while groups are in flight, up to `max_in_flight`
+messages held at once; the messages of one key are handled one group at a time, in
+fetch order (those fetched meanwhile wait, and are handled together next), so a slow
+key holds only its own messages.
 """
 
 from __future__ import annotations
@@ -91,20 +97,58 @@ class PullConsumer:
         finally:
             stopping.cancel()
 
-    async def fetch(
-        self, subscription: JetStreamContext.PullSubscription, stopping: asyncio.Future[Any]
-    ) -> list[Msg]:
-        """The next batch: whatever is there, else the first messages to arrive within
-        the wait (the server holds the pull request and answers as they come, so a long
-        wait costs no latency); none when the wait ends or `stopping` does."""
-        fetching = asyncio.ensure_future(
-            subscription.fetch(self.batch_size, timeout=FETCH_WAIT_SECONDS)
-        )
+    async def flow(
+        self,
+        subscription: JetStreamContext.PullSubscription,
+        handle: Handler,
+        stop: asyncio.Event,
+        *,
+        key: Callable[[Msg], Hashable],
+        max_in_flight: int,
+    ) -> None:
+        """Fetch and handle continuously until `stop` is set (or a handler raises: the
+        messages still waiting are handed back, those in flight finish, then the error
+        ends the loop); never two groups of one key at once."""
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            await asyncio.wait((fetching, stopping), return_when=asyncio.FIRST_COMPLETED)
+            async with asyncio.TaskGroup() as tasks:
+                flow = _Flow(self, handle, key, tasks)
+                while not stop.is_set() and flow.failure is None:
+                    room = min(self.batch_size, max_in_flight - flow.held)
+                    if room <= 0:
+                        await flow.wait_for_room(stopping)
+                    else:
+                        flow.take(await self.fetch(subscription, stopping, room, flow.failed))
+        finally:
+            stopping.cancel()
+        if flow.failure is not None:
+            raise flow.failure  # each failed or waiting group's messages were handed back
+
+    async def fetch(
+        self,
+        subscription: JetStreamContext.PullSubscription,
+        stopping: asyncio.Future[Any],
+        batch_size: int | None = None,
+        failed: asyncio.Event | None = None,
+    ) -> list[Msg]:
+        """The next batch (of `batch_size`, else the consumer's): whatever is there, else
+        the first messages to arrive within the wait (the server holds the pull request
+        and answers as they come, so a long wait costs no latency); none when the wait
+        ends or `stopping` (or `failed`) does."""
+        fetching = asyncio.ensure_future(
+            subscription.fetch(batch_size or self.batch_size, timeout=FETCH_WAIT_SECONDS)
+        )
+        interrupts: list[asyncio.Future[Any]] = [stopping]
+        if failed is not None:
+            interrupts.append(asyncio.ensure_future(failed.wait()))
+        try:
+            await asyncio.wait((fetching, *interrupts), return_when=asyncio.FIRST_COMPLETED)
         except BaseException:
             fetching.cancel()
             raise
+        finally:
+            for interrupt in interrupts[1:]:
+                interrupt.cancel()
         if not fetching.done():  # stopping: what it was sent comes back after the ack wait
             fetching.cancel()
             await asyncio.wait((fetching,))
@@ -132,6 +176,62 @@ class PullConsumer:
             return
         for message in messages:
             await message.ack()
+
+
+class _Flow:
+    """The groups of `PullConsumer.flow` in flight: one task per key while it has
+    messages, handling them a group at a time."""
+
+    def __init__(
+        self,
+        consumer: PullConsumer,
+        handle: Handler,
+        key: Callable[[Msg], Hashable],
+        tasks: asyncio.TaskGroup,
+    ) -> None:
+        self.consumer, self.handle, self.key, self.tasks = consumer, handle, key, tasks
+        self.waiting: dict[Hashable, list[Msg]] = {}
+        self.running: set[Hashable] = set()
+        self.held = 0  # messages taken and not yet answered
+        self.failure: Exception | None = None
+        self.failed = asyncio.Event()
+        self.freed = asyncio.Event()
+
+    def take(self, messages: list[Msg]) -> None:
+        for message in messages:
+            key = self.key(message)
+            self.waiting.setdefault(key, []).append(message)
+            self.held += 1
+            if key not in self.running:
+                self.running.add(key)
+                self.tasks.create_task(self.run(key))
+
+    async def run(self, key: Hashable) -> None:
+        """Handle the key's messages, those fetched meanwhile next, until none is left."""
+        try:
+            while group := self.waiting.pop(key, None):
+                try:
+                    if self.failure is None:
+                        await self.consumer.answer(group, self.handle)
+                    else:
+                        await nak_all(group)
+                except Exception as error:  # answer handed the group back
+                    if self.failure is None:
+                        self.failure = error
+                        self.failed.set()
+                finally:
+                    self.held -= len(group)
+                    self.freed.set()
+        finally:
+            self.running.discard(key)
+
+    async def wait_for_room(self, stopping: asyncio.Future[Any]) -> None:
+        self.freed.clear()
+        freed = asyncio.ensure_future(self.freed.wait())
+        try:
+            await asyncio.wait((freed, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            freed.cancel()
 
 
 def grouped(messages: list[Msg], group_by: Callable[[Msg], Hashable] | None) -> list[list[Msg]]:

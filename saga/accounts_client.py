@@ -7,6 +7,7 @@ breaker (circuitbreaker) that stops calling a failing accounts API for a while.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import httpx
@@ -22,6 +23,12 @@ RETRY_ATTEMPTS = 4
 RETRY_TIMEOUT_SECONDS = 15.0
 BREAKER_FAILURES = 5
 BREAKER_RECOVERY_SECONDS = 3.0
+# Calls at once, each on a kept-alive connection (httpx keeps 20 alive of up to 100, and
+# opens and closes the others call after call). Measured: with 128 (one per payment the
+# saga may have in flight) most of the saga's CPU went to httpcore scanning its pool on
+# every request. The other payments in flight wait their turn outside httpx, so the
+# call timeout counts from the call, not from the wait.
+MAX_CONNECTIONS = 16
 
 _PATHS = {
     Action.DEBIT_SOURCE: "debits",
@@ -72,7 +79,13 @@ class AccountsClient:
         """`auth` gives each call the saga's token; `transport` replaces the network (the
         contract tests call the app in-process)."""
         self.http = httpx.AsyncClient(
-            base_url=base_url, timeout=CALL_TIMEOUT_SECONDS, auth=auth, transport=transport
+            base_url=base_url,
+            timeout=CALL_TIMEOUT_SECONDS,
+            auth=auth,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+            ),
         )
         self.breaker = CircuitBreaker(
             failure_threshold=BREAKER_FAILURES,
@@ -81,6 +94,7 @@ class AccountsClient:
             name="accounts-api",
         )
         saga_metrics.watch_breaker("accounts-api", lambda: str(self.breaker.state))
+        self.calls = asyncio.Semaphore(MAX_CONNECTIONS)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -118,15 +132,16 @@ class AccountsClient:
             "reference": payment.reference,
         }
         try:
-            response = await self.http.post(
-                f"/accounts/{step.account_id}/{_PATHS[step.action]}",
-                json=body,
-                headers={
-                    "Idempotency-Key": step.key,
-                    "X-Correlation-Id": cause.correlation_id,
-                    "X-Causation-Id": cause.causation_id,
-                },
-            )
+            async with self.calls:
+                response = await self.http.post(
+                    f"/accounts/{step.account_id}/{_PATHS[step.action]}",
+                    json=body,
+                    headers={
+                        "Idempotency-Key": step.key,
+                        "X-Correlation-Id": cause.correlation_id,
+                        "X-Causation-Id": cause.causation_id,
+                    },
+                )
         except httpx.HTTPError as error:
             raise _Retryable(f"{type(error).__name__}: {error}") from None
         if response.is_success:

@@ -6,21 +6,28 @@ finished or a step cannot be done now (then the message is nak'ed with a delay a
 comes back). Every step is idempotent at the accounts API by `<payment_id>:<step>`,
 so a crash at any point only repeats a step, never doubles it. A payment unfinished
 past its deadline is driven again by a sweeper, with growing delays, and reported.
+
+Payments are driven in parallel: the consumer keeps fetching while up to MAX_IN_FLIGHT
+messages are being handled, one payment's messages a group at a time (PullConsumer.flow),
+so a slow payment holds only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from api.metadata_headers import is_correlation_id
 from domains.command_records import EventOrigin
@@ -40,9 +47,18 @@ from saga import pending, saga_metrics
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
 
 log = logging.getLogger("paystream.saga")
+T = TypeVar("T")
 
 CONSUMER = "payment_saga"
 BATCH_SIZE = 64
+# Messages handled at once (a payment's messages fetched together count as one group);
+# every payment in flight makes one service call or accounts API call at a time.
+MAX_IN_FLIGHT = 128
+# Threads for the payments service's (synchronous) calls: no more than its database
+# connections (scripts/composition/saga.py: pool_size 8, as many again in overflow), or a
+# call would wait for a connection past the pool's 1 s timeout.
+SERVICE_THREADS = 16
+PENDING_CONNECTIONS = 4
 DEADLINE_SECONDS = 10.0
 SWEEP_SECONDS = 1.0
 RETRY_DELAY_SECONDS = 2.0
@@ -90,55 +106,83 @@ class PaymentSaga:
         self.nats: NatsClient | None = None
         self.accounts_outage = Outage(log, "accounts API (payments wait)")
         self.overdue_outage = Outage(log, "payments past their deadline")
+        self._threads = ThreadPoolExecutor(SERVICE_THREADS, thread_name_prefix="saga-service")
+
+    async def _in_thread(self, call: Callable[..., T], *args: object) -> T:
+        """`call(*args)` on one of the saga's threads, in the caller's context (its
+        command metadata and trace), as asyncio.to_thread but with enough threads."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._threads, functools.partial(context.run, call, *args)
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and sweep until `stop` is set; a lost connection ends the run (the
         caller runs it again with fresh connections; unacked messages come back)."""
         self.nats = nc = await connect_nats(self.nats_url, "saga", log)
         try:
-            async with await connect(self.conninfo) as conn:
-                await pending.create_table(conn)
+            async with pending.pool(self.conninfo, PENDING_CONNECTIONS) as connections:
+                async with connections.connection() as conn:
+                    await pending.create_table(conn)
                 async with asyncio.TaskGroup() as group:
-                    group.create_task(self._consume(nc, conn, stop))
+                    group.create_task(self._consume(nc, connections, stop))
                     group.create_task(self._sweep(stop))
         finally:
             self.status.subscribed = False
             await nc.close()
 
-    async def _consume(self, nc: Any, conn: AsyncConnection[Any], stop: asyncio.Event) -> None:
+    async def _consume(
+        self, nc: Any, connections: AsyncConnectionPool[Any], stop: asyncio.Event
+    ) -> None:
         consumer = PullConsumer(
-            CONSUMER, PAYMENTS, BATCH_SIZE, ACK_WAIT_SECONDS, max_ack_pending=BATCH_SIZE * 8
+            CONSUMER, PAYMENTS, BATCH_SIZE, ACK_WAIT_SECONDS, max_ack_pending=MAX_IN_FLIGHT * 4
         )
         subscription = await consumer.subscribe(nc.jetstream())
         self.status.subscribed = True
 
         async def handle(messages: list[Msg]) -> float | None:
             with handling_message(messages[0].headers or {}):
-                return await self._handle(conn, payment_of(messages[0]))
+                return await self._handle(connections, payment_of(messages[0]))
 
-        await consumer.consume(subscription, handle, stop, group_by=payment_of)
+        await consumer.flow(subscription, handle, stop, key=payment_of, max_in_flight=MAX_IN_FLIGHT)
 
-    async def _handle(self, conn: AsyncConnection[Any], payment_id: UUID) -> float | None:
+    async def _handle(
+        self, connections: AsyncConnectionPool[Any], payment_id: UUID
+    ) -> float | None:
         """Drive the payment a group of messages is about; when the accounts API is away,
-        the delay before they come back."""
+        the delay before they come back. A payment is tracked (given its deadline) before
+        its first step here, and forgotten once it finished here; one found finished
+        (a later event of it) costs no write."""
+        tracked = False
+
+        async def track() -> None:
+            nonlocal tracked
+            async with connections.connection() as conn:
+                await pending.track(conn, payment_id, self.deadline_seconds)
+            tracked = True
+
         try:
-            await pending.track(conn, payment_id, self.deadline_seconds)
-            finished = await self.advance(payment_id)
+            finished = await self.advance(payment_id, before_steps=track)
         except AccountsUnavailable as error:
             self.status.unavailable += 1
             self.accounts_outage.failed(error)
             return RETRY_DELAY_SECONDS
         self.accounts_outage.recovered()
-        if finished:
-            await pending.forget(conn, payment_id)
+        if finished and tracked:
+            async with connections.connection() as conn:
+                await pending.forget(conn, payment_id)
         return None
 
-    async def advance(self, payment_id: UUID) -> bool:
-        """Carry out steps until the payment is finished (True) or must wait."""
+    async def advance(
+        self, payment_id: UUID, before_steps: Callable[[], Awaitable[None]] | None = None
+    ) -> bool:
+        """Carry out steps until the payment is finished (True) or must wait; before the
+        first step, `before_steps`."""
         cause: Cause | None = None
         async with self._locks[payment_id]:
             for steps_taken in range(MAX_STEPS):
-                payment = await asyncio.to_thread(self.service.get_payment, payment_id)
+                payment = await self._in_thread(self.service.get_payment, payment_id)
                 step = next_step(payment)
                 if step is None:
                     self._locks.pop(payment_id, None)
@@ -146,8 +190,10 @@ class PaymentSaga:
                         took = payment.modified_on - payment.created_on
                         saga_metrics.payment_finished(payment.status, took.total_seconds())
                     return True
+                if steps_taken == 0 and before_steps is not None:
+                    await before_steps()
                 if cause is None:
-                    cause = await asyncio.to_thread(self._cause_of, payment)
+                    cause = await self._in_thread(self._cause_of, payment)
                 try:
                     recorded = await self._carry_out(payment_id, step, payment, cause)
                 except InvalidTransition:
@@ -199,7 +245,7 @@ class PaymentSaga:
             causation_id=event or cause.causation_id,
         )
         with command_metadata(metadata):
-            result = await asyncio.to_thread(command, *args)
+            result = await self._in_thread(command, *args)
         return result.position
 
     async def _record_outcome(
@@ -225,9 +271,10 @@ class PaymentSaga:
     async def _sweep(self, stop: asyncio.Event) -> None:
         """Drive payments past their deadline again; report those still unfinished."""
         async with await connect(self.conninfo) as conn:
+            due = 0
             while not stop.is_set():
                 await pause(stop, SWEEP_SECONDS)
-                for payment_id, attempts in await pending.overdue(conn):
+                for payment_id, attempts in await pending.overdue(conn) if due else ():
                     self.status.overdue_driven += 1
                     try:
                         finished = await self.advance(payment_id)
@@ -239,7 +286,7 @@ class PaymentSaga:
                         overdue = f"payment {payment_id} ({attempts + 1} overdue attempts)"
                         self.overdue_outage.failed(RuntimeError(overdue))
                         await pending.postpone(conn, payment_id, min(60.0, 2.0**attempts))
-                in_flight, self.status.overdue_now = await pending.counts(conn)
+                in_flight, self.status.overdue_now, due = await pending.counts(conn)
                 saga_metrics.payments_pending(in_flight, self.status.overdue_now)
                 if not self.status.overdue_now:
                     self.overdue_outage.recovered()
