@@ -3,23 +3,16 @@
 
 from __future__ import annotations
 
-import gzip
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from scripts.devstack.embedded import free_port
-
-TRACES_PATH = "/v1/traces"
+from scripts.benchmarks.otlp_sink import OtlpEndpoint
 
 
 @dataclass(frozen=True)
@@ -77,11 +70,11 @@ class OtlpReceiver:
     def __init__(self) -> None:
         self._spans: list[ReceivedSpan] = []
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
+        self.server = OtlpEndpoint(self._keep)
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        return self.server.url
 
     def environment(self) -> dict[str, str]:
         """What a service needs to export its spans here, within a tenth of a second: the
@@ -103,39 +96,10 @@ class OtlpReceiver:
         with self._lock:
             self._spans += spans_of(request)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if self.path != TRACES_PATH:
-                    self.send_error(404)
-                    return
-                receiver._keep(body)
-                answer = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # one line per export would drown the test's output
-
-        return Handler
-
 
 @contextmanager
 def running_receiver() -> Iterator[OtlpReceiver]:
     """A receiver answering on its port for the block."""
     receiver = OtlpReceiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiver.server.serving():
         yield receiver
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
