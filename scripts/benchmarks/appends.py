@@ -31,6 +31,7 @@ from eventstore.datastore import datastore_on
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.recorder import PaystreamRecorder
 from eventstore.settings import DatabaseSettings
+from scripts.benchmarks.latency import percentile
 
 POOL_SIZE = 8  # per recorder, up to twice as many connections
 TOPIC = "domains.accounts.aggregates:Account.MoneyDeposited"
@@ -81,9 +82,9 @@ class Tally:
         """The median over rounds of appends per second."""
         return statistics.median(n / s for n, s in zip(self.appends, self.seconds, strict=True))
 
-    def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
+    def percentile(self, percent: float) -> float:
+        """Of the append latencies, in ms (nearest rank); 0 without any."""
+        return percentile(self.latencies_ms, percent) if self.latencies_ms else 0.0
 
 
 def run_appends_bench(
@@ -195,8 +196,8 @@ def _report(
             variant.name,
             f"{rate:,.0f}",
             f"{rate / baseline:.2f}x" if baseline else "-",
-            f"{tally.percentile(0.5):.1f}",
-            f"{tally.percentile(0.99):.1f}",
+            f"{tally.percentile(50):.1f}",
+            f"{tally.percentile(99):.1f}",
             str(tally.failed),
         )
     console.print(table)

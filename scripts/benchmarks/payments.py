@@ -39,19 +39,8 @@ class PaymentFigures:
         return self.completed / self.span_seconds if self.span_seconds > 0 else 0.0
 
 
-async def bench_payments(
-    command_url: str,
-    payments_url: str,
-    query_url: str,
-    clients: int,
-    seconds: float,
-    console: Console,
-    token: str,
-) -> None:
-    """Request payments from `clients` clients for `seconds`, as the customer whose bearer
-    `token` it is (it holds every account paid from); print finished payments/s."""
-    urls = (command_url, payments_url, query_url)
-    figures = await measure_payments(*urls, clients, seconds, console, token)
+def print_payments(figures: PaymentFigures, clients: int, seconds: float, console: Console) -> None:
+    """What `paystream bench payments` prints of a run's figures."""
     console.print(
         f"clients: {clients}, request phase: {seconds:.0f}s, payments: {figures.requested}"
     )
@@ -71,7 +60,8 @@ async def measure_payments(
     console: Console,
     token: str,
 ) -> PaymentFigures:
-    """What `bench_payments` prints, as figures."""
+    """Request payments from `clients` clients for `seconds`, as the customer whose bearer
+    `token` it is (it holds every account paid from); the figures of the run."""
     async with bench_client(token, clients) as http:
         accounts, consistency = await _funded_accounts(http, command_url)
         started = datetime.now(UTC)

@@ -16,7 +16,6 @@ as such, so the table always shows every target.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +40,7 @@ from scripts.benchmarks.commands import (
     open_account,
     run_phase,
 )
+from scripts.benchmarks.latency import percentile
 from scripts.benchmarks.payments import measure_payments
 from scripts.benchmarks.query_gets import measure_query_gets, spread
 from scripts.benchmarks.rebuild import measure_rebuild
@@ -282,17 +282,10 @@ def _progress(console: Console, title: str, seconds: float) -> Iterator[tuple[Pr
     console.print(f"done: {title}")
 
 
-def percentile(samples: tuple[float, ...], fraction: float) -> float | None:
-    if not samples:
-        return None
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 def figures(plan: Plan, m: Measured) -> list[Figure]:
     library = "library's stock recorder in process, same writers"
-    p50 = statistics.median(m.visibility_ms) if m.visibility_ms else None
-    p99 = percentile(m.visibility_ms, 0.99)
+    p50 = percentile(m.visibility_ms, 50) if m.visibility_ms else None
+    p99 = percentile(m.visibility_ms, 99) if m.visibility_ms else None
     gateway_commands = f"commands/s through the gateway, {plan.clients} clients"
     ratio: Callable[[float, float], float | None] = lambda a, b: a / b if b else None  # noqa: E731
     return [

@@ -125,12 +125,14 @@ def bench_payments(
 ) -> None:
     """Payments completed per second, end to end, at N clients. As a new customer, with a
     token from the development issuer's directory."""
-    from scripts.benchmarks.payments import bench_payments as run
+    from scripts.benchmarks.payments import measure_payments, print_payments
 
     token = bench_customer(issuer_dir)
+    console = Console()
     with services_answering():
         urls = (command_url, payments_url, query_url)
-        asyncio.run(run(*urls, clients, seconds, Console(), token))
+        figures = asyncio.run(measure_payments(*urls, clients, seconds, console, token))
+    print_payments(figures, clients, seconds, console)
 
 
 @bench_app.command("rebuild")
