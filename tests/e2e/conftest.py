@@ -17,7 +17,14 @@ from scripts.devstack.embedded import EmbeddedPostgres
 from scripts.devstack.services import SERVICES
 from tests.support.otlp_receiver import OtlpReceiver, running_receiver
 from tests.support.payments_workload import payments_in_flight
-from tests.support.stack import Stack, StackGateway, provisioned_stack, wait_until
+from tests.support.stack import (
+    E2E_OVERVIEW_DEADLINE_SECONDS,
+    OVERVIEW_DEADLINE_VARIABLE,
+    Stack,
+    StackGateway,
+    provisioned_stack,
+    wait_until,
+)
 
 # Workers first, so no API waits on a consumer that does not exist yet.
 SERVICE_NAMES = tuple(
@@ -44,6 +51,7 @@ def running_system(
     work_dir = tmp_path_factory.mktemp("e2e")
     with provisioned_stack(postgres_server.admin_url, work_dir, "e2e") as system:
         system.extra_env.update(otlp_receiver.environment())
+        system.extra_env[OVERVIEW_DEADLINE_VARIABLE] = str(E2E_OVERVIEW_DEADLINE_SECONDS)
         system.start_all(SERVICE_NAMES)
         yield system
 

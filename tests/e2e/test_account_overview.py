@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from api.consistency import HEADER as TOKEN_HEADER
-from api.overview_app import DEFAULT_DEADLINE_SECONDS
 from tests.support.accounts_client import assert_problem, command, open_account
-from tests.support.stack import Stack, wait_until
+from tests.support.stack import E2E_OVERVIEW_DEADLINE_SECONDS, Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 PARTS = ("summary", "recent_entries", "payments_in_flight", "recent_notifications")
@@ -105,7 +104,7 @@ def test_a_stopped_query_api_leaves_its_part_out_in_time(
     finally:
         stack.start("notifications-query-api")
 
-    assert elapsed < DEFAULT_DEADLINE_SECONDS + SLACK_SECONDS
+    assert elapsed < E2E_OVERVIEW_DEADLINE_SECONDS + SLACK_SECONDS
     assert body["recent_notifications"] is None
     assert [(m["part"], m["reason"]) for m in body["unavailable"]] == [
         ("recent_notifications", "unreachable")

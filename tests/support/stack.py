@@ -35,6 +35,11 @@ from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
 SPECS = {**ALL_SPECS, BENCH_HELLO.name: BENCH_HELLO}
+# The account overview's wait per part on the e2e system: a query API waiting on a
+# consistency token can take longer than the 1.5 s default on a loaded 2-core CI machine,
+# and the README session asserts no part is missing.
+OVERVIEW_DEADLINE_VARIABLE = "PAYSTREAM_OVERVIEW_DEADLINE_SECONDS"
+E2E_OVERVIEW_DEADLINE_SECONDS = 10.0
 UPSTREAM_ENV = {
     "issuer": "OIDC_ISSUER",
     "accounts-api": "PAYSTREAM_ACCOUNTS_API_URL",
