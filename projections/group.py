@@ -22,7 +22,7 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from psycopg import AsyncConnection, DataError, IntegrityError
+from psycopg import AsyncConnection
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
@@ -30,6 +30,7 @@ from eventstore.log_context import handling_event
 from eventstore.pull_consumer import PullConsumer
 from eventstore.reader import read_events
 from eventstore.reconnect import connect, connect_nats
+from projections.pipelined import apply_pipelined
 from projections.projection import Projection
 from projections.runtime import (
     ACK_WAIT_SECONDS,
@@ -176,12 +177,17 @@ class ProjectorGroup:
         members: list[Projector],
         envelopes: list[EventEnvelope],
     ) -> list[tuple[Projector, HandlerFailed]]:
-        """One transaction, a savepoint per member; the members whose handler failed.
-        A deferred constraint refused only at commit: again, each checked as it writes."""
-        try:
-            return await self._one_transaction(conn, source, members, envelopes, False)
-        except (DataError, IntegrityError):
-            return await self._one_transaction(conn, source, members, envelopes, True)
+        """One transaction, a savepoint per member, pipelined (projections.pipelined);
+        the members whose handler failed."""
+
+        async def attempt(
+            pipelined: bool, check_at_once: bool
+        ) -> list[tuple[Projector, HandlerFailed]]:
+            return await self._one_transaction(
+                conn, source, members, envelopes, pipelined, check_at_once
+            )
+
+        return await apply_pipelined(conn, attempt)
 
     async def _one_transaction(
         self,
@@ -189,8 +195,10 @@ class ProjectorGroup:
         source: Context,
         members: list[Projector],
         envelopes: list[EventEnvelope],
+        pipelined: bool,
         check_at_once: bool,
     ) -> list[tuple[Projector, HandlerFailed]]:
+        """Pipelined, a failure ends the whole transaction: it may be another member's."""
         failed: list[tuple[Projector, HandlerFailed]] = []
         async with conn.transaction():
             for member in members:
@@ -201,6 +209,8 @@ class ProjectorGroup:
                             conn, source, envelopes, check_at_once
                         )
                 except HandlerFailed as failure:
+                    if pipelined:
+                        raise
                     failed.append((member, failure))
         return failed
 

@@ -19,7 +19,7 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from psycopg import AsyncConnection, AsyncCursor, DataError, IntegrityError
+from psycopg import AsyncConnection, AsyncCursor
 
 from eventstore.contexts import Context
 from eventstore.envelope import EventEnvelope
@@ -28,6 +28,7 @@ from eventstore.pull_consumer import PullConsumer
 from eventstore.reader import read_events
 from eventstore.reconnect import connect, connect_nats, is_connection_lost
 from projections import dead_letters
+from projections.pipelined import apply_pipelined
 from projections.projection import Projection
 from projections.projector_metrics import ProjectorMetrics
 from projections.rebuild import rebuild
@@ -219,14 +220,14 @@ class Projector:
     async def apply_batch(
         self, conn: AsyncConnection[Any], source: Context, envelopes: list[EventEnvelope]
     ) -> None:
-        """Apply a batch and move the tracking rows, all in one transaction. When the
-        database refuses the batch only at commit (a deferred constraint), it is applied
-        again with every constraint checked as each handler writes, so the failure is a
-        handler's, naming its event (gap repairs' events included)."""
-        try:
-            await self._apply_in_one_transaction(conn, source, envelopes)
-        except (DataError, IntegrityError):
-            await self._apply_in_one_transaction(conn, source, envelopes, check_at_once=True)
+        """Apply a batch and move the tracking rows, all in one transaction, pipelined
+        (projections.pipelined); a failure names its event (gap repairs' events
+        included)."""
+
+        async def attempt(_pipelined: bool, check_at_once: bool) -> None:
+            await self._apply_in_one_transaction(conn, source, envelopes, check_at_once)
+
+        await apply_pipelined(conn, attempt)
 
     async def _apply_in_one_transaction(
         self,

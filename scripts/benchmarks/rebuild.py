@@ -71,6 +71,18 @@ def measure_rebuild(
     return RebuildFigures(scanned, scan_seconds, report)
 
 
+def rebuild_rate(projection: type[Projection], db: DatabaseSettings, console: Console) -> float:
+    """A rebuild of `projection` on the events there are: its events per second."""
+    with console.status(f"rebuilding {projection.name}"):
+        report = asyncio.run(rebuild(projection, db.role_conninfo(projection.role())))
+    return report.rate
+
+
+def combined_rate(rates: list[float]) -> float:
+    """The rate of one process doing each of the works of `rates` per event in turn."""
+    return 1 / sum(1 / rate for rate in rates) if rates and all(rates) else 0.0
+
+
 def prefill(db: DatabaseSettings, events: int) -> None:
     service = open_command_service(ACCOUNTS, db, pool_size=2)
     try:

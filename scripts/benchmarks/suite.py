@@ -31,7 +31,12 @@ from eventstore.settings import DatabaseSettings
 from projections.account_summary import AccountSummaryProjection
 from scripts.benchmarks.aggregate_load import run_aggregate_load_bench
 from scripts.benchmarks.appends import VARIANTS, measure_appends
-from scripts.benchmarks.catch_up import measure_catch_up
+from scripts.benchmarks.catch_up import (
+    CATCH_UP_PROCESS,
+    CATCH_UP_PROJECTIONS,
+    CATCH_UP_READ_MODELS,
+    measure_catch_up,
+)
 from scripts.benchmarks.commands import (
     Tally,
     bench_client,
@@ -43,7 +48,7 @@ from scripts.benchmarks.commands import (
 from scripts.benchmarks.latency import percentile
 from scripts.benchmarks.payments import measure_payments
 from scripts.benchmarks.query_gets import measure_query_gets, spread
-from scripts.benchmarks.rebuild import measure_rebuild
+from scripts.benchmarks.rebuild import combined_rate, measure_rebuild, rebuild_rate
 from scripts.benchmarks.stack_usage import CpuSample, resident_by_name
 from scripts.devstack.services import BENCH_HELLO
 
@@ -122,6 +127,9 @@ class Measured:
     catch_up_rate: float = 0.0
     scan_rate: float = 0.0
     rebuild_rate: float = 0.0
+    # the catch-up's baseline: rebuilding every read model of the catching-up process
+    # (one event through all of them), when it is a group; else account_summary's
+    projector_rebuild_rate: float = 0.0
     short_load_ms: float = 0.0
     long_load_ms: float = 0.0
     soak_memory_change: dict[str, float] | None = None  # service -> change, first fifth to end
@@ -165,6 +173,9 @@ def run_suite(plan: Plan, db: DatabaseSettings, token: str, console: Console) ->
     measured.catch_up_rate = caught_up.projector_rate
     rebuilt = measure_rebuild(AccountSummaryProjection, db, 0, console)
     measured.scan_rate, measured.rebuild_rate = rebuilt.scan_rate, rebuilt.report.rate
+    others = [p for p in CATCH_UP_PROJECTIONS if p is not AccountSummaryProjection]
+    rates = [rebuilt.report.rate, *(rebuild_rate(p, db, console) for p in others)]
+    measured.projector_rebuild_rate = combined_rate(rates)
     loads = run_aggregate_load_bench(db, 10, plan.long_history, 200, console)
     measured.short_load_ms = loads.short.median_seconds * 1000
     measured.long_load_ms = loads.long.median_seconds * 1000
@@ -342,13 +353,13 @@ def figures(plan: Plan, m: Measured) -> list[Figure]:
             "raw batched scan of the same events",
         ),
         Figure(
-            f"account_summary's projector catching up on {plan.backlog:,} events",
+            f"{CATCH_UP_PROCESS} catching up on {plan.backlog:,} events",
             "events/s",
             m.catch_up_rate,
             ">= 0.5x baseline",
-            at_least(ratio(m.catch_up_rate, m.rebuild_rate), 0.5),
-            m.rebuild_rate,
-            "its rebuild",
+            at_least(ratio(m.catch_up_rate, m.projector_rebuild_rate), 0.5),
+            m.projector_rebuild_rate,
+            f"rebuilding {CATCH_UP_READ_MODELS}",
         ),
         Figure(
             f"the accounts relay publishing a backlog of {plan.backlog:,} events",
