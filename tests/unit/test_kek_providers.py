@@ -19,6 +19,7 @@ from eventstore.personal_data.kek_providers import (
     next_kek,
 )
 from eventstore.settings import MissingSetting
+from scripts.devstack.up import up_kek_settings
 
 DATA_KEY = bytes(range(KEY_BYTES))
 
@@ -118,3 +119,13 @@ def test_a_rotations_new_kek_is_a_new_file_or_paystream_new_kek(tmp_path: Path) 
 
     with pytest.raises(MissingSetting, match="PAYSTREAM_NEW_KEK is not set"):
         next_kek("prod-2", KekSettings(kek_provider="env", kek_id="prod-1"))
+
+
+def test_up_keeps_its_kek_file_in_its_data_directory_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PAYSTREAM_KEK_DIR", raising=False)
+    assert up_kek_settings(tmp_path).kek_dir == tmp_path / "keys"
+
+    monkeypatch.setenv("PAYSTREAM_KEK_DIR", str(tmp_path / "elsewhere"))
+    assert up_kek_settings(tmp_path).kek_dir == tmp_path / "elsewhere"
