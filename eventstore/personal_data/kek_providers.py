@@ -51,15 +51,30 @@ def file_kek(directory: Path, kek_id: str, create: bool = False) -> AesGcmKek:
     and `create` is set (provisioning, a rotation's new KEK)."""
     path = key_file(directory, kek_id)
     if create and not path.exists():
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(os.urandom(KEY_BYTES))
+        _make_key_file(path)
     if not path.is_file():
         raise KekError(f"no KEK file {path}: run `paystream provision`, or set PAYSTREAM_KEK_DIR")
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KekError(f"KEK file {path} is readable by others: `chmod 600 {path}`")
     return AesGcmKek(kek_id, path.read_bytes())
+
+
+def _make_key_file(path: Path) -> None:
+    """A new random key at `path`, whole or not at all: written aside, then linked in;
+    when another process linked its key first, that one is kept."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(os.urandom(KEY_BYTES))
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
 
 
 def env_kek(kek_id: str, encoded: SecretStr | None, variable: str) -> AesGcmKek:

@@ -17,7 +17,12 @@ from psycopg_pool import ConnectionPool
 from api.query_registry import QUERY_APIS
 from eventstore.contexts import ACCOUNTS
 from eventstore.personal_data import schema
-from eventstore.personal_data.data_keys import DataKeys, SubjectErased, UnknownSubject
+from eventstore.personal_data.data_keys import (
+    DataKeys,
+    SubjectErased,
+    UnknownDataKey,
+    UnknownSubject,
+)
 from eventstore.personal_data.field_cipher import ERASED, FieldCipher, FieldPlace
 from eventstore.personal_data.kek_providers import file_kek
 from projections.registry import PROJECTIONS
@@ -66,6 +71,13 @@ def test_a_subjects_key_is_made_on_first_use_and_found_again(
 
 def test_an_unknown_subject_has_no_key_to_find(stack: Stack, pool: ConnectionPool[Any]) -> None:
     assert keys_of(stack, pool).find("nobody") is None
+
+
+def test_a_key_id_never_made_is_an_error_not_an_erasure(
+    stack: Stack, pool: ConnectionPool[Any]
+) -> None:
+    with pytest.raises(UnknownDataKey):
+        keys_of(stack, pool).by_id(UUID(int=404))
 
 
 def test_processes_asking_at_once_for_a_new_subjects_key_all_get_the_same_one(

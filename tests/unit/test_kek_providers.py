@@ -62,6 +62,14 @@ def test_the_file_provider_makes_a_0600_key_once_and_reads_it_again(tmp_path: Pa
     assert again.unwrap(made.wrap(DATA_KEY).wrapped, "local") == DATA_KEY
 
 
+def test_a_key_file_made_by_another_process_first_is_kept(tmp_path: Path) -> None:
+    first = file_kek(tmp_path, "local", create=True)
+    second = file_kek(tmp_path, "local", create=True)
+
+    assert second.unwrap(first.wrap(DATA_KEY).wrapped, "local") == DATA_KEY
+    assert [path.name for path in tmp_path.iterdir()] == ["kek-local.key"]
+
+
 def test_the_file_provider_refuses_a_missing_file_or_one_others_can_read(tmp_path: Path) -> None:
     with pytest.raises(KekError, match=r"no KEK file .*kek-local\.key: run `paystream provision`"):
         file_kek(tmp_path, "local")
