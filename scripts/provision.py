@@ -26,11 +26,11 @@ from projections.versions import install
 from scripts.composition.applications import open_command_service
 
 # The roles that may unwrap data keys: the command services, which will seal the owner's
-# name and a payment's reference, and the projectors whose read models show them.
+# name and a payment's reference, and the projectors of the read models that show them.
+PERSONAL_DATA_READ_MODELS = ("account_summary", "account_statement", "payments", "notifications")
 PERSONAL_DATA_READERS = (
     *(context.role for context in CONTEXTS.values()),
-    *(PROJECTIONS[name].role() for name in ("account_summary", "account_statement")),
-    *(PROJECTIONS[name].role() for name in ("payments", "notifications")),
+    *(PROJECTIONS[name].role() for name in PERSONAL_DATA_READ_MODELS),
 )
 
 
