@@ -13,6 +13,10 @@ from api.query_registry import QUERY_APIS
 from eventstore import operator_log, roles
 from eventstore.audit_queries import ensure_correlation_index
 from eventstore.contexts import CONTEXTS, Context
+from eventstore.personal_data import schema as personal_data
+from eventstore.personal_data.kek import KeyEncryptionKey
+from eventstore.personal_data.kek_check import seal_check
+from eventstore.personal_data.kek_providers import configured_kek
 from eventstore.settings import DatabaseSettings, nats_servers
 from eventstore.streams import ensure_stream
 from projections.group import GROUP_ROLE
@@ -21,9 +25,24 @@ from projections.registry import PROJECTIONS
 from projections.versions import install
 from scripts.composition.applications import open_command_service
 
+# The roles that may unwrap data keys: the command services, which will seal the owner's
+# name and a payment's reference, and the projectors of the read models that show them.
+PERSONAL_DATA_READ_MODELS = ("account_summary", "account_statement", "payments", "notifications")
+PERSONAL_DATA_READERS = (
+    *(context.role for context in CONTEXTS.values()),
+    *(PROJECTIONS[name].role() for name in PERSONAL_DATA_READ_MODELS),
+)
 
-def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None = None) -> None:
-    """Bring the database and the streams to the state every service expects."""
+
+def provision(
+    db: DatabaseSettings,
+    nats_url: str,
+    stream_replicas: int | None = None,
+    kek: KeyEncryptionKey | None = None,
+) -> None:
+    """Bring the database and the streams to the state every service expects; the data
+    keys' check is sealed under `kek` (the configured KEK, its file made when absent)."""
+    kek = kek or configured_kek(create=True)
     admin = db.admin_conninfo()
     roles.ensure_database(admin)
     password = db.paystream_db_role_password
@@ -43,6 +62,9 @@ def provision(db: DatabaseSettings, nats_url: str, stream_replicas: int | None =
         roles.grant_roles(conn, GROUP_ROLE, [p.role() for p in PROJECTIONS.values()])
         roles.ensure_role(conn, operator_log.ROLE, secret)
         operator_log.create(conn)
+        roles.ensure_role(conn, personal_data.ROLE, secret)
+        personal_data.create(conn, list(PERSONAL_DATA_READERS))
+        seal_check(conn, kek)
         roles.allow_build_schemas(conn, {p.role(): p.name for p in PROJECTIONS.values()})
     for context in CONTEXTS.values():
         _create_context_tables(context, db)

@@ -38,6 +38,10 @@ SHARED = (
     "tests/api/test_authentication.py",
     "tests/unit/test_keycloak_tokens.py",
     "tests/integration/test_data_ownership.py",
+    # The personal-data key hierarchy under the command services and projectors.
+    "tests/unit/test_field_cipher.py",
+    "tests/unit/test_kek_providers.py",
+    "tests/integration/test_data_keys.py",
     "tests/integration/test_probes.py",
     # Every service serves /metrics: the shared series in process, then each service's
     # own on the running system.
@@ -160,6 +164,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/e2e/test_audit_trace.py",
         "tests/integration/test_audit_verify.py",
         "tests/integration/test_operator_log.py",
+        "tests/integration/test_kek_rotation.py",
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",

@@ -12,6 +12,7 @@ from scripts.cli import (
     audit,
     bench,
     gateway,
+    gdpr,
     projections,
     provision,
     rebuild,
@@ -41,6 +42,7 @@ for group in (
     projections,
     replay,
     audit,
+    gdpr,
     bench,
 ):
     group.register(app)

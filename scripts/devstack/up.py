@@ -17,6 +17,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.table import Table
 
+from eventstore.personal_data.kek_providers import KekSettings, configured_kek
 from eventstore.settings import DatabaseSettings
 from identity.settings import DEV_ISSUER_URL
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
@@ -33,6 +34,14 @@ DEFAULT_PG_PORT = 54329
 DEFAULT_NATS_PORT = 54222
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 60.0
+
+
+def up_kek_settings(data_dir: Path) -> KekSettings:
+    """The KEK's settings: a key file in `<data_dir>/keys` unless PAYSTREAM_KEK_DIR says
+    where (the env provider ignores the directory)."""
+    if "PAYSTREAM_KEK_DIR" in os.environ:
+        return KekSettings()
+    return KekSettings(kek_dir=data_dir / "keys")
 
 
 def layout_file(data_dir: Path) -> Path:
@@ -87,8 +96,11 @@ def run_up(
         clustered = any(isinstance(server, EmbeddedNatsCluster) for server in infrastructure)
         replicas = nats_nodes if clustered else None
         with console.status("Creating database roles, schemas, tables and streams..."):
-            provision(DatabaseSettings(database_url=database_url), nats_url, replicas)
+            kek_settings = up_kek_settings(data_dir)
+            kek = configured_kek(kek_settings, create=True)
+            provision(DatabaseSettings(database_url=database_url), nats_url, replicas, kek)
         env = service_env(database_url, nats_url, replicas)
+        env["PAYSTREAM_KEK_DIR"] = str(kek_settings.kek_dir)
         issuer_dir, issuer_url = data_dir / "issuer", DEV_ISSUER_URL
         clients = prepare_issuer(issuer_dir, issuer_url)
         ports = replica_ports(api_replicas or {}, reserved=(*gateway_ports(), BENCH_HELLO.port))

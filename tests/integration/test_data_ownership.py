@@ -9,6 +9,9 @@ or query API is covered the day it is registered:
   tables, and no other table of those schemas;
 - a query API role (api.query_registry.QUERY_APIS) may SELECT the tables and views of
   its read models' stable schemas, and nothing else;
+- a role granted personal data (scripts/provision.py's PERSONAL_DATA_READERS), and the
+  personal-data role itself, may read, add and update the key tables of `personal_data`,
+  never delete or truncate; every other role is refused there;
 - no service role owns or may touch `paystream_builds` (its `owners` table decides which
   build schemas a projector role may create): only its function may be called, and only
   by a projector role.
@@ -33,8 +36,10 @@ from psycopg import errors, sql
 from api.query_registry import QUERY_APIS
 from eventstore import operator_log
 from eventstore.contexts import CONTEXTS
+from eventstore.personal_data import schema as personal_data
 from eventstore.roles import BUILDS_SCHEMA
 from projections.registry import PROJECTIONS
+from scripts.provision import PERSONAL_DATA_READERS
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -60,7 +65,14 @@ OWNERS: dict[str, str] = {
     **SERVICE_OWNERS,
     BUILDS_SCHEMA: ADMINISTRATOR,
     operator_log.SCHEMA: ADMINISTRATOR,
+    personal_data.SCHEMA: ADMINISTRATOR,
 }
+KEY_TABLES = frozenset({personal_data.SCHEMA})
+KEY_ACTIONS = (SELECT, INSERT, UPDATE)  # a data key is destroyed by an update, never deleted
+
+
+def keys_if_granted(role: str) -> frozenset[str]:
+    return KEY_TABLES if role in PERSONAL_DATA_READERS else frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,16 +83,21 @@ class Role:
     reads_schemas: frozenset[str] = frozenset()  # SELECT on every table and view
     reads_tables: frozenset[tuple[str, str]] = frozenset()  # SELECT on these only
     appends_tables: frozenset[tuple[str, str]] = frozenset()  # SELECT and INSERT only
+    uses_schemas: frozenset[str] = frozenset()  # KEY_ACTIONS on every table
     creates_schemas: bool = False  # CREATE on the database (a projector's new builds)
 
 
 ROLES: tuple[Role, ...] = (
-    *(Role(context.role) for context in CONTEXTS.values()),
+    *(
+        Role(context.role, uses_schemas=keys_if_granted(context.role))
+        for context in CONTEXTS.values()
+    ),
     *(
         Role(
             p.role(),
             reads_tables=frozenset((s.schema, s.events_table) for s in p.sources),
             creates_schemas=True,
+            uses_schemas=keys_if_granted(p.role()),
         )
         for p in PROJECTIONS.values()
     ),
@@ -90,6 +107,8 @@ ROLES: tuple[Role, ...] = (
     ),
     # The operator log: the CLI (and the console) add rows and read them, never change one.
     Role(operator_log.ROLE, appends_tables=frozenset({(operator_log.SCHEMA, operator_log.TABLE)})),
+    # The data keys: the CLI's role for the keys (a rotation), and what readers are granted.
+    Role(personal_data.ROLE, uses_schemas=KEY_TABLES),
 )
 
 
@@ -135,7 +154,9 @@ def _attempts() -> tuple[list[Attempt], list[Attempt]]:
                 if owned:
                     if action in OWNER_ACTIONS:
                         allowed.append(Attempt(role.name, action, schema))
-                elif action == SELECT and schema in role.reads_schemas:
+                elif (action in KEY_ACTIONS and schema in role.uses_schemas) or (
+                    action == SELECT and schema in role.reads_schemas
+                ):
                     allowed.append(Attempt(role.name, action, schema))
                 elif action in (SELECT, INSERT) and appended:
                     (table,) = appended  # the log's schema holds that one table
@@ -330,19 +351,21 @@ def test_the_matrix_covers_every_schema_of_the_database(catalog: Catalog) -> Non
     assert catalog.schemas == {*OWNERS, PUBLIC}
     assert [r.name for r in catalog.relations[BUILDS_SCHEMA]] == ["owners"]
     assert [r.name for r in catalog.relations[operator_log.SCHEMA]] == [operator_log.TABLE]
+    assert [r.name for r in catalog.relations[personal_data.SCHEMA]] == sorted(personal_data.TABLES)
     assert catalog.relations[PUBLIC] == []
     for context in CONTEXTS.values():
         assert catalog.sequences[context.schema], context.schema  # the events' positions
 
 
 def test_only_the_matrix_roles_hold_anything_in_the_service_schemas(catalog: Catalog) -> None:
-    services = {role.name for role in ROLES} - {operator_log.ROLE}  # holds only the log
+    # The log's and the keys' roles hold only their own tables.
+    services = {role.name for role in ROLES} - {operator_log.ROLE, personal_data.ROLE}
     assert catalog.holders == services
 
 
 def test_every_role_is_tried_on_every_schema_it_does_not_own() -> None:
     services = len(CONTEXTS) + len(PROJECTIONS) + len(QUERY_APIS)
-    assert len({role.name for role in ROLES}) == services + 1  # and the operator log's
+    assert len({role.name for role in ROLES}) == services + 2  # the log's, the keys'
     assert ADMINISTRATOR not in {role.name for role in ROLES}
     tried = {
         (a.role, a.schema) for a in REFUSED if a.action in (INSERT, CREATE) and a.schema != DATABASE

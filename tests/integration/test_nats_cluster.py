@@ -16,6 +16,7 @@ import pytest
 
 from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS
+from eventstore.personal_data.kek_providers import file_kek
 from eventstore.relay import last_published_position
 from eventstore.settings import nats_servers
 from scripts.devstack.embedded import EmbeddedNatsCluster, EmbeddedPostgres, free_port
@@ -42,7 +43,7 @@ def stack(
     cluster.start()
     database_url = database_url_for(postgres_server.admin_url, request.module.__name__)
     clustered = Stack(database_url, cluster, work_dir, stream_replicas=NODES)
-    provision(clustered.db, cluster.url, NODES)
+    provision(clustered.db, cluster.url, NODES, file_kek(clustered.kek_dir, "local", create=True))
     try:
         yield clustered
     finally:

@@ -18,6 +18,7 @@ from psycopg.conninfo import make_conninfo
 
 from eventstore import chain_check
 from eventstore.contexts import Context
+from eventstore.personal_data.kek_providers import file_kek
 from eventstore.settings import DatabaseSettings, nats_servers
 from gateway.clusters import HealthCheck
 from gateway.envoy_config import bootstrap, public_services
@@ -106,6 +107,11 @@ class Stack:
         return DatabaseSettings(database_url=self.database_url)
 
     @property
+    def kek_dir(self) -> Path:
+        """Where the stack's key-encryption key file is (PAYSTREAM_KEK_DIR of its services)."""
+        return self.work_dir / "keys"
+
+    @property
     def issuer_dir(self) -> Path:
         return self.work_dir / "issuer"
 
@@ -138,6 +144,7 @@ class Stack:
         env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
         env.update({variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()})
         env.update(identity_env(name, self.issuer_dir, self.url_of("issuer"), self.clients))
+        env["PAYSTREAM_KEK_DIR"] = str(self.kek_dir)
         env.update(self.extra_env)
         port = port or (replica == 1 and self.upstream_ports.get(name)) or free_port()
         process = ServiceProcess(spec, port, env, self.work_dir / "logs", replica=replica)
@@ -246,7 +253,7 @@ def provisioned_stack(server_admin_url: str, work_dir: Path, name: str) -> Itera
     nats_server.start()
     stack = Stack(database_url_for(server_admin_url, name), nats_server, work_dir)
     try:
-        provision(stack.db, nats_server.url)
+        provision(stack.db, nats_server.url, kek=file_kek(stack.kek_dir, "local", create=True))
         yield stack
     finally:
         stack.stop_all()

@@ -31,6 +31,8 @@ DATABASE_COMMANDS = {
     "audit checkpoint": ["audit", "checkpoint"],
     "audit actions": ["audit", "actions"],
     "provision": ["provision"],
+    "gdpr check-kek": ["gdpr", "check-kek"],
+    "gdpr rotate-kek": ["gdpr", "rotate-kek", "--new-kek-id", "next"],
     "bench rebuild": ["bench", "rebuild"],
     "bench appends": ["bench", "appends"],
     "bench aggregate-load": ["bench", "aggregate-load"],
