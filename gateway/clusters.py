@@ -24,7 +24,7 @@ class Bulkhead:
 class HealthCheck:
     """Active health checking on /readyz, and outlier ejection on consecutive 5xx."""
 
-    interval_seconds: float = 2.0
+    interval_seconds: float = 5.0  # each check is a database round trip in the service
     timeout_seconds: float = 1.0
     unhealthy_threshold: int = 2
     healthy_threshold: int = 1
