@@ -3,7 +3,8 @@
 A query API reads one or more read models (projections) with a role that may only
 SELECT their schemas. Given X-Consistency-Token `<context>:<position>`, a request
 waits until every read model it serves that follows that context has reached the
-position (bounded; then 503 with Retry-After).
+position (bounded; then 503 with Retry-After), woken by its projectors' notifications
+(api/reached_signal.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from api.consistency import ConsistencyToken
 from api.health import install_health
 from api.openapi_headers import constrain_header, token_schema
 from api.problems import Problem, problem_response
+from api.reached_signal import ReachedSignal
 from api.service_app import service_app
 from eventstore.outages import reason
 from eventstore.probes import database_missing
@@ -35,7 +37,6 @@ from identity.verifier import TokenVerifier
 from projections.projection import Projection
 from projections.reached import reached_position
 
-POLL_SECONDS = 0.005
 DEFAULT_CONSISTENCY_WAIT_SECONDS = 5.0
 POOL_WAIT_SECONDS = 5.0
 
@@ -93,8 +94,12 @@ async def consistent(
         )
     started = time.monotonic()
     deadline = started + request.app.state.consistency_wait
+    signal: ReachedSignal = request.app.state.reached_signal
     for projection in followers:
-        while await projected_position(pool, projection, parsed.context) < parsed.position:
+        while True:
+            pulse = signal.pulse(projection.name)
+            if await projected_position(pool, projection, parsed.context) >= parsed.position:
+                break
             if time.monotonic() >= deadline:
                 consistency_metrics.waited(api.name, deadline - started, timed_out=True)
                 raise Problem(
@@ -103,7 +108,7 @@ async def consistent(
                     f"the read model has not reached {parsed} yet; retry shortly",
                     headers={"Retry-After": "1"},
                 )
-            await asyncio.sleep(POLL_SECONDS)
+            await signal.wait(pulse, deadline - time.monotonic())
     consistency_metrics.waited(api.name, time.monotonic() - started, timed_out=False)
 
 
@@ -142,12 +147,17 @@ def create_query_app(
             reconnect_timeout=POOL_RECONNECT_GIVE_UP_SECONDS,
         )
         await app.state.pool.open()
+        stop = asyncio.Event()
+        listening = asyncio.create_task(app.state.reached_signal.listen(conninfo, stop))
         yield
+        stop.set()
+        await listening
         await app.state.pool.close()
 
     app = service_app(api.title, lifespan)
     app.state.query_api = api
     app.state.consistency_wait = consistency_wait
+    app.state.reached_signal = ReachedSignal(p.name for p in api.projections)
     app.add_exception_handler(psycopg.OperationalError, _on_store_unavailable)
     install_token_verifier(app, verifier)
     include_authenticated(app, api.router)

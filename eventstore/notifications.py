@@ -16,11 +16,12 @@ from psycopg import AsyncConnection
 
 async def wait_for_notification(
     conn: AsyncConnection[Any], stop: asyncio.Event, seconds: float
-) -> None:
+) -> list[str]:
     """Return once `conn` has received something (a notification, or the end of the
-    connection), `seconds` have passed or `stop` is set; the notifications received are
-    consumed. A lost connection raises psycopg's OperationalError (at the latest on the
-    wait after the one its server's goodbye ended)."""
+    connection), `seconds` have passed or `stop` is set, with the payloads of the
+    notifications received (consumed). A lost connection raises psycopg's
+    OperationalError (at the latest on the wait after the one its server's goodbye
+    ended)."""
     loop = asyncio.get_running_loop()
     readable: asyncio.Future[None] = loop.create_future()
     fileno = conn.pgconn.socket
@@ -40,5 +41,7 @@ async def wait_for_notification(
         stopping.cancel()
         readable.cancel()
     conn.pgconn.consume_input()  # raises OperationalError when the connection is gone
-    while conn.pgconn.notifies() is not None:
-        pass
+    payloads = []
+    while (notification := conn.pgconn.notifies()) is not None:
+        payloads.append(notification.extra.decode())
+    return payloads

@@ -31,6 +31,7 @@ from projections import dead_letters
 from projections.pipelined import apply_pipelined
 from projections.projection import Projection
 from projections.projector_metrics import ProjectorMetrics
+from projections.reached import announce_reached
 from projections.rebuild import rebuild
 from projections.tracking import (
     WHOLE,
@@ -256,6 +257,7 @@ class Projector:
                 scanned = envelope.position
             if scanned != start:
                 await record_scanned(cursor, self.projection, source.name, self.partition, scanned)
+                await announce_reached(cursor, projection)
         self.status.positions[source.name] = scanned
 
     async def _apply_owned(

@@ -100,6 +100,7 @@ PROJECTOR = (
     "tests/integration/test_partitions.py",
     "tests/integration/test_projector_groups.py",
     "tests/integration/test_tracking.py",
+    "tests/integration/test_reached_signal.py",
     "tests/integration/test_rebuild.py",
     "tests/faults/test_rebuild_reconnects.py",
     "tests/faults/test_postgres_outages.py",
@@ -110,6 +111,7 @@ QUERY_API = (
     "tests/api/test_openapi_documents.py",
     "tests/integration/test_read_models.py",
     "tests/integration/test_openapi_contracts.py",
+    "tests/integration/test_reached_signal.py",
     "tests/e2e/test_query_apis.py",
     # The overview reads the query APIs: their suites check it still can.
     "tests/api/test_account_overview.py",
