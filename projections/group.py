@@ -204,9 +204,10 @@ class ProjectorGroup:
             for member in members:
                 try:
                     with member.metrics.applying(source.name):
-                        # nested in the group's transaction: a savepoint
+                        # nested in the group's transaction: a savepoint, unless pipelined
+                        # (where any failure ends the whole transaction anyway)
                         await member._apply_in_one_transaction(
-                            conn, source, envelopes, check_at_once
+                            conn, source, envelopes, check_at_once, savepoint=not pipelined
                         )
                 except HandlerFailed as failure:
                     if pipelined:

@@ -12,6 +12,7 @@ range is read straight from the event store first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,8 +237,12 @@ class Projector:
         source: Context,
         envelopes: list[EventEnvelope],
         check_at_once: bool = False,
+        savepoint: bool = True,
     ) -> None:
-        async with conn.transaction(), conn.cursor() as cursor:
+        """In a transaction of its own, or in the caller's (nested: a savepoint, unless
+        `savepoint` is False, where a failure must end the caller's transaction)."""
+        transaction = conn.transaction() if savepoint else contextlib.nullcontext()
+        async with transaction, conn.cursor() as cursor:
             buckets, projection = self.partition.buckets, type(self.projection)
             await lock_buckets(cursor, self.projection, source.name, buckets, lock_key(projection))
             if check_at_once:
