@@ -1,11 +1,12 @@
 """Consistency waits woken by the projectors, not by fast polling.
 
 A projector notifies REACHED_CHANNEL with its read model's name in each transaction that
-moves the read model on (projections/reached.py). A query API keeps one connection
-listening on it and wakes the waits on that read model at each notification; a wait
-then reads the position again. While the listener is not connected (starting, or the
-database restarting), a wait polls every POLL_SECONDS, as every wait did before; while
-it is, a wait still looks again after FALLBACK_SECONDS, in case a notification is lost.
+moves the read model on (with its tracking row: projections/tracking.py). A query API
+keeps one connection listening on it and wakes the waits on that read model at each
+notification; a wait then reads the position again. While the listener is not
+connected (starting, or the database restarting), a wait polls every POLL_SECONDS, as
+every wait did before; while it is, a wait still looks again after FALLBACK_SECONDS, in
+case a notification is lost.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from eventstore.notifications import wait_for_notification
 from eventstore.outages import Outage
 from eventstore.reconnect import Backoff, connect
 from eventstore.stopping import pause
-from projections.reached import REACHED_CHANNEL
+from projections.tracking import REACHED_CHANNEL
 
 log = logging.getLogger("paystream.query")
 

@@ -32,7 +32,6 @@ from projections import dead_letters
 from projections.pipelined import apply_pipelined
 from projections.projection import Projection
 from projections.projector_metrics import ProjectorMetrics
-from projections.reached import announce_reached
 from projections.rebuild import rebuild
 from projections.tracking import (
     WHOLE,
@@ -42,7 +41,7 @@ from projections.tracking import (
     lock_buckets,
     record_scanned,
 )
-from projections.versions import active_build, install, lock_key
+from projections.versions import active_build_positions, install, lock_key
 
 log = logging.getLogger("paystream.projector")
 
@@ -247,10 +246,12 @@ class Projector:
             await lock_buckets(cursor, self.projection, source.name, buckets, lock_key(projection))
             if check_at_once:
                 await cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            active = await active_build(cursor, projection)
-            if active is not None:
-                self.projection.use_schema(active[0])
-            reached = await bucket_positions(cursor, self.projection, source.name, buckets)
+            found = await active_build_positions(cursor, projection, source.name, buckets)
+            if found is not None:
+                self.projection.use_schema(found[0][0])
+                reached = found[1]
+            else:
+                reached = await bucket_positions(cursor, self.projection, source.name, buckets)
             scanned = start = min(reached.values())
             for envelope in envelopes:
                 if envelope.position <= scanned:
@@ -261,8 +262,9 @@ class Projector:
                 await self._apply_owned(cursor, envelope, reached)
                 scanned = envelope.position
             if scanned != start:
-                await record_scanned(cursor, self.projection, source.name, self.partition, scanned)
-                await announce_reached(cursor, projection)
+                await record_scanned(
+                    cursor, self.projection, source.name, self.partition, scanned, announce=True
+                )
         self.status.positions[source.name] = scanned
 
     async def _apply_owned(

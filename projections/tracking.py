@@ -105,12 +105,29 @@ async def bucket_positions(
     query = SQL("SELECT source, position FROM {}.{} WHERE left(source, %s) = ANY(%s)").format(
         Identifier(projection.schema()), Identifier(TRACKING_TABLE)
     )
-    await cursor.execute(query, (len(source) + 1, [f"{source}#", f"{source}@"]))
+    await cursor.execute(query, rows_of(source))
+    return positions_from(await cursor.fetchall(), source, buckets)
+
+
+def rows_of(source: str) -> tuple[int, list[str]]:
+    """The parameters that pick `source`'s tracking rows (`left(source, %s) = ANY(%s)`)."""
+    return len(source) + 1, [f"{source}#", f"{source}@"]
+
+
+def positions_from(rows: list[Any], source: str, buckets: list[int]) -> dict[int, int]:
+    """The position each of `buckets` has reached, from `source`'s tracking rows (key,
+    position): the highest of the rows covering it."""
     reached = dict.fromkeys(range(BUCKETS), 0)
-    for key, position in await cursor.fetchall():
+    for key, position in rows:
         for bucket in covered(source, str(key)):
             reached[bucket] = max(reached[bucket], int(position))
     return {bucket: reached[bucket] for bucket in buckets}
+
+
+# The channel a live projector notifies, with its read model's name, in each transaction
+# that moves the read model on (delivered at commit); query APIs listen on it to wake
+# their consistency waits (api/reached_signal.py).
+REACHED_CHANNEL = "paystream_reached"
 
 
 async def record_scanned(
@@ -119,14 +136,23 @@ async def record_scanned(
     source: str,
     partition: Partition,
     position: int,
+    announce: bool = False,
 ) -> None:
-    """Every event of `partition`'s buckets up to `position` is applied: one row."""
-    query = SQL(
+    """Every event of `partition`'s buckets up to `position` is applied: one row; with
+    `announce`, in the same statement, a notification on REACHED_CHANNEL."""
+    upsert = SQL(
         "INSERT INTO {table} AS t (source, position, updated_at) VALUES (%s, %s, now())"
         " ON CONFLICT (source) DO UPDATE"
         " SET position = greatest(t.position, EXCLUDED.position), updated_at = now()"
     ).format(table=Identifier(projection.schema(), TRACKING_TABLE))
-    await cursor.execute(query, (_scanned_key(source, partition), position))
+    params: tuple[Any, ...] = (_scanned_key(source, partition), position)
+    if not announce:
+        await cursor.execute(upsert, params)
+        return
+    announced = SQL("WITH recorded AS ({} RETURNING 1) SELECT pg_notify(%s, %s) FROM recorded")
+    await cursor.execute(
+        announced.format(upsert), (*params, REACHED_CHANNEL, type(projection).name)
+    )
 
 
 def reached_query(schema: str) -> Composed:

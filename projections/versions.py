@@ -17,7 +17,8 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.sql import SQL, Identifier
 
 from projections import dead_letters
-from projections.projection import Projection
+from projections.projection import TRACKING_TABLE, Projection
+from projections.tracking import positions_from, rows_of
 
 ACTIVE_TABLE = "active_build"
 
@@ -60,6 +61,28 @@ async def active_build(
     )
     row = await cursor.fetchone()
     return (str(row[0]), int(row[1])) if row else None
+
+
+async def active_build_positions(
+    cursor: AsyncCursor[Any], projection: type[Projection], source: str, buckets: list[int]
+) -> tuple[tuple[str, int], dict[int, int]] | None:
+    """The active build (as `active_build`) and the position each of `buckets` of
+    `source` has reached in it (as `tracking.bucket_positions`), in one round trip: its
+    tracking rows read through the read schema's view, which a switch repoints in the
+    transaction that records the build. None when no build is installed."""
+    read = Identifier(projection.read_schema())
+    await cursor.execute(
+        SQL(
+            "SELECT a.schema, a.version, t.source, t.position FROM {}.{} a"
+            " LEFT JOIN {}.{} t ON left(t.source, %s) = ANY(%s)"
+        ).format(read, Identifier(ACTIVE_TABLE), read, Identifier(TRACKING_TABLE)),
+        rows_of(source),
+    )
+    rows = await cursor.fetchall()
+    if not rows:
+        return None
+    tracked = [(key, position) for _, _, key, position in rows if key is not None]
+    return (str(rows[0][0]), int(rows[0][1])), positions_from(tracked, source, buckets)
 
 
 async def create_build(cursor: AsyncCursor[Any], projection: Projection) -> None:

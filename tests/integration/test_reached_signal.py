@@ -19,8 +19,8 @@ from eventstore.contexts import ACCOUNTS
 from eventstore.reader import read_events
 from projections.account_summary import AccountSummaryProjection
 from projections.notifications import NotificationsProjection
-from projections.reached import REACHED_CHANNEL, announce_reached
 from projections.runtime import Projector
+from projections.tracking import REACHED_CHANNEL
 from tests.support.stack import Stack
 from tests.support.workload import accounts_service, write_events
 
@@ -83,24 +83,6 @@ def test_a_projectors_batch_wakes_the_waits_on_its_read_model(stack: Stack) -> N
             assert await is_set(summary)
             assert not notifications.is_set()
             assert signal.pulse(SUMMARY) is not summary  # the next wait takes a new one
-
-    run(test)
-
-
-def test_a_rolled_back_batch_wakes_nothing(stack: Stack) -> None:
-    async def test() -> None:
-        async with listening(stack) as signal:
-            summary, notifications = signal.pulse(SUMMARY), signal.pulse(NOTIFICATIONS)
-            async with await AsyncConnection.connect(stack.database_url) as conn:
-                with pytest.raises(RuntimeError):
-                    async with conn.transaction(), conn.cursor() as cursor:
-                        await announce_reached(cursor, AccountSummaryProjection)
-                        raise RuntimeError("rolled back")
-                async with conn.transaction(), conn.cursor() as cursor:
-                    await announce_reached(cursor, NotificationsProjection)
-
-            assert await is_set(notifications)  # delivered in commit order
-            assert not summary.is_set()
 
     run(test)
 
