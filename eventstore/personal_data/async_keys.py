@@ -63,6 +63,5 @@ class AsyncDataKeys:
         return key
 
     def _unwrap(self, wrapped: bytes, kek_id: str) -> bytes:
-        if self._kek is None:
-            self._kek = configured_kek()
-        return self._kek.unwrap(bytes(wrapped), kek_id)
+        kek = self._kek or configured_kek()  # read again on each miss: settings may change
+        return kek.unwrap(bytes(wrapped), kek_id)
