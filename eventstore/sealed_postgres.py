@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from eventsourcing.domain import TAggregateID
-from eventsourcing.persistence import Mapper, Transcoder
+from eventsourcing.persistence import Mapper, OperationalError, Transcoder
 from eventsourcing.postgres import PostgresFactory
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
@@ -18,9 +19,27 @@ from eventstore.mapper import MetadataMapper
 from eventstore.personal_data.data_keys import DataKeys
 from eventstore.personal_data.field_cipher import FieldCipher
 from eventstore.personal_data.kek_providers import KekSettings, configured_kek
-from eventstore.personal_fields import FieldSealing, SubjectOf
+from eventstore.personal_fields import FieldSealing, Id, SubjectOf
 
 KEK_VARIABLES = ("KEK_PROVIDER", "KEK_ID", "KEK_DIR", "KEK")
+KEYS_POOL_TIMEOUT = 5.0  # seconds a seal or open waits for a connection to the keys
+
+
+class StoreSealing(FieldSealing):
+    """FieldSealing whose database errors are the store's (OperationalError), so a command
+    that cannot reach the keys answers as one that cannot reach the events (503)."""
+
+    def seal(self, topic: str, originator_id: Id, version: int, state: dict[str, Any]) -> None:
+        try:
+            super().seal(topic, originator_id, version, state)
+        except psycopg.Error as error:
+            raise OperationalError(f"personal data keys unavailable: {error}") from error
+
+    def open(self, topic: str, originator_id: Id, version: int, state: dict[str, Any]) -> None:
+        try:
+            super().open(topic, originator_id, version, state)
+        except psycopg.Error as error:
+            raise OperationalError(f"personal data keys unavailable: {error}") from error
 
 
 class SealedPostgresFactory(PostgresFactory):
@@ -36,7 +55,7 @@ class SealedPostgresFactory(PostgresFactory):
     ) -> Mapper[TAggregateID]:
         mapper = super().mapper(transcoder, mapper_class)
         if isinstance(mapper, MetadataMapper):
-            mapper.sealing = FieldSealing(self._cipher, self._subjects())
+            mapper.sealing = StoreSealing(self._cipher, self._subjects())
         return mapper
 
     def kek_settings(self) -> KekSettings:
@@ -75,6 +94,11 @@ class SealedPostgresFactory(PostgresFactory):
                 connect_timeout=5,
             )
             self._keys_pool = ConnectionPool(
-                conninfo, min_size=1, max_size=2, kwargs={"autocommit": True}, open=True
+                conninfo,
+                min_size=1,
+                max_size=2,
+                kwargs={"autocommit": True},
+                timeout=KEYS_POOL_TIMEOUT,
+                open=True,
             )
         return self._keys_pool
