@@ -15,6 +15,7 @@ from uuid import UUID
 
 import httpx
 import nats
+import orjson
 import pytest
 from psycopg_pool import ConnectionPool
 
@@ -30,7 +31,7 @@ from projections.account_summary import AccountSummaryProjection
 from projections.dead_letters import TABLE as DEAD_LETTERS_TABLE
 from projections.rebuild import rebuild
 from scripts.devstack.supervisor import service_env
-from tests.support.cli import ROOT
+from tests.support.cli import ROOT, paystream
 from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.integration
@@ -227,6 +228,9 @@ def test_a_destroyed_key_loads_and_rebuilds_as_erased(running: Stack) -> None:
         ]
     assert owner == ("[erased]",)
     assert all(count == (0,) for count in dead)
+    history = paystream(running.database_url, "audit", "history", carol, "--json")
+    assert history.returncode == 0, history.output
+    assert orjson.loads(history.stdout)[0]["payload"]["owner"] == "[erased]"
 
 
 @pytest.fixture
