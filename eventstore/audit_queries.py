@@ -1,6 +1,7 @@
 """Reading the audit trail: one aggregate's events, one request's events across contexts,
 and every event of a range in constant memory. Each context is read as its own role, in
-read-only sessions; metadata and payload come decoded from the stored JSON."""
+read-only sessions; metadata and payload come decoded from the stored JSON, personal
+fields opened (`[erased]` once the subject's key is destroyed)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from psycopg.sql import SQL, Composable, Identifier
 from eventstore.chain_check import max_position
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.metadata import META_KEY
+from eventstore.personal_data.field_cipher import FieldCipher, FieldTampered
+from eventstore.personal_data.kek_providers import configured_kek
+from eventstore.personal_data.session_keys import SessionKeys
+from eventstore.personal_fields import FieldSealing
 from eventstore.settings import DatabaseSettings
 from eventstore.transcoder import default_transcoder
 
@@ -155,9 +160,9 @@ def aggregate_history(
         " ORDER BY originator_version LIMIT %s"
     ).format(_COLUMNS, _table(context))
     with connect(db, context) as conn:
-        after = 0
+        after, opener = 0, _opener(conn)
         while rows := conn.execute(query, (aggregate_id, after, BATCH)).fetchall():
-            yield from (_event(context, row) for row in rows)
+            yield from (_event(context, row, opener) for row in rows)
             after = rows[-1][2]
 
 
@@ -188,7 +193,7 @@ def correlated_events(db: DatabaseSettings, correlation_id: str) -> list[AuditEv
                 _COLUMNS, _table(context), _correlation_expression(conn, context)
             )
             rows = conn.execute(query, (correlation_id,)).fetchall()
-        events += [_event(context, row) for row in rows]
+            events += [_event(context, row, _opener(conn)) for row in rows]
     return events
 
 
@@ -211,9 +216,9 @@ def stream_events(
         _COLUMNS, _table(context), SQL(" AND ").join(conditions)
     )
     with connect(db, context) as conn:
-        head, after = max_position(conn, context), 0
+        head, after, opener = max_position(conn, context), 0, _opener(conn)
         while rows := conn.execute(query, (after, head, *bounds, batch)).fetchall():
-            yield from (_event(context, row) for row in rows)
+            yield from (_event(context, row, opener) for row in rows)
             after = rows[-1][0]
 
 
@@ -256,7 +261,16 @@ def _table(context: Context) -> Identifier:
     return Identifier(context.schema, context.events_table)
 
 
-def _event(context: Context, row: Any) -> AuditEvent:
+def _opener(conn: psycopg.Connection[Any]) -> FieldSealing:
+    """Opens the personal fields of events read in `conn` (the KEK read on first need)."""
+
+    def never_seals(topic: str, originator_id: UUID, state: dict[str, Any]) -> str:
+        raise TypeError("the audit trail is read, never written")
+
+    return FieldSealing(lambda: FieldCipher(SessionKeys(conn, configured_kek())), never_seals)
+
+
+def _event(context: Context, row: Any, opener: FieldSealing) -> AuditEvent:
     try:
         payload = dict(_transcoder.decode(bytes(row[4])))
         metadata = dict(payload.pop(META_KEY, None) or {})
@@ -265,6 +279,10 @@ def _event(context: Context, row: Any) -> AuditEvent:
             f"cannot decode event {context.name}:{row[0]} ({row[1]} version {row[2]}):"
             f" {type(error).__name__}: {error}"
         ) from error
+    try:
+        opener.open(str(row[3]), row[1], int(row[2]), payload)  # a wrong KEK: its own error
+    except FieldTampered as error:
+        raise UnreadableEvent(f"event {context.name}:{row[0]}: {error}") from error
     return AuditEvent(
         context=context.name,
         position=int(row[0]),

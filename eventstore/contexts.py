@@ -60,7 +60,7 @@ def application_env(
     """The eventsourcing environment of a context's application, as its own role."""
     params = settings.role_params(context.role)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "eventstore.sealed_postgres:SealedPostgresFactory",
         "APPLICATION_RECORDER_TOPIC": "eventstore.recorder:PaystreamRecorder",
         "MAPPER_TOPIC": "eventstore.mapper:MetadataMapper",
         "TRANSCODER_TOPIC": "eventstore.transcoder:default_transcoder",

@@ -10,11 +10,16 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 
 from eventstore.metadata import META_KEY, current_metadata
+from eventstore.personal_fields import FieldSealing
 
 
 class MetadataMapper(Mapper[UUID]):
     """Writes `__meta__` (actor, correlation, causation, idempotency key, time) into
-    every stored event, and drops it again when events are read back."""
+    every stored event, and drops it again when events are read back. With `sealing`
+    (a store's, eventstore/sealed_postgres.py), personal fields are stored sealed and
+    opened again on reading; without (in memory), they stay as they are."""
+
+    sealing: FieldSealing | None = None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         if self.cipher or self.compressor:
@@ -25,11 +30,14 @@ class MetadataMapper(Mapper[UUID]):
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
+        topic = get_topic(type(domain_event))
+        if self.sealing is not None:
+            self.sealing.seal(topic, originator_id, originator_version, event_state)
         event_state[META_KEY] = current_metadata().stored_form()
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=topic,
             state=self.transcoder.encode(event_state),
         )
 
@@ -43,6 +51,13 @@ class MetadataMapper(Mapper[UUID]):
                 f"@{stored_event.originator_version}: {error}"
             ) from error
         event_state.pop(META_KEY, None)
+        if self.sealing is not None:
+            self.sealing.open(
+                stored_event.topic,
+                stored_event.originator_id,
+                stored_event.originator_version,
+                event_state,
+            )
         event_state["originator_id"] = stored_event.originator_id
         event_state["originator_version"] = stored_event.originator_version
         class_version = getattr(cls, "class_version", 1)

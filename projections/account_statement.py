@@ -10,6 +10,7 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
+from projections.personal_fields import opened
 from projections.projection import Projection, handles
 
 EntryKind = Literal["deposit", "withdrawal", "payment_debit", "payment_credit", "payment_refund"]
@@ -104,7 +105,7 @@ class AccountStatementProjection(Projection):
                 "kind": kind,
                 "amount": sign * state["amount"],
                 "counterparty": state.get("counterparty"),
-                "reference": state.get("reference"),
+                "reference": await opened(cursor, event, "reference"),
                 "payment_id": state.get("payment_id"),
             },
         )

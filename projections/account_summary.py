@@ -10,6 +10,7 @@ from psycopg.sql import SQL, Identifier
 from domains.accounts.aggregates import CLOSED, FROZEN, OPEN
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
+from projections.personal_fields import opened
 from projections.projection import Projection, handles
 
 
@@ -42,7 +43,7 @@ class AccountSummaryProjection(Projection):
             ).format(Identifier(self.schema())),
             (
                 event.aggregate_id,
-                state["owner"],
+                await opened(cursor, event, "owner"),
                 state.get("holder", ""),  # events stored before holders have none
                 state["currency"],
                 OPEN,

@@ -13,6 +13,7 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import ACCOUNTS, PAYMENTS
 from eventstore.envelope import EventEnvelope
+from projections.personal_fields import opened
 from projections.projection import Projection, handles
 
 NotificationKind = Literal[
@@ -138,7 +139,7 @@ class NotificationsProjection(Projection):
                 state["amount"],
                 state.get("counterparty"),
                 state.get("payment_id"),
-                state.get("reference"),
+                await opened(cursor, event, "reference"),
                 event.aggregate_id,
             ),
         )

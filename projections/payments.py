@@ -20,6 +20,7 @@ from domains.payments.aggregates import (
 )
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import EventEnvelope
+from projections.personal_fields import opened
 from projections.projection import Projection, handles
 
 
@@ -78,7 +79,7 @@ class PaymentsProjection(Projection):
                 state["destination"],
                 state["amount"],
                 state["currency"],
-                state["reference"],
+                await opened(cursor, event, "reference"),
                 REQUESTED,
                 event.position,
                 state["timestamp"],

@@ -20,6 +20,7 @@ from eventstore.personal_data.kek_providers import configured_kek
 from eventstore.settings import DatabaseSettings, nats_servers
 from eventstore.streams import ensure_stream
 from projections.group import GROUP_ROLE
+from projections.personal_fields import OPENING_READ_MODELS
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
 from projections.versions import install
@@ -27,7 +28,7 @@ from scripts.composition.applications import open_command_service
 
 # The roles that may unwrap data keys: the command services, which will seal the owner's
 # name and a payment's reference, and the projectors of the read models that show them.
-PERSONAL_DATA_READ_MODELS = ("account_summary", "account_statement", "payments", "notifications")
+PERSONAL_DATA_READ_MODELS = OPENING_READ_MODELS
 PERSONAL_DATA_READERS = (
     *(context.role for context in CONTEXTS.values()),
     *(PROJECTIONS[name].role() for name in PERSONAL_DATA_READ_MODELS),

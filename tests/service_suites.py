@@ -42,6 +42,8 @@ SHARED = (
     "tests/unit/test_field_cipher.py",
     "tests/unit/test_kek_providers.py",
     "tests/integration/test_data_keys.py",
+    "tests/unit/test_sealed_fields.py",
+    "tests/integration/test_sealed_personal_data.py",
     "tests/integration/test_probes.py",
     # Every service serves /metrics: the shared series in process, then each service's
     # own on the running system.

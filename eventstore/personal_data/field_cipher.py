@@ -84,18 +84,27 @@ class FieldCipher:
         return ".".join((VERSION, str(key.key_id), _b64(nonce), _b64(sealed)))
 
     def open(self, sealed: str, place: FieldPlace) -> str | Erased:
-        key_id, nonce, ciphertext = _parts(sealed)
-        key = self._keys.by_id(key_id)
-        if key is None:
-            return ERASED
-        try:
-            plaintext = AESGCM(key.key).decrypt(nonce, ciphertext, place.associated_data(key_id))
-        except InvalidTag:
-            raise FieldTampered(
-                f"sealed {place.field} of {place.originator_id} v{place.originator_version}"
-                " does not open: altered, or not this field's"
-            ) from None
-        return plaintext.decode()
+        return open_with_key(self._keys.by_id(sealed_key_id(sealed)), sealed, place)
+
+
+def sealed_key_id(sealed: str) -> UUID:
+    """The id of the data key a sealed value was sealed under (FieldTampered if malformed)."""
+    return _parts(sealed)[0]
+
+
+def open_with_key(key: DataKey | None, sealed: str, place: FieldPlace) -> str | Erased:
+    """Open `sealed` with the key it names, found already (None: destroyed, so ERASED)."""
+    key_id, nonce, ciphertext = _parts(sealed)
+    if key is None:
+        return ERASED
+    try:
+        plaintext = AESGCM(key.key).decrypt(nonce, ciphertext, place.associated_data(key_id))
+    except InvalidTag:
+        raise FieldTampered(
+            f"sealed {place.field} of {place.originator_id} v{place.originator_version}"
+            " does not open: altered, or not this field's"
+        ) from None
+    return plaintext.decode()
 
 
 def _parts(sealed: str) -> tuple[UUID, bytes, bytes]:

@@ -18,6 +18,7 @@ from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from typer.models import CommandFunctionType as CommandFunction
 
+from eventstore.personal_data.kek import KekError
 from eventstore.settings import MissingSetting
 
 CANNOT_RUN = 2
@@ -56,7 +57,7 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except CliError as error:
             fail(str(error), error.code)
-        except MissingSetting as error:
+        except (MissingSetting, KekError) as error:
             fail(str(error), CANNOT_RUN)
         except (psycopg.Error, PersistenceError) as error:
             fail(f"database error: {error}", CANNOT_RUN)

@@ -36,6 +36,7 @@ def serve(
 ) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
     from eventstore.metrics_switch import switch_metrics
+    from eventstore.personal_data.kek import KekError
     from eventstore.settings import MetricsSettings
     from scripts.composition.tracing import start_tracing
     from scripts.devstack.services import service_name
@@ -87,6 +88,8 @@ def serve(
                 workers.serve_relay(str(target), host, port)
             else:
                 workers.serve_projector(str(target), host, port, partition)
+    except KekError as error:  # a wrong or missing KEK: stopped at start, one line
+        raise CliError(str(error)) from None
     except (KeyError, ValueError) as error:
         raise CliError(error.args[0] if error.args else str(error)) from None
 

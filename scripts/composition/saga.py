@@ -8,6 +8,7 @@ from api.health import worker_app
 from api.upstreams import UpstreamSettings
 from domains.payments.application import PaymentsService
 from eventstore.contexts import PAYMENTS, application_env
+from eventstore.personal_data.kek_check import verified_kek
 from eventstore.settings import DatabaseSettings, NatsSettings
 from identity.service_tokens import ServiceTokens
 from saga.accounts_client import AccountsClient
@@ -17,6 +18,7 @@ from scripts.composition.workers import Worker
 
 def serve_saga(host: str, port: int) -> None:
     db = DatabaseSettings()
+    verified_kek(db.role_conninfo(PAYMENTS.role))  # it opens payments' references with it
     service = PaymentsService(env=application_env(PAYMENTS, db, pool_size=8))
     tokens = ServiceTokens.from_settings("saga")
     accounts = AccountsClient(UpstreamSettings().accounts_api_url, tokens)

@@ -10,11 +10,13 @@ from collections.abc import Callable
 
 from api.health import ReadyCheck, serve_http, worker_app
 from eventstore.contexts import CONTEXTS
+from eventstore.personal_data.kek_check import verified_kek
 from eventstore.probes import nats_missing, postgres_missing
 from eventstore.reconnect import Work, keep_running
 from eventstore.relay import Relay
 from eventstore.settings import DatabaseSettings, NatsSettings
 from projections.group import GROUP_ROLE, ProjectorGroup
+from projections.personal_fields import OPENING_READ_MODELS, PROCESS_KEYS
 from projections.registry import get_projection
 from projections.runtime import Projector
 from projections.tracking import WHOLE, Partition
@@ -66,6 +68,8 @@ def serve_projector(names: str, host: str, port: int, partition: str | None = No
         lacking = sorted({s.name for s in sources} - subscribed())
         return [f"consumer of {source} not subscribed" for source in lacking]
 
+    if any(p.name in OPENING_READ_MODELS for p in projections):
+        PROCESS_KEYS.use_kek(verified_kek(projector.conninfo))  # a wrong KEK stops it here
     worker = Worker(f"projector {names}", projector.run, lambda: not missing())
     ready = worker.readiness(projector.conninfo, lambda: projector.nats, missing)
     app = worker_app(worker.title, ready, lambda: projector.status)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import orjson
@@ -20,6 +20,7 @@ import pytest
 from domains.accounts.application import AccountsService
 from eventstore import audit_queries
 from eventstore.contexts import ACCOUNTS, CONTEXTS, application_env
+from eventstore.mapper import MetadataMapper
 from eventstore.metadata import CommandMetadata, command_metadata
 from scripts.cli.audit_inspect import write_export
 from tests.support.cli import CliRun, paystream, paystream_process
@@ -186,6 +187,8 @@ def bulk_store(stack: Stack) -> int:
     aggregate ids and versions, the same state bytes) with COPY, far faster than saving
     100,000 events one aggregate at a time, and each row is a real stored event."""
     service = AccountsService(env=application_env(ACCOUNTS, stack.db, pool_size=1))
+    # Stored as before sealing: a sealed owner copied to another aggregate would not open.
+    cast(MetadataMapper, service.mapper).sealing = None
     template = service.open_account("bulk owner", "EUR").account_id
     service.deposit(template, 100)
     service.close()

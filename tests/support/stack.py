@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -252,12 +253,19 @@ def provisioned_stack(server_admin_url: str, work_dir: Path, name: str) -> Itera
     nats_server = EmbeddedNats(work_dir / "nats", free_port())
     nats_server.start()
     stack = Stack(database_url_for(server_admin_url, name), nats_server, work_dir)
+    # Applications the tests build in this process seal with the stack's KEK too.
+    outer_kek_dir = os.environ.get("PAYSTREAM_KEK_DIR")
+    os.environ["PAYSTREAM_KEK_DIR"] = str(stack.kek_dir)
     try:
         provision(stack.db, nats_server.url, kek=file_kek(stack.kek_dir, "local", create=True))
         yield stack
     finally:
         stack.stop_all()
         nats_server.stop()
+        if outer_kek_dir is None:
+            os.environ.pop("PAYSTREAM_KEK_DIR", None)
+        else:
+            os.environ["PAYSTREAM_KEK_DIR"] = outer_kek_dir
 
 
 def database_url_for(server_url: str, name: str) -> str:

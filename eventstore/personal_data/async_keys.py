@@ -1,0 +1,67 @@
+"""Data keys for code on an event loop (projectors): found by id through the caller's own
+async connection, unwrapped with the process's KEK and cached for the process, so a
+field whose key is cached opens without I/O and nothing blocks the loop."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, sql
+
+from eventstore.personal_data.data_keys import CACHE_SIZE, DataKey, UnknownDataKey
+from eventstore.personal_data.field_cipher import (
+    Erased,
+    FieldPlace,
+    open_with_key,
+    sealed_key_id,
+)
+from eventstore.personal_data.kek import KeyEncryptionKey
+from eventstore.personal_data.kek_providers import configured_kek
+from eventstore.personal_data.schema import DATA_KEYS, table
+
+_SELECT = sql.SQL("SELECT subject, wrapped, kek_id FROM {} WHERE key_id = %s").format(
+    table(DATA_KEYS)
+)
+
+
+class AsyncDataKeys:
+    """Unwrapped data keys by id, least recently used evicted. A destroyed key is cached
+    as destroyed: erasure is for good, and opening an erased field stays free."""
+
+    def __init__(self, kek: KeyEncryptionKey | None = None, cache_size: int = CACHE_SIZE) -> None:
+        self._kek = kek
+        self._cache_size = cache_size
+        self._cache: OrderedDict[UUID, DataKey | None] = OrderedDict()
+
+    def use_kek(self, kek: KeyEncryptionKey) -> None:
+        """The KEK to unwrap with (a process's start check); the configured one otherwise."""
+        self._kek = kek
+
+    async def open(
+        self, conn: AsyncConnection[Any], sealed: str, place: FieldPlace
+    ) -> str | Erased:
+        """The plaintext of `sealed`, or ERASED when its key is destroyed."""
+        return open_with_key(await self.by_id(conn, sealed_key_id(sealed)), sealed, place)
+
+    async def by_id(self, conn: AsyncConnection[Any], key_id: UUID) -> DataKey | None:
+        """The key `key_id` names, None when destroyed (UnknownDataKey if never made)."""
+        if key_id in self._cache:
+            self._cache.move_to_end(key_id)
+            return self._cache[key_id]
+        async with conn.cursor() as cursor:
+            await cursor.execute(_SELECT, (key_id,))
+            row = await cursor.fetchone()
+        if row is None:
+            raise UnknownDataKey(f"no data key {key_id} was ever made")
+        subject, wrapped, kek_id = row
+        key = None if wrapped is None else DataKey(subject, key_id, self._unwrap(wrapped, kek_id))
+        self._cache[key_id] = key
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return key
+
+    def _unwrap(self, wrapped: bytes, kek_id: str) -> bytes:
+        kek = self._kek or configured_kek()  # read again on each miss: settings may change
+        return kek.unwrap(bytes(wrapped), kek_id)
