@@ -69,6 +69,7 @@ GATEWAY = (
     "tests/integration/test_gateway_keycloak.py",
     "tests/e2e/test_gateway_e2e.py",
     "tests/unit/test_up_bench.py",
+    "tests/unit/test_bench_suite_kek.py",
     "tests/integration/test_bench_hello.py",
 )
 COMMAND_API = (

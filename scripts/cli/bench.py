@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -319,6 +320,7 @@ def bench_suite(
 
     if not stack_processes(data_dir):
         raise CliError(f"no process of a running `paystream up` uses {data_dir}; start one")
+    use_stack_kek(data_dir)
     db = reachable_database()
     NatsSettings().url()  # the relay's baseline publishes there: set, or one line now
     token = bench_customer(issuer_dir)
@@ -339,6 +341,15 @@ def bench_suite(
         print(json.dumps(as_json(found, measured), indent=2))
     else:
         report(console, found, measured)
+
+
+def use_stack_kek(data_dir: Path) -> None:
+    """The suite's own writes (backlogs, long histories) seal personal fields under the
+    running stack's key-encryption key: `paystream up`'s (`<data_dir>/keys`), unless
+    PAYSTREAM_KEK_DIR says where."""
+    from scripts.devstack.up import up_kek_settings
+
+    os.environ["PAYSTREAM_KEK_DIR"] = str(up_kek_settings(data_dir).kek_dir)
 
 
 def refuse_stack_without_bench(gateway_url: str, admin_url: str, token: str) -> None:
