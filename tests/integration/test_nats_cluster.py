@@ -21,7 +21,7 @@ from eventstore.relay import last_published_position
 from eventstore.settings import nats_servers
 from scripts.devstack.embedded import EmbeddedNatsCluster, EmbeddedPostgres, free_port
 from scripts.provision import provision
-from tests.support.stack import Stack, database_url_for, wait_until
+from tests.support.stack import Stack, database_url_for, sealing_like, wait_until
 from tests.support.workload import accounts_service, folded_rows, summary_rows, tracked_position
 
 pytestmark = pytest.mark.integration
@@ -43,9 +43,11 @@ def stack(
     cluster.start()
     database_url = database_url_for(postgres_server.admin_url, request.module.__name__)
     clustered = Stack(database_url, cluster, work_dir, stream_replicas=NODES)
-    provision(clustered.db, cluster.url, NODES, file_kek(clustered.kek_dir, "local", create=True))
     try:
-        yield clustered
+        with sealing_like(clustered):
+            kek = file_kek(clustered.kek_dir, "local", create=True)
+            provision(clustered.db, cluster.url, NODES, kek)
+            yield clustered
     finally:
         clustered.stop_all()
         cluster.stop()
@@ -101,6 +103,13 @@ def stream_end(stack: Stack) -> int:
         return 0
 
 
+def published(stack: Stack, clients: list[Depositor], events: int) -> bool:
+    """Whether the stream holds `events`; a client that failed fails the test at once."""
+    for client in clients:
+        assert client.error is None, f"a depositor failed: {client.error!r}"
+    return stream_end(stack) >= events
+
+
 def test_killing_the_stream_leader_under_load_loses_nothing(stack: Stack) -> None:
     assert isinstance(stack.nats, EmbeddedNatsCluster)
     cluster = stack.nats
@@ -109,7 +118,7 @@ def test_killing_the_stream_leader_under_load_loses_nothing(stack: Stack) -> Non
     clients = [Depositor(accounts_service(stack), seed) for seed in range(3)]
     for client in clients:
         client.start()
-    wait_until(lambda: stream_end(stack) >= 200, 30, "the relay to publish under load")
+    wait_until(lambda: published(stack, clients, 200), 30, "the relay to publish under load")
     leader = stream_leader(stack)
     victim = [node.server_name for node in cluster.nodes].index(leader)
 

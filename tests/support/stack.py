@@ -253,15 +253,23 @@ def provisioned_stack(server_admin_url: str, work_dir: Path, name: str) -> Itera
     nats_server = EmbeddedNats(work_dir / "nats", free_port())
     nats_server.start()
     stack = Stack(database_url_for(server_admin_url, name), nats_server, work_dir)
-    # Applications the tests build in this process seal with the stack's KEK too.
-    outer_kek_dir = os.environ.get("PAYSTREAM_KEK_DIR")
-    os.environ["PAYSTREAM_KEK_DIR"] = str(stack.kek_dir)
     try:
-        provision(stack.db, nats_server.url, kek=file_kek(stack.kek_dir, "local", create=True))
-        yield stack
+        with sealing_like(stack):
+            provision(stack.db, nats_server.url, kek=file_kek(stack.kek_dir, "local", create=True))
+            yield stack
     finally:
         stack.stop_all()
         nats_server.stop()
+
+
+@contextmanager
+def sealing_like(stack: Stack) -> Iterator[None]:
+    """Applications the tests build in this process seal with the stack's KEK too."""
+    outer_kek_dir = os.environ.get("PAYSTREAM_KEK_DIR")
+    os.environ["PAYSTREAM_KEK_DIR"] = str(stack.kek_dir)
+    try:
+        yield
+    finally:
         if outer_kek_dir is None:
             os.environ.pop("PAYSTREAM_KEK_DIR", None)
         else:
