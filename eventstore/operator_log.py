@@ -19,6 +19,8 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from eventstore.roles import ensure_private_schema
+
 ROLE = "paystream_operations"
 SCHEMA = "paystream_operations"
 TABLE = "actions"
@@ -67,8 +69,7 @@ def create(conn: psycopg.Connection[Any]) -> None:
     """The schema and table, owned by the administrator running this; the log's role may
     add and read rows, nothing else. Idempotent."""
     ident = sql.Identifier
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident(SCHEMA)))
-    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident(SCHEMA)))
+    ensure_private_schema(conn, SCHEMA)
     conn.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, action_id uuid NOT NULL,"

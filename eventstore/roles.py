@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -40,6 +42,13 @@ def ensure_owned_schema(conn: psycopg.Connection[object], schema: str, owner: st
     conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema)))
 
 
+def ensure_private_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """A schema owned by the administrator running this, closed to everyone else until
+    granted (idempotent)."""
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema)))
+
+
 def lock_down_public(conn: psycopg.Connection[object], dbname: str) -> None:
     """No role may create objects in the public schema or use another's temp space."""
     conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
@@ -58,8 +67,7 @@ def allow_build_schemas(conn: psycopg.Connection[object], owners: dict[str, str]
     instead a SECURITY DEFINER function creates `<name>_v<n>[_<stamp>]` owned by the
     calling role, where <name> is the read model registered for that role."""
     ident = sql.Identifier
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident(BUILDS_SCHEMA)))
-    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident(BUILDS_SCHEMA)))
+    ensure_private_schema(conn, BUILDS_SCHEMA)
     conn.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {}.owners (role name PRIMARY KEY, read_model text NOT NULL)"

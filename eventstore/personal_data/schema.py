@@ -8,6 +8,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from eventstore.roles import ensure_private_schema
+
 ROLE = "paystream_personal_data"
 SCHEMA = "personal_data"
 DATA_KEYS = "data_keys"
@@ -23,8 +25,7 @@ def create(conn: psycopg.Connection[Any], readers: list[str]) -> None:
     """Schema, tables and grants (idempotent): the role may read, add and update keys,
     never delete them; each of `readers` becomes a member of the role."""
     ident = sql.Identifier
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident(SCHEMA)))
-    conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(ident(SCHEMA)))
+    ensure_private_schema(conn, SCHEMA)
     conn.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (subject text PRIMARY KEY,"
