@@ -8,9 +8,9 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 
-from eventstore.personal_data.data_keys import CACHE_SIZE, DataKey, UnknownDataKey
+from eventstore.personal_data.data_keys import BY_ID, CACHE_SIZE, DataKey, key_from_row
 from eventstore.personal_data.field_cipher import (
     Erased,
     FieldPlace,
@@ -19,11 +19,6 @@ from eventstore.personal_data.field_cipher import (
 )
 from eventstore.personal_data.kek import KeyEncryptionKey
 from eventstore.personal_data.kek_providers import configured_kek
-from eventstore.personal_data.schema import DATA_KEYS, table
-
-_SELECT = sql.SQL("SELECT subject, wrapped, kek_id FROM {} WHERE key_id = %s").format(
-    table(DATA_KEYS)
-)
 
 
 class AsyncDataKeys:
@@ -51,17 +46,11 @@ class AsyncDataKeys:
             self._cache.move_to_end(key_id)
             return self._cache[key_id]
         async with conn.cursor() as cursor:
-            await cursor.execute(_SELECT, (key_id,))
+            await cursor.execute(BY_ID, (key_id,))
             row = await cursor.fetchone()
-        if row is None:
-            raise UnknownDataKey(f"no data key {key_id} was ever made")
-        subject, wrapped, kek_id = row
-        key = None if wrapped is None else DataKey(subject, key_id, self._unwrap(wrapped, kek_id))
+        # the configured KEK read again on each miss: settings may change
+        key = key_from_row(key_id, row, self._kek or configured_kek())
         self._cache[key_id] = key
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return key
-
-    def _unwrap(self, wrapped: bytes, kek_id: str) -> bytes:
-        kek = self._kek or configured_kek()  # read again on each miss: settings may change
-        return kek.unwrap(bytes(wrapped), kek_id)

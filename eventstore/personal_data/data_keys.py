@@ -43,6 +43,22 @@ class DataKey:
     key: bytes = field(repr=False)
 
 
+BY_ID = sql.SQL("SELECT subject, wrapped, kek_id FROM {} WHERE key_id = %s").format(
+    table(DATA_KEYS)
+)
+"""The key a sealed value names (one parameter: its key id), for `key_from_row`."""
+
+
+def key_from_row(key_id: UUID, row: Any, kek: KeyEncryptionKey) -> DataKey | None:
+    """The key a BY_ID row holds, None when it is destroyed; UnknownDataKey without one."""
+    if row is None:
+        raise UnknownDataKey(f"no data key {key_id} was ever made")
+    subject, wrapped, kek_id = row
+    if wrapped is None:
+        return None
+    return DataKey(str(subject), key_id, kek.unwrap(bytes(wrapped), kek_id))
+
+
 @dataclass(frozen=True)
 class _Row:
     subject: str

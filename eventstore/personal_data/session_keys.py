@@ -8,15 +8,9 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
-from eventstore.personal_data.data_keys import DataKey, UnknownDataKey
+from eventstore.personal_data.data_keys import BY_ID, DataKey, key_from_row
 from eventstore.personal_data.kek import KeyEncryptionKey
-from eventstore.personal_data.schema import DATA_KEYS, table
-
-_SELECT = sql.SQL("SELECT subject, wrapped, kek_id FROM {} WHERE key_id = %s").format(
-    table(DATA_KEYS)
-)
 
 
 class SessionKeys:
@@ -33,13 +27,6 @@ class SessionKeys:
     def by_id(self, key_id: UUID) -> DataKey | None:
         """The key, or None when it is destroyed (UnknownDataKey if never made)."""
         if key_id not in self._found:
-            row = self._conn.execute(_SELECT, (key_id,)).fetchone()
-            if row is None:
-                raise UnknownDataKey(f"no data key {key_id} was ever made")
-            subject, wrapped, kek_id = row
-            self._found[key_id] = (
-                None
-                if wrapped is None
-                else DataKey(subject, key_id, self._kek.unwrap(bytes(wrapped), kek_id))
-            )
+            row = self._conn.execute(BY_ID, (key_id,)).fetchone()
+            self._found[key_id] = key_from_row(key_id, row, self._kek)
         return self._found[key_id]
