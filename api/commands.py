@@ -30,7 +30,7 @@ from domains.command_result import CommandResult
 from domains.errors import Conflict, DomainError, Forbidden, NotFound, Rejected
 from domains.service import CommandService
 from eventstore.contexts import Context
-from eventstore.idempotency import IdempotencyKeyTaken
+from eventstore.idempotency import ERASED_FINGERPRINT, IdempotencyKeyTaken
 from eventstore.metadata import CommandMetadata, command_metadata
 from eventstore.store_metrics import count_replay
 
@@ -149,7 +149,7 @@ def run_idempotently(
 def _replayed(
     key: str | None, outcome: IdempotentOutcome, digest: str, service: CommandService[Aggregate, R]
 ) -> R:
-    if outcome.request_fingerprint != digest:
+    if outcome.request_fingerprint not in (digest, ERASED_FINGERPRINT):
         raise Problem(
             422,
             "idempotency-key-reused",

@@ -39,6 +39,7 @@ STEP_KEY_REQUIRED = ProblemType("step-key-required", 400)
 INVALID_AMOUNT = ProblemType("invalid-amount", 422)
 UNSUPPORTED_CURRENCY = ProblemType("unsupported-currency", 422)
 INVALID_OWNER = ProblemType("invalid-owner", 422)
+INVALID_ERASURE = ProblemType("invalid-erasure", 422)  # an operator's (gdpr erase), never an API's
 INVALID_PAYMENT_STEP = ProblemType("invalid-payment-step", 422)
 ACCOUNT_NOT_FOUND = ProblemType("account-not-found", 404)
 INSUFFICIENT_FUNDS = ProblemType("insufficient-funds", 409)

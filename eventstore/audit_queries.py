@@ -17,10 +17,10 @@ from psycopg.sql import SQL, Composable, Identifier
 from eventstore.chain_check import max_position
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.metadata import META_KEY
-from eventstore.personal_data.field_cipher import FieldCipher, FieldTampered
+from eventstore.personal_data.field_cipher import FieldCipher, FieldTampered, sealed_marker
 from eventstore.personal_data.kek_providers import configured_kek
 from eventstore.personal_data.session_keys import SessionKeys
-from eventstore.personal_fields import FieldSealing
+from eventstore.personal_fields import OWNING_EVENTS, PERSONAL_FIELDS, FieldSealing
 from eventstore.settings import DatabaseSettings
 from eventstore.transcoder import default_transcoder
 
@@ -160,7 +160,7 @@ def aggregate_history(
         " ORDER BY originator_version LIMIT %s"
     ).format(_COLUMNS, _table(context))
     with connect(db, context) as conn:
-        after, opener = 0, _opener(conn)
+        after, opener = 0, read_only_opener(conn)
         while rows := conn.execute(query, (aggregate_id, after, BATCH)).fetchall():
             yield from (_event(context, row, opener) for row in rows)
             after = rows[-1][2]
@@ -193,7 +193,7 @@ def correlated_events(db: DatabaseSettings, correlation_id: str) -> list[AuditEv
                 _COLUMNS, _table(context), _correlation_expression(conn, context)
             )
             rows = conn.execute(query, (correlation_id,)).fetchall()
-            events += [_event(context, row, _opener(conn)) for row in rows]
+            events += [_event(context, row, read_only_opener(conn)) for row in rows]
     return events
 
 
@@ -216,10 +216,31 @@ def stream_events(
         _COLUMNS, _table(context), SQL(" AND ").join(conditions)
     )
     with connect(db, context) as conn:
-        head, after, opener = max_position(conn, context), 0, _opener(conn)
+        head, after, opener = max_position(conn, context), 0, read_only_opener(conn)
         while rows := conn.execute(query, (after, head, *bounds, batch)).fetchall():
             yield from (_event(context, row, opener) for row in rows)
             after = rows[-1][0]
+
+
+def subject_events(db: DatabaseSettings, context: Context, key_id: UUID) -> list[AuditEvent]:
+    """Everything `context` holds about the data subject whose key is `key_id`, in position
+    order, opened: every event of their own aggregates (an account they hold, a payment
+    they made) and each other event with a field sealed under their key (a credit their
+    payment made to someone else's account). Found by the sealed form naming the key."""
+    query = SQL(
+        "SELECT {} FROM {} WHERE originator_id IN (SELECT originator_id FROM {}"
+        " WHERE topic = %(owning)s AND position(%(marker)s IN state) > 0)"
+        " OR (topic = ANY(%(topics)s) AND position(%(marker)s IN state) > 0)"
+        " ORDER BY notification_id"
+    ).format(_COLUMNS, _table(context), _table(context))
+    parameters = {
+        "owning": OWNING_EVENTS[context.name],
+        "marker": sealed_marker(key_id),
+        "topics": list(PERSONAL_FIELDS),
+    }
+    with connect(db, context) as conn:
+        opener = read_only_opener(conn)
+        return [_event(context, row, opener) for row in conn.execute(query, parameters)]
 
 
 def ensure_correlation_index(db: DatabaseSettings, context: Context) -> None:
@@ -261,7 +282,7 @@ def _table(context: Context) -> Identifier:
     return Identifier(context.schema, context.events_table)
 
 
-def _opener(conn: psycopg.Connection[Any]) -> FieldSealing:
+def read_only_opener(conn: psycopg.Connection[Any]) -> FieldSealing:
     """Opens the personal fields of events read in `conn` (the KEK read on first need)."""
 
     def never_seals(topic: str, originator_id: UUID, state: dict[str, Any]) -> str:

@@ -10,6 +10,9 @@ from psycopg.sql import SQL, Composed, Identifier
 from domains.command_records import IdempotentOutcome
 
 TABLE = "idempotency_keys"
+# The fingerprint of a record whose request held an erased person's data (gdpr erase): a
+# retry under its key is answered from the record, its body unchecked.
+ERASED_FINGERPRINT = "erased"
 
 
 def create_table_statement(schema: str) -> Composed:

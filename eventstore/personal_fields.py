@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from domains.erasure import ERASED_TEXT
+from eventstore.personal_data.data_keys import SubjectErased
 from eventstore.personal_data.field_cipher import FieldCipher, FieldPlace, is_sealed
 
 ACCOUNT_OPENED = "AccountOpened.v1"
@@ -18,6 +20,11 @@ PAYMENT_REQUESTED = "PaymentRequested.v1"
 ACCOUNT = "accounts.Account"  # the aggregates, in snapshots
 PAYMENT = "payments.Payment"
 SNAPSHOT = "eventsourcing.domain:Snapshot"
+
+# By context: the event whose sealed field makes its aggregate the data subject's own (an
+# account they hold, a payment they made); other aggregates may hold their data too (a
+# credit to someone else's account carries the payer's reference).
+OWNING_EVENTS = {"accounts": ACCOUNT_OPENED, "payments": PAYMENT_REQUESTED}
 
 PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     ACCOUNT_OPENED: ("owner",),
@@ -45,7 +52,7 @@ class FieldSealing:
 
     def seal(self, topic: str, originator_id: Id, version: int, state: dict[str, Any]) -> None:
         """Replace each non-empty personal field of `state` by its sealed form (in a
-        snapshot, of the aggregate's state it holds)."""
+        snapshot, of the aggregate's state it holds); an erased subject's by `[erased]`."""
         if topic == SNAPSHOT:
             topic, state = state["topic"], state["state"]
         fields = [f for f in PERSONAL_FIELDS.get(topic, ()) if state.get(f)]
@@ -54,7 +61,10 @@ class FieldSealing:
         subject = self._subject_of(topic, _uuid(originator_id), state)
         for name in fields:
             place = FieldPlace(_uuid(originator_id), version, name)
-            state[name] = self.cipher.seal(subject, str(state[name]), place)
+            try:
+                state[name] = self.cipher.seal(subject, str(state[name]), place)
+            except SubjectErased:  # erased meanwhile (a payment in flight): kept as erased
+                state[name] = ERASED_TEXT
 
     def open(self, topic: str, originator_id: Id, version: int, state: dict[str, Any]) -> None:
         """Replace each sealed personal field of `state` by its plaintext (`[erased]` when

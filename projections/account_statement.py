@@ -10,7 +10,7 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
-from projections.personal_fields import opened
+from projections.personal_fields import erase_payer_references, opened
 from projections.projection import Projection, handles
 
 EntryKind = Literal["deposit", "withdrawal", "payment_debit", "payment_credit", "payment_refund"]
@@ -78,6 +78,13 @@ class AccountStatementProjection(Projection):
     @handles("AccountDebitRefunded.v1")
     async def account_debit_refunded(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         await self._move(cursor, event, "payment_refund", +1)
+
+    @handles("AccountPersonalDataErased.v1")
+    async def personal_data_erased(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        rows = SQL("{}.entries").format(Identifier(self.schema()))
+        await erase_payer_references(
+            cursor, rows, event, ("payment_debit", "payment_refund"), ("payment_credit",)
+        )
 
     async def _move(
         self, cursor: AsyncCursor[Any], event: EventEnvelope, kind: EntryKind, sign: int

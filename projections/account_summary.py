@@ -8,9 +8,10 @@ from psycopg import AsyncCursor
 from psycopg.sql import SQL, Identifier
 
 from domains.accounts.aggregates import CLOSED, FROZEN, OPEN
+from domains.erasure import ERASED_TEXT
 from eventstore.contexts import ACCOUNTS
 from eventstore.envelope import EventEnvelope
-from projections.personal_fields import opened
+from projections.personal_fields import forget_erased_key, opened
 from projections.projection import Projection, handles
 
 
@@ -83,6 +84,12 @@ class AccountSummaryProjection(Projection):
     @handles("AccountClosed.v1")
     async def account_closed(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
         await self._change(cursor, event, "status = %s", CLOSED)
+
+    @handles("AccountPersonalDataErased.v1")
+    async def personal_data_erased(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        """The holder's name goes; what a rebuild would open after the erasure."""
+        forget_erased_key(event)
+        await self._change(cursor, event, "owner = %s", ERASED_TEXT)
 
     async def _change(
         self, cursor: AsyncCursor[Any], event: EventEnvelope, assignment: str, value: object

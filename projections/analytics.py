@@ -61,6 +61,8 @@ class AnalyticsProjection(Projection):
         "PaymentDestinationCredited.v1",
         "PaymentCreditRefused.v1",
         "PaymentSourceRefunded.v1",
+        "AccountPersonalDataErased.v1",  # no personal data here
+        "PaymentPersonalDataErased.v1",
     )
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.account_currencies ("

@@ -23,7 +23,7 @@ from projections.projection import Projection
 TABLE = "dead_letters"
 
 
-def _table(projection: type[Projection]) -> Composed:
+def letters_table(projection: type[Projection]) -> Composed:
     return SQL("{}.{}").format(Identifier(projection.read_schema()), Identifier(TABLE))
 
 
@@ -56,7 +56,7 @@ async def create_table(cursor: AsyncCursor[Any], projection: type[Projection]) -
             " status text NOT NULL DEFAULT {open} CHECK (status IN ({statuses})),"
             " resolved_at timestamptz, resolved_by text, PRIMARY KEY (source, position, failed_at))"
         ).format(
-            _table(projection),
+            letters_table(projection),
             open=SqlLiteral(OPEN),
             statuses=SQL(", ").join(SqlLiteral(status) for status in get_args(LetterStatus)),
         )
@@ -74,7 +74,7 @@ async def record(
         SQL(
             "INSERT INTO {} (source, position, event_type, aggregate_id, body, error, attempts)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        ).format(_table(projection)),
+        ).format(letters_table(projection)),
         (
             envelope.context,
             envelope.position,
@@ -101,7 +101,7 @@ async def letters(
         "SELECT source, position, event_type, aggregate_id::text, error, attempts, failed_at,"
         " status, resolved_at, resolved_by FROM {} WHERE %(status)s::text IS NULL"
         " OR status = %(status)s ORDER BY failed_at"
-    ).format(_table(projection))
+    ).format(letters_table(projection))
     cursor = conn.cursor(row_factory=dict_row)
     await cursor.execute(query, {"status": status})
     return [DeadLetter(**row) for row in await cursor.fetchall()]
@@ -110,7 +110,7 @@ async def letters(
 async def skipped(conn: AsyncConnection[Any], projection: type[Projection]) -> set[tuple[str, int]]:
     """(source, position) of every event an operator chose to skip."""
     cursor = await conn.execute(
-        SQL("SELECT source, position FROM {} WHERE status = %s").format(_table(projection)),
+        SQL("SELECT source, position FROM {} WHERE status = %s").format(letters_table(projection)),
         (SKIPPED,),
     )
     return {(str(row[0]), int(row[1])) for row in await cursor.fetchall()}
@@ -129,7 +129,7 @@ async def resolve(
             "UPDATE {} SET status = %(status)s, resolved_at = now(), resolved_by = %(actor)s"
             " WHERE status = %(open)s"
             " AND (%(position)s::bigint IS NULL OR position = %(position)s)"
-        ).format(_table(projection)),
+        ).format(letters_table(projection)),
         {"status": status, "actor": actor, "position": position, "open": OPEN},
     )
     return cursor.rowcount

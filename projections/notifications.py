@@ -13,7 +13,7 @@ from psycopg.sql import SQL, Identifier
 
 from eventstore.contexts import ACCOUNTS, PAYMENTS
 from eventstore.envelope import EventEnvelope
-from projections.personal_fields import opened
+from projections.personal_fields import erase_payer_references, opened
 from projections.projection import Projection, handles
 
 NotificationKind = Literal[
@@ -46,6 +46,7 @@ class NotificationsProjection(Projection):
         "PaymentCreditRefused.v1",
         "PaymentSourceRefunded.v1",
         "PaymentCompleted.v1",
+        "PaymentPersonalDataErased.v1",  # no notification holds a payment's reference
     )
     tables = (
         "CREATE TABLE IF NOT EXISTS {schema}.accounts ("
@@ -118,6 +119,11 @@ class NotificationsProjection(Projection):
                 state["refunded"],
             ),
         )
+
+    @handles("AccountPersonalDataErased.v1")
+    async def personal_data_erased(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        rows = SQL("{}.notifications").format(Identifier(self.schema()))
+        await erase_payer_references(cursor, rows, event, ("payment_sent",), ("payment_received",))
 
     async def _notify_account(
         self, cursor: AsyncCursor[Any], event: EventEnvelope, kind: NotificationKind

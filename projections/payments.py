@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import AsyncCursor
 from psycopg.sql import SQL, Identifier
 
+from domains.erasure import ERASED_TEXT
 from domains.payments.aggregates import (
     COMPLETED,
     CREDIT_REFUSED,
@@ -20,7 +21,7 @@ from domains.payments.aggregates import (
 )
 from eventstore.contexts import PAYMENTS
 from eventstore.envelope import EventEnvelope
-from projections.personal_fields import opened
+from projections.personal_fields import forget_erased_key, opened
 from projections.projection import Projection, handles
 
 
@@ -115,6 +116,24 @@ class PaymentsProjection(Projection):
         state = event.state()
         await self._change(
             cursor, event, FAILED, reason=state["reason"], refunded=state["refunded"]
+        )
+
+    @handles("PaymentPersonalDataErased.v1")
+    async def personal_data_erased(self, cursor: AsyncCursor[Any], event: EventEnvelope) -> None:
+        """The payer's reference goes (an empty one stays empty, as a rebuild leaves it)."""
+        forget_erased_key(event)
+        await cursor.execute(
+            SQL(
+                "UPDATE {}.payments SET reference = CASE WHEN reference = '' THEN ''"
+                " ELSE %s END, version = %s, updated_at = %s WHERE payment_id = %s AND version < %s"
+            ).format(Identifier(self.schema())),
+            (
+                ERASED_TEXT,
+                event.aggregate_version,
+                event.state()["timestamp"],
+                event.aggregate_id,
+                event.aggregate_version,
+            ),
         )
 
     async def _change(

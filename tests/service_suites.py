@@ -124,6 +124,7 @@ OWN: dict[str, tuple[str, ...]] = {
     "accounts-api": (
         *COMMAND_API,
         "tests/unit/test_account.py",
+        "tests/unit/test_personal_data_erasure_events.py",
         "tests/unit/test_account_payment_steps.py",
         "tests/unit/test_accounts_service.py",
         "tests/api/test_account_bad_input.py",
@@ -137,6 +138,7 @@ OWN: dict[str, tuple[str, ...]] = {
     "payments-api": (
         *COMMAND_API,
         "tests/unit/test_payment.py",
+        "tests/unit/test_personal_data_erasure_events.py",
         "tests/unit/test_payments_service.py",
         "tests/api/test_payment_bad_input.py",
         "tests/e2e/test_payments_bad_input.py",
@@ -170,6 +172,8 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_audit_verify.py",
         "tests/integration/test_operator_log.py",
         "tests/integration/test_kek_rotation.py",
+        "tests/e2e/test_personal_data_erasure.py",
+        "tests/unit/test_personal_data_erasure_events.py",
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",

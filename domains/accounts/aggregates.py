@@ -19,6 +19,7 @@ from domains.accounts.errors import (
     InvalidPaymentStep,
 )
 from domains.accounts.movements import PaymentMovement
+from domains.erasure import ERASED_TEXT, check_erasure_reason
 from domains.money import MAX_AMOUNT, MAX_BALANCE, check_amount, check_currency
 from domains.text import check_text
 
@@ -107,6 +108,15 @@ class Account(Aggregate):
         payment_id: str
         counterparty: str
         reference: str
+
+    class PersonalDataErased(Aggregate.Event):
+        """The holder's data key was destroyed (domains/erasure.py): the owner, and the
+        references of the payments they made, read as `[erased]` from now on."""
+
+        TOPIC = "AccountPersonalDataErased.v1"
+        key_id: str
+        reason: str
+        erased_by: str
 
     @event(Opened)
     def __init__(self, owner: str, currency: str, holder: str = "") -> None:
@@ -201,6 +211,11 @@ class Account(Aggregate):
             )
         self._debit_refunded(*movement.event_args())
 
+    def erase_personal_data(self, key_id: str, reason: object, erased_by: str) -> None:
+        """Record that the holder's data key `key_id` is destroyed, by whom and why; in
+        any status (a closed account's history holds personal data too)."""
+        self._personal_data_erased(key_id, check_erasure_reason(reason), erased_by)
+
     def check_same_currency(self, currency: str) -> None:
         if currency != self.currency:
             raise CurrencyMismatch(f"account holds {self.currency}, not {currency}")
@@ -247,6 +262,10 @@ class Account(Aggregate):
         self, amount: int, payment_id: str, counterparty: str, reference: str
     ) -> None:
         self.balance += amount
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, key_id: str, reason: str, erased_by: str) -> None:
+        self.owner = ERASED_TEXT
 
 
 # The events a refund looks for in an account's history.

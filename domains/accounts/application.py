@@ -87,6 +87,12 @@ class AccountsService(CommandService[Account, AccountResult]):
 
         return self.command(account_id, checked)
 
+    def erase_personal_data(
+        self, account_id: UUID, key_id: str, reason: object, erased_by: str
+    ) -> AccountResult:
+        """Record the erasure of the holder's data (an operator's, never an API's)."""
+        return self.command(account_id, lambda a: a.erase_personal_data(key_id, reason, erased_by))
+
     def debit(self, account_id: UUID, movement: PaymentMovement) -> AccountResult:
         return self.command(account_id, lambda account: account.debit(movement))
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domains.erasure import ERASED_TEXT, check_erasure_reason
 from domains.money import check_amount, check_currency
 from domains.payments.errors import InvalidPaymentRequest, InvalidTransition, SameAccount
 from domains.text import MAX_REFERENCE_LENGTH, check_text
@@ -127,6 +128,15 @@ class Payment(Aggregate):
         amount: int
         currency: str
 
+    class PersonalDataErased(Aggregate.Event):
+        """The payer's data key was destroyed (domains/erasure.py): the reference reads
+        as `[erased]` from now on."""
+
+        TOPIC = "PaymentPersonalDataErased.v1"
+        key_id: str
+        reason: str
+        erased_by: str
+
     @event(Requested)
     def __init__(
         self, source: str, destination: str, amount: int, currency: str, reference: str
@@ -187,12 +197,21 @@ class Payment(Aggregate):
         self._expect(CREDITED)
         self._completed(self.source, self.destination, self.amount, self.currency)
 
+    def erase_personal_data(self, key_id: str, reason: object, erased_by: str) -> None:
+        """Record that the payer's data key `key_id` is destroyed, by whom and why; in any
+        status (the saga goes on: it never needs the reference)."""
+        self._personal_data_erased(key_id, check_erasure_reason(reason), erased_by)
+
     def _expect(self, status: str) -> None:
         if self.status != status:
             raise InvalidTransition(f"payment is {self.status}, not {status}")
 
     def _fail(self, reason: str, refunded: bool) -> None:
         self._failed(reason, refunded, self.source, self.destination, self.amount, self.currency)
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, key_id: str, reason: str, erased_by: str) -> None:
+        self.reference = ERASED_TEXT
 
     @event(SourceDebited)
     def _source_debited(self) -> None:

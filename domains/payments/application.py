@@ -69,6 +69,12 @@ class PaymentsService(CommandService[Payment, PaymentResult]):
     def complete(self, payment_id: UUID) -> PaymentResult:
         return self.command(payment_id, Payment.complete)
 
+    def erase_personal_data(
+        self, payment_id: UUID, key_id: str, reason: object, erased_by: str
+    ) -> PaymentResult:
+        """Record the erasure of the payer's data (an operator's, never an API's)."""
+        return self.command(payment_id, lambda p: p.erase_personal_data(key_id, reason, erased_by))
+
     def get_payment(self, payment_id: UUID, version: int | None = None) -> Payment:
         """The payment now, or as it was at `version`."""
         return self.load(payment_id, version)

@@ -34,6 +34,10 @@ class AsyncDataKeys:
         """The KEK to unwrap with (a process's start check); the configured one otherwise."""
         self._kek = kek
 
+    def evict(self, key_id: UUID) -> None:
+        """Forget `key_id` (destroyed: the next look finds it so)."""
+        self._cache.pop(key_id, None)
+
     async def open(
         self, conn: AsyncConnection[Any], sealed: str, place: FieldPlace
     ) -> str | Erased:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from eventstore.personal_data.kek_check import verify_kek
 from eventstore.personal_data.schema import DATA_KEYS, table
 
 CACHE_SIZE = 10_000
+CACHE_SECONDS = 60.0  # a key destroyed elsewhere leaves a process's memory within this
 
 
 class UnknownSubject(LookupError):
@@ -69,15 +71,22 @@ class _Row:
 
 class DataKeys:
     """The data keys table through one role's pool, with an in-process cache of unwrapped
-    keys (least recently used evicted; `destroy` evicts at once)."""
+    keys (least recently used evicted; `destroy` evicts at once; a key is read again
+    `cache_seconds` after it was read, so one destroyed by `gdpr erase` in another process
+    is neither used to seal nor to open here for longer than that)."""
 
     def __init__(
-        self, pool: ConnectionPool[Any], kek: KeyEncryptionKey, cache_size: int = CACHE_SIZE
+        self,
+        pool: ConnectionPool[Any],
+        kek: KeyEncryptionKey,
+        cache_size: int = CACHE_SIZE,
+        cache_seconds: float = CACHE_SECONDS,
     ) -> None:
         self._pool = pool
         self._kek = kek
         self._cache_size = cache_size
-        self._by_subject: OrderedDict[str, DataKey] = OrderedDict()
+        self._cache_seconds = cache_seconds
+        self._by_subject: OrderedDict[str, tuple[DataKey, float]] = OrderedDict()
         self._by_id: dict[UUID, DataKey] = {}
         self._lock = threading.Lock()
 
@@ -116,7 +125,7 @@ class DataKeys:
         """The key a sealed value names; None when it is destroyed."""
         with self._lock:
             cached = self._by_id.get(key_id)
-        if cached is not None:
+        if cached is not None and self._cached(cached.subject) is not None:
             return cached
         with self._pool.connection() as conn:
             row = _select(conn, "key_id", key_id)
@@ -127,39 +136,63 @@ class DataKeys:
     def destroy(self, subject: str) -> None:
         """Remove the subject's wrapped key for good; again is a no-op."""
         with self._pool.connection() as conn:
-            done = conn.execute(
-                sql.SQL(
-                    "UPDATE {} SET wrapped = NULL, kek_id = NULL,"
-                    " destroyed_at = COALESCE(destroyed_at, now()) WHERE subject = %s"
-                    " RETURNING key_id"
-                ).format(table(DATA_KEYS)),
-                (subject,),
-            ).fetchone()
+            done = destroy_key(conn, subject)
         with self._lock:
-            evicted = self._by_subject.pop(subject, None)
-            if evicted is not None:
-                self._by_id.pop(evicted.key_id, None)
-        if done is None:
+            self._evict(subject)
+        if not done:
             raise UnknownSubject(f"no data key was ever made for {subject!r}")
 
     def _cached(self, subject: str) -> DataKey | None:
         with self._lock:
-            key = self._by_subject.get(subject)
-            if key is not None:
-                self._by_subject.move_to_end(subject)
+            found = self._by_subject.get(subject)
+            if found is None:
+                return None
+            key, read_at = found
+            if time.monotonic() - read_at > self._cache_seconds:
+                self._evict(subject)
+                return None
+            self._by_subject.move_to_end(subject)
             return key
+
+    def _evict(self, subject: str) -> None:
+        """Forget the subject's key (hold the lock)."""
+        evicted = self._by_subject.pop(subject, None)
+        if evicted is not None:
+            self._by_id.pop(evicted[0].key_id, None)
 
     def _unwrapped(self, row: _Row) -> DataKey | None:
         if row.wrapped is None or row.kek_id is None:
             return None
         key = DataKey(row.subject, row.key_id, self._kek.unwrap(row.wrapped, row.kek_id))
         with self._lock:
-            self._by_subject[key.subject] = key
+            self._by_subject[key.subject] = (key, time.monotonic())
             self._by_id[key.key_id] = key
             while len(self._by_subject) > self._cache_size:
-                _, oldest = self._by_subject.popitem(last=False)
+                _, (oldest, _) = self._by_subject.popitem(last=False)
                 self._by_id.pop(oldest.key_id, None)
         return key
+
+
+def subject_key(conn: psycopg.Connection[Any], subject: str) -> tuple[UUID, bool]:
+    """The id of the subject's data key and whether it still exists (UnknownSubject when
+    none was ever made: no personal data is held for them)."""
+    row = _select(conn, "subject", subject)
+    if row is None:
+        raise UnknownSubject(f"no personal data is held for subject {subject!r}")
+    return row.key_id, row.wrapped is not None
+
+
+def destroy_key(conn: psycopg.Connection[Any], subject: str) -> bool:
+    """Remove the subject's wrapped key for good (again: a no-op); False when no key was
+    ever made for them."""
+    done = conn.execute(
+        sql.SQL(
+            "UPDATE {} SET wrapped = NULL, kek_id = NULL,"
+            " destroyed_at = COALESCE(destroyed_at, now()) WHERE subject = %s RETURNING key_id"
+        ).format(table(DATA_KEYS)),
+        (subject,),
+    ).fetchone()
+    return done is not None
 
 
 def _select(conn: psycopg.Connection[Any], column: str, value: object) -> _Row | None:

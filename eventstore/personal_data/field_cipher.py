@@ -20,6 +20,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domains.erasure import ERASED_TEXT
 from eventstore.personal_data.data_keys import DataKey
 from eventstore.personal_data.kek import NONCE_BYTES
 
@@ -33,7 +34,7 @@ class Erased:
         return "ERASED"
 
     def __str__(self) -> str:
-        return "[erased]"
+        return ERASED_TEXT
 
 
 ERASED: Final = Erased()
@@ -85,6 +86,11 @@ class FieldCipher:
 
     def open(self, sealed: str, place: FieldPlace) -> str | Erased:
         return open_with_key(self._keys.by_id(sealed_key_id(sealed)), sealed, place)
+
+
+def sealed_marker(key_id: UUID) -> bytes:
+    """What every value sealed under `key_id` starts with, as stored (to find them)."""
+    return f"{VERSION}.{key_id}.".encode()
 
 
 def sealed_key_id(sealed: str) -> UUID:

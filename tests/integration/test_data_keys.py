@@ -15,6 +15,7 @@ from psycopg import errors
 from psycopg_pool import ConnectionPool
 
 from api.query_registry import QUERY_APIS
+from domains.erasure import ERASED_TEXT
 from eventstore.contexts import ACCOUNTS
 from eventstore.personal_data import schema
 from eventstore.personal_data.data_keys import (
@@ -25,6 +26,7 @@ from eventstore.personal_data.data_keys import (
 )
 from eventstore.personal_data.field_cipher import ERASED, FieldCipher, FieldPlace
 from eventstore.personal_data.kek_providers import file_kek
+from eventstore.personal_fields import ACCOUNT_OPENED, FieldSealing
 from projections.registry import PROJECTIONS
 from tests.support.stack import Stack
 
@@ -160,3 +162,33 @@ def test_no_role_may_delete_a_key(stack: Stack) -> None:
     conninfo = stack.db.role_conninfo(schema.ROLE)
     with psycopg.connect(conninfo) as conn, pytest.raises(errors.InsufficientPrivilege):
         conn.execute("DELETE FROM personal_data.data_keys")
+
+
+def test_a_field_of_a_subject_erased_meanwhile_is_stored_as_the_marker(
+    stack: Stack, pool: ConnectionPool[Any]
+) -> None:
+    """A payment in flight when its payer is erased: the step's event still stores, and
+    holds no plaintext."""
+    keys = keys_of(stack, pool)
+    keys.key_for("erased-in-flight")
+    keys.destroy("erased-in-flight")
+    sealing = FieldSealing(lambda: FieldCipher(keys), lambda *_: "erased-in-flight")
+    state: dict[str, Any] = {"owner": "Erin Quillfeather", "holder": "erased-in-flight"}
+
+    sealing.seal(ACCOUNT_OPENED, UUID(int=6), 1, state)
+
+    assert state["owner"] == ERASED_TEXT
+
+
+def test_a_key_destroyed_by_another_process_leaves_this_ones_cache_in_time(
+    stack: Stack, pool: ConnectionPool[Any]
+) -> None:
+    here = DataKeys(pool, file_kek(stack.kek_dir, "local"), cache_seconds=0.0)
+    key = here.key_for("erased-elsewhere")
+    assert here.by_id(key.key_id) == key  # cached
+
+    keys_of(stack, pool).destroy("erased-elsewhere")  # `gdpr erase`, in another process
+
+    assert here.by_id(key.key_id) is None
+    with pytest.raises(SubjectErased):
+        here.key_for("erased-elsewhere")

@@ -25,21 +25,10 @@ def stored_events(stack: Stack) -> list[tuple[int, bytes]]:
 
 
 def published_events(stack: Stack) -> list[tuple[int, bytes]]:
-    async def read() -> list[tuple[int, bytes]]:
-        nc = await nats.connect(stack.nats_url)
-        try:
-            js = nc.jetstream()
-            info = await js.stream_info(ACCOUNTS.stream)
-            messages = []
-            for seq in range(info.state.first_seq, info.state.last_seq + 1):
-                message = await js.get_msg(ACCOUNTS.stream, seq=seq)
-                position = int((message.headers or {})["Paystream-Position"])
-                messages.append((position, message.data or b""))
-            return messages
-        finally:
-            await nc.close()
-
-    return asyncio.run(read())
+    return [
+        (int(message.headers["Paystream-Position"]), message.data)
+        for message in stack.stream_messages(ACCOUNTS)
+    ]
 
 
 def stream_length(stack: Stack) -> int:

@@ -57,6 +57,14 @@ PUBLIC_ENV = {
 }
 
 
+@dataclass(frozen=True)
+class RawMessage:
+    """One JetStream message as the stream stores it."""
+
+    data: bytes
+    headers: dict[str, str]
+
+
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll `check` until it holds; fail naming `what` past the deadline (never a bare sleep)."""
     deadline = time.monotonic() + timeout
@@ -238,7 +246,13 @@ class Stack:
 
     def stream_positions(self, context: Context) -> list[int]:
         """Every position header in the context's stream, in stream order."""
-        return asyncio.run(_stream_positions(self.nats_url, context))
+        return [
+            int(message.headers["Paystream-Position"]) for message in self.stream_messages(context)
+        ]
+
+    def stream_messages(self, context: Context) -> list[RawMessage]:
+        """Every message the context's stream holds, as stored, in sequence order."""
+        return asyncio.run(_stream_messages(self.nats_url, context))
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):
@@ -281,20 +295,20 @@ def database_url_for(server_url: str, name: str) -> str:
     return make_conninfo(server_url, dbname=dbname)
 
 
-async def _stream_positions(nats_url: str, context: Context) -> list[int]:
+async def _stream_messages(nats_url: str, context: Context) -> list[RawMessage]:
     nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         info = await js.stream_info(context.stream)
-        positions: list[int] = []
+        messages: list[RawMessage] = []
         if not info.state.messages:
-            return positions
+            return messages
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             try:
                 message = await js.get_msg(context.stream, seq=seq)
             except NotFoundError:
                 continue  # deleted from the stream
-            positions.append(int((message.headers or {})["Paystream-Position"]))
-        return positions
+            messages.append(RawMessage(message.data or b"", dict(message.headers or {})))
+        return messages
     finally:
         await nc.close()

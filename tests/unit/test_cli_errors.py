@@ -31,6 +31,7 @@ DATABASE_COMMANDS = {
     "audit checkpoint": ["audit", "checkpoint"],
     "audit actions": ["audit", "actions"],
     "provision": ["provision"],
+    "gdpr erase": ["gdpr", "erase", "erin", "--reason", "request 118"],
     "gdpr check-kek": ["gdpr", "check-kek"],
     "gdpr rotate-kek": ["gdpr", "rotate-kek", "--new-kek-id", "next"],
     "bench rebuild": ["bench", "rebuild"],
@@ -133,3 +134,21 @@ def test_an_unknown_name_is_one_line_without_stray_quotes(case: str) -> None:
     line = one_error_line(result)
     assert line.startswith(f"error: {message}"), line
     assert not line.startswith(('error: "', "error: '")), line
+
+
+ERASE_REFUSALS = {
+    "blank subject": (["gdpr", "erase", "  ", "--reason", "request"], "the subject must be"),
+    "blank reason": (["gdpr", "erase", "erin", "--reason", " "], "--reason: reason must be"),
+    "control in reason": (["gdpr", "erase", "erin", "--reason", "a\tb"], "--reason: reason"),
+}
+
+
+@pytest.mark.parametrize("case", ERASE_REFUSALS)
+def test_bad_erase_input_is_one_line_before_any_connection(case: str) -> None:
+    """Refused before the database is asked (none is set), so nothing is stored."""
+    args, message = ERASE_REFUSALS[case]
+
+    result = run(args, {"DATABASE_URL": None})
+
+    assert result.exit_code == CANNOT_RUN, result.output
+    assert one_error_line(result).startswith(f"error: {message}")
