@@ -4,6 +4,7 @@ event's originator id and version (its associated data) are known."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -22,6 +23,10 @@ from eventstore.personal_data.kek_providers import KekSettings, configured_kek
 from eventstore.personal_fields import FieldSealing, Id, SubjectOf
 
 KEK_VARIABLES = ("KEK_PROVIDER", "KEK_ID", "KEK_DIR", "KEK")
+# "off" stores personal fields in plaintext, beyond the reach of `gdpr erase`: for
+# `paystream bench sealing`, which measures what sealing costs, never for real data.
+SEALING_VARIABLE = "PAYSTREAM_SEAL_PERSONAL_DATA"
+_log = logging.getLogger(__name__)
 KEYS_POOL_TIMEOUT = 5.0  # seconds a seal or open waits for a connection to the keys
 
 
@@ -55,7 +60,14 @@ class SealedPostgresFactory(PostgresFactory):
     ) -> Mapper[TAggregateID]:
         mapper = super().mapper(transcoder, mapper_class)
         if isinstance(mapper, MetadataMapper):
-            mapper.sealing = StoreSealing(self._cipher, self._subjects())
+            if self.env.get(SEALING_VARIABLE, "on") == "off":
+                _log.warning(
+                    "%s=off: owner names and payment references are stored in plaintext,"
+                    " out of reach of gdpr erase (for benchmarks only)",
+                    SEALING_VARIABLE,
+                )
+            else:
+                mapper.sealing = StoreSealing(self._cipher, self._subjects())
         return mapper
 
     def kek_settings(self) -> KekSettings:

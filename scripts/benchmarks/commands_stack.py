@@ -21,6 +21,7 @@ import psycopg
 from nats.errors import Error as NatsError
 from rich.console import Console
 
+from eventstore.personal_data.kek_providers import DEFAULT_FILE_KEK_ID, file_kek
 from eventstore.settings import DatabaseSettings
 from identity.clients import Client
 from scripts.benchmarks.gateway_stack import UnexpectedAnswer
@@ -39,7 +40,7 @@ BENCHED = (
 )
 COMMAND_API, QUERY_API = "accounts-api", "account-summary-query-api"
 # The caller's own settings of what the configurations decide are never passed on.
-DECIDED_PREFIXES = ("OTEL_", "PAYSTREAM_METRICS")
+DECIDED_PREFIXES = ("OTEL_", "PAYSTREAM_METRICS", "PAYSTREAM_SEAL_", "PAYSTREAM_KEK")
 READY_SECONDS = 60.0
 STARTING_ERRORS = (
     OSError,
@@ -65,6 +66,10 @@ class CommandsStack:
     @property
     def issuer_dir(self) -> Path:
         return self.work_dir / "issuer"
+
+    @property
+    def admin_url(self) -> str:
+        return DatabaseSettings(database_url=self.base_env["DATABASE_URL"]).admin_conninfo()
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -125,13 +130,15 @@ def commands_stack(work_dir: Path, console: Console) -> Iterator[CommandsStack]:
         with console.status("Starting NATS JetStream..."), starting("NATS JetStream"):
             nats_url = nats_server.start()
         provisioning = console.status("Creating roles, schemas, tables and streams...")
+        keys = work_dir / "keys"  # the KEK of this stack, not the working directory's
         with provisioning, starting("the database and streams"):
-            provision(DatabaseSettings(database_url=database_url), nats_url)
+            kek = file_kek(keys, DEFAULT_FILE_KEK_ID, create=True)
+            provision(DatabaseSettings(database_url=database_url), nats_url, kek=kek)
         base_env = {
             name: value
             for name, value in service_env(database_url, nats_url).items()
             if not name.startswith(DECIDED_PREFIXES)
-        }
+        } | {"PAYSTREAM_KEK_DIR": str(keys), "PAYSTREAM_KEK_ID": DEFAULT_FILE_KEK_ID}
         issuer_port = free_port()
         issuer_url = f"http://127.0.0.1:{issuer_port}"
         clients = prepare_issuer(work_dir / "issuer", issuer_url)

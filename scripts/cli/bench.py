@@ -26,7 +26,7 @@ bench_app = CommandGroup(
     help=(
         "Measure throughput on this machine. Every target at once (`suite`), or commands,"
         " payments, appends, rebuilds, aggregate loads, NATS publishing, the latency the"
-        " gateway adds and its rate limits, what metrics and tracing cost; commands,"
+        " gateway adds and its rate limits, what metrics, tracing and sealing cost; commands,"
         " payments, gateway, rate-limit and suite need the services running (`paystream up`)."
     ),
 )
@@ -107,6 +107,30 @@ def bench_observability(
     try:
         with services_answering("a service of the bench's own stack stopped answering"):
             run_observability_bench(Plan(clients, seconds, rounds), Console(), bench_customer)
+    except KeyboardInterrupt:
+        raise CliError("interrupted; everything the bench started is stopped", 130) from None
+
+
+@bench_app.command("sealing")
+def bench_sealing(
+    clients: Clients = 32,
+    seconds: Seconds = 15.0,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=20, help="Times each configuration is run, alternating.")
+    ] = 2,
+) -> None:
+    """What sealing personal data costs the commands bench: on a stack of its own, as
+    `bench observability`, owner names sealed (the default) and stored plaintext; one table."""
+    from scripts.benchmarks.observability import (
+        SEALING_CONFIGURATIONS,
+        Plan,
+        run_observability_bench,
+    )
+
+    plan = Plan(clients, seconds, rounds)
+    try:
+        with services_answering("a service of the bench's own stack stopped answering"):
+            run_observability_bench(plan, Console(), bench_customer, SEALING_CONFIGURATIONS)
     except KeyboardInterrupt:
         raise CliError("interrupted; everything the bench started is stopped", 130) from None
 

@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from scripts.benchmarks import observability
-from scripts.benchmarks.observability import CONFIGURATIONS, Configuration
+from scripts.benchmarks.observability import (
+    CONFIGURATIONS,
+    SEALING_CONFIGURATIONS,
+    Configuration,
+)
 from scripts.cli.errors import CANNOT_RUN
 from tests.support.cli import paystream
 
@@ -59,4 +63,16 @@ def test_a_service_that_does_not_start_ends_the_bench_in_one_line(
     [line] = result.stderr.splitlines()
     assert line.startswith("error: relay-accounts exited"), line
     assert "PAYSTREAM_METRICS is 'sometimes'" in line
+    assert left_running() == []
+
+
+def test_the_sealing_bench_runs_both_configurations_and_checks_what_they_stored() -> None:
+    """Each run's opened owners are checked sealed, or plaintext with sealing off."""
+    result = paystream("", "bench", "sealing", *BRIEFLY[2:])
+
+    assert result.returncode == 0, result.output
+    for configuration in SEALING_CONFIGURATIONS:
+        row = rf"^\s*{re.escape(configuration.name)}(\s+{NUMBER}(, {NUMBER})*){{7}}\s+{NUMBER}\s*$"
+        assert re.search(row, result.stdout, re.MULTILINE), (configuration.name, result.stdout)
+    assert "with sealing off and on" in result.stdout
     assert left_running() == []
