@@ -33,6 +33,7 @@ DATABASE_COMMANDS = {
     "provision": ["provision"],
     "gdpr check-kek": ["gdpr", "check-kek"],
     "gdpr rotate-kek": ["gdpr", "rotate-kek", "--new-kek-id", "next"],
+    "gdpr seal-plaintext": ["gdpr", "seal-plaintext", "--checkpoint", "sealed-checkpoint.json"],
     "bench rebuild": ["bench", "rebuild"],
     "bench appends": ["bench", "appends"],
     "bench aggregate-load": ["bench", "aggregate-load"],
