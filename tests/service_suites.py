@@ -170,6 +170,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_audit_verify.py",
         "tests/integration/test_operator_log.py",
         "tests/integration/test_kek_rotation.py",
+        "tests/integration/test_plaintext_migration.py",
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
