@@ -7,10 +7,13 @@ and bad input or a store that does not verify is refused with nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import nats
 import orjson
 import pytest
 from psycopg_pool import ConnectionPool
@@ -20,7 +23,7 @@ from domains.accounts.application import AccountsService
 from domains.accounts.movements import PaymentMovement
 from domains.payments.application import PaymentsService
 from domains.service import CommandService
-from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, application_env
+from eventstore.contexts import ACCOUNTS, CONTEXTS, PAYMENTS, Context, application_env
 from eventstore.hash_chain import TABLE as HASHES
 from eventstore.mapper import MetadataMapper
 from eventstore.metadata import CommandMetadata, command_metadata
@@ -28,12 +31,13 @@ from eventstore.personal_data.data_keys import DataKeys
 from eventstore.personal_data.field_cipher import is_sealed
 from eventstore.personal_data.kek_providers import file_kek
 from eventstore.personal_data.schema import ROLE as PERSONAL_DATA_ROLE
+from eventstore.settings import nats_servers
 from eventstore.transcoder import default_transcoder
 from identity.roles import CUSTOMER
 from scripts.cli.errors import CANNOT_RUN, FOUND_PROBLEMS
 from tests.support.cli import CliRun, paystream
 from tests.support.operator_token import SUBJECT, operator_token
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +47,7 @@ NEW_OWNER = "Nina Newstore"
 REFERENCE = "rent Oldstore flat 3"
 LATER_REFERENCE = "rent sealed flat 4"
 PLAINTEXTS = (*OWNERS.values(), SYSTEM_OWNER, REFERENCE)
+DUPLICATE_WINDOW_SECONDS = 2  # a republished message id is dropped as a duplicate this long
 
 
 def service(stack: Stack, kind: type[CommandService[Any, Any]], sealed: bool) -> Any:
@@ -175,7 +180,50 @@ def test_bad_input_is_one_line_and_stores_nothing(
 
 
 @pytest.fixture(scope="module")
-def migrated(stack: Stack, old_store: dict[str, UUID], work: Path) -> dict[str, Any]:
+def published(stack: Stack, old_store: dict[str, UUID]) -> None:
+    """The old store's events published by the relays, as they were: in plaintext."""
+    relay(stack)
+    assert any(REFERENCE.encode() in body for body in stream_bodies(stack))
+    stack.stop_all()
+
+
+def relay(stack: Stack) -> None:
+    """Both relays started, their streams' duplicate window 2 s, until each stream holds
+    every stored position once, in order."""
+    stack.extra_env["NATS_DUPLICATE_WINDOW_SECONDS"] = str(DUPLICATE_WINDOW_SECONDS)
+    stack.start_all(("relay-accounts", "relay-payments"))
+    for context in CONTEXTS.values():
+        wait_until(partial(holds_every_position, stack, context), 30, f"{context.stream} relayed")
+
+
+def holds_every_position(stack: Stack, context: Context) -> bool:
+    return stack.stream_positions(context) == stack.positions(context)
+
+
+def stream_bodies(stack: Stack, purge: bool = False) -> list[bytes]:
+    """Every message body in both streams (after purging them, if asked)."""
+
+    async def bodies() -> list[bytes]:
+        nc = await nats.connect(nats_servers(stack.nats_url))
+        try:
+            js, found = nc.jetstream(), []
+            for context in CONTEXTS.values():
+                if purge:
+                    await js.purge_stream(context.stream)
+                info = await js.stream_info(context.stream)
+                for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                    found.append((await js.get_msg(context.stream, seq)).data or b"")
+            return found
+        finally:
+            await nc.close()
+
+    return asyncio.run(bodies())
+
+
+@pytest.fixture(scope="module")
+def migrated(
+    stack: Stack, old_store: dict[str, UUID], published: None, work: Path
+) -> dict[str, Any]:
     """The migration run once on the old store: what it printed and wrote, and the heads
     and the `audit checkpoint` an auditor held before it."""
     old_checkpoint = work / "before.json"
@@ -227,7 +275,7 @@ def test_each_field_is_sealed_under_the_subject_the_write_path_chooses(
         assert is_sealed(value) and value.split(".")[1] == key_of[subject], (aggregate_id, version)
 
 
-def sealed_field(stack: Stack, context: Any, aggregate_id: UUID, version: int) -> str:
+def sealed_field(stack: Stack, context: Context, aggregate_id: UUID, version: int) -> str:
     with stack.admin() as conn:
         row = conn.execute(
             f"SELECT state FROM {context.schema}.{context.events_table}"
@@ -335,3 +383,20 @@ def test_a_store_that_does_not_verify_is_refused_with_nothing_stored(
     assert seal(stack, work / "after-repair.json").returncode == 0
     with service(stack, AccountsService, sealed=True) as accounts:
         assert accounts.load(plain).owner == "Pat Plain"
+
+
+def test_published_plaintext_is_gone_once_the_streams_are_purged_and_republished(
+    stack: Stack, migrated: dict[str, Any]
+) -> None:
+    """What the migration cannot reach, and the operator's way out (README): the streams
+    still hold the plaintext; purged, the relays republish every event from the store,
+    sealed."""
+    assert any(REFERENCE.encode() in body for body in stream_bodies(stack))
+
+    stream_bodies(stack, purge=True)
+    relay(stack)
+
+    republished = stream_bodies(stack)
+    assert len(republished) == sum(len(stack.positions(c)) for c in CONTEXTS.values())
+    for plaintext in PLAINTEXTS:
+        assert not any(plaintext.encode() in body for body in republished), plaintext
