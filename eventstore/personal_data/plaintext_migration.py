@@ -28,7 +28,7 @@ from eventstore.data_subjects import (
 )
 from eventstore.metadata import META_KEY, CommandMetadata, command_metadata
 from eventstore.personal_data.chain_rehash import ChainDoesNotHold, ChainRehash, RehashedChain
-from eventstore.personal_data.data_keys import DataKeys
+from eventstore.personal_data.data_keys import DataKeys, SubjectErased
 from eventstore.personal_data.field_cipher import FieldCipher, is_sealed
 from eventstore.personal_data.kek import KeyEncryptionKey
 from eventstore.personal_data.row_updates import Updates
@@ -43,9 +43,9 @@ Progress = Callable[[Context, int, int], None]
 """(context, events read, events in the context): how far the scan of a context is."""
 
 
-class StoreDoesNotVerify(Exception):
-    """A chain of the context is broken: re-hashing would hide it (`paystream audit verify`
-    names every broken link)."""
+class CannotSeal(Exception):
+    """Why a run sealed nothing: a broken chain (re-hashing it would hide the change), or
+    plaintext of a subject whose data key is destroyed (it cannot be sealed for them)."""
 
 
 @dataclass
@@ -71,9 +71,11 @@ def seal_stores(
             keys = stack.enter_context(
                 ConnectionPool(conninfo, min_size=1, max_size=2, kwargs={"autocommit": True})
             )
-            sealed.append(
-                seal_context(conn, context, context_sealing(context, keys, kek), progress)
-            )
+            sealing = context_sealing(context, keys, kek)
+            try:
+                sealed.append(seal_context(conn, context, sealing, progress))
+            except CannotSeal as error:
+                raise CannotSeal(f"{context.name} {error}") from None
             connections.append(conn)
         for conn in connections:
             conn.commit()
@@ -99,7 +101,7 @@ def seal_context(
     total = chain_check.count_events(conn, context)
     updates = Updates(conn, context)
     rehash = ChainRehash(updates.hash)
-    checker = ChainChecker(refuse_broken(context))
+    checker = ChainChecker(refuse_broken)
     sealed = SealedContext(context)
     for read, link in enumerate(chain_check.stream_links(conn, context), 1):
         checker.check(link)
@@ -114,7 +116,7 @@ def seal_context(
         try:
             rehash.follow(link, rewritten)
         except ChainDoesNotHold as error:
-            raise StoreDoesNotVerify(f"{context.name} {error}") from None
+            raise CannotSeal(f"{error}; run `paystream audit verify`") from None
         if read % BATCH == 0:
             progress(context, read, total)
     checker.finish()
@@ -136,16 +138,12 @@ def lock_events(conn: psycopg.Connection[Any], context: Context) -> None:
     )
 
 
-def refuse_broken(context: Context) -> Callable[[BrokenLink], None]:
+def refuse_broken(link: BrokenLink) -> None:
     """A ChainChecker report that stops at the first broken link (events stored before
     hashes existed, `unhashed`, are no damage)."""
-
-    def report(link: BrokenLink) -> None:
-        if link.kind != "unhashed":
-            where = f"{context.name} {link.aggregate_id} {link.versions}"
-            raise StoreDoesNotVerify(f"{where} {link.kind}: {link.detail}")
-
-    return report
+    if link.kind != "unhashed":
+        where = f"{link.aggregate_id} {link.versions} {link.kind}"
+        raise CannotSeal(f"{where}: {link.detail}; run `paystream audit verify`")
 
 
 _TRANSCODER = default_transcoder()
@@ -163,8 +161,11 @@ def sealed_state(
     if not plaintext_fields(topic, state):
         return None
     actor = str((state.get(META_KEY) or {}).get("actor") or SYSTEM_ACTOR)
-    with command_metadata(CommandMetadata(actor=actor)):
-        sealing.seal(topic, aggregate_id, version, state)
+    try:
+        with command_metadata(CommandMetadata(actor=actor)):
+            sealing.seal(topic, aggregate_id, version, state)
+    except SubjectErased as error:
+        raise CannotSeal(f"{aggregate_id} v{version} holds plaintext, but {error}") from None
     encoded: bytes = _TRANSCODER.encode(state)
     return encoded
 

@@ -18,12 +18,12 @@ from eventstore.contexts import Context
 from eventstore.operator_log import Actor
 from eventstore.personal_data.kek import KekError
 from eventstore.personal_data.kek_check import verified_kek
-from eventstore.personal_data.plaintext_migration import Progress as ScanProgress
 from eventstore.personal_data.plaintext_migration import (
+    CannotSeal,
     SealedContext,
-    StoreDoesNotVerify,
     seal_stores,
 )
+from eventstore.personal_data.plaintext_migration import Progress as ScanProgress
 from eventstore.personal_data.schema import ROLE
 from scripts.cli.audit_verify import atomic_text, write_checkpoint
 from scripts.cli.database import reachable_database
@@ -64,10 +64,8 @@ def seal_plaintext(
         db = reachable_database()
         try:
             sealed = seal_with_progress(out, lambda progress: seal_stores(db, kek, progress))
-        except StoreDoesNotVerify as error:
-            raise CliError(
-                f"nothing sealed: {error}; run `paystream audit verify`", FOUND_PROBLEMS
-            ) from None
+        except CannotSeal as error:
+            raise CliError(f"nothing sealed: {error}", FOUND_PROBLEMS) from None
         if not any(part.events or part.snapshots for part in sealed):
             out.print("nothing to seal: no personal field is stored in plaintext")
             return

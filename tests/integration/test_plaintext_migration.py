@@ -385,6 +385,27 @@ def test_a_store_that_does_not_verify_is_refused_with_nothing_stored(
         assert accounts.load(plain).owner == "Pat Plain"
 
 
+def test_plaintext_of_a_subject_whose_key_is_destroyed_is_refused(
+    stack: Stack, migrated: dict[str, Any], work: Path
+) -> None:
+    """It cannot be sealed for them: erasing it is the erasure's work (not built yet)."""
+    gus = Caller("gus", frozenset({CUSTOMER}))
+    with service(stack, AccountsService, sealed=False) as accounts:
+        gone = accounts.open_account("Gus Gone", "EUR", gus).account_id
+    conninfo = stack.db.role_conninfo(PERSONAL_DATA_ROLE)
+    with ConnectionPool(conninfo, min_size=1, max_size=1) as pool:
+        keys = DataKeys(pool, file_kek(stack.kek_dir, "local"))
+        keys.key_for("gus")
+        keys.destroy("gus")
+    before = stored_rows(stack)
+
+    line = one_line_refusal(seal(stack, work / "erased.json"), FOUND_PROBLEMS)
+
+    assert f"nothing sealed: accounts {gone} v1 holds plaintext" in line
+    assert "the data key of 'gus' is destroyed" in line
+    assert stored_rows(stack) == before
+
+
 def test_published_plaintext_is_gone_once_the_streams_are_purged_and_republished(
     stack: Stack, migrated: dict[str, Any]
 ) -> None:
