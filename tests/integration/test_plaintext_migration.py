@@ -421,3 +421,34 @@ def test_published_plaintext_is_gone_once_the_streams_are_purged_and_republished
     assert len(republished) == sum(len(stack.positions(c)) for c in CONTEXTS.values())
     for plaintext in PLAINTEXTS:
         assert not any(plaintext.encode() in body for body in republished), plaintext
+
+
+def test_old_row_versions_hold_the_plaintext_until_vacuum_full(
+    stack: Stack, migrated: dict[str, Any]
+) -> None:
+    """What the UPDATEs leave behind (README): the table files keep the old versions of
+    the rows (autovacuum is as good as off on the events tables) until VACUUM FULL
+    rewrites them."""
+    tables = [
+        f"{context.schema}.{table}"
+        for context in CONTEXTS.values()
+        for table in (context.events_table, context.snapshots_table)
+    ]
+    assert any(plaintext in table_files(stack, tables) for plaintext in PLAINTEXTS)
+
+    with stack.admin() as conn:
+        conn.execute(f"VACUUM FULL {', '.join(tables)}")
+
+    on_disk = table_files(stack, tables)
+    assert not any(plaintext in on_disk for plaintext in PLAINTEXTS)
+
+
+def table_files(stack: Stack, tables: list[str]) -> str:
+    """The tables' main files as on disk (after a checkpoint), as text where it decodes."""
+    with stack.admin() as conn:
+        conn.execute("CHECKPOINT")
+        files = [
+            conn.execute("SELECT pg_read_binary_file(pg_relation_filepath(%s))", (t,)).fetchone()
+            for t in tables
+        ]
+    return b"".join(bytes(row[0]) for row in files if row).decode(errors="replace")
