@@ -5,11 +5,13 @@ that records their old and new heads (eventstore/personal_data/plaintext_migrati
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID
@@ -25,6 +27,7 @@ from eventstore.personal_data.plaintext_migration import (
 )
 from eventstore.personal_data.plaintext_migration import Progress as ScanProgress
 from eventstore.personal_data.schema import ROLE
+from eventstore.settings import DatabaseSettings
 from scripts.cli.audit_verify import atomic_text, write_checkpoint
 from scripts.cli.database import reachable_database
 from scripts.cli.errors import FOUND_PROBLEMS, CliError
@@ -54,14 +57,13 @@ def seal_plaintext(
     """Seal personal fields stored in plaintext before sealing, in events and snapshots,
     and re-hash their chains (recorded)."""
     target = new_file(Path(checkpoint))
-    conninfo = reachable_database(ROLE).role_conninfo(ROLE)
+    db = reachable_database(ROLE)
     try:
-        kek = verified_kek(conninfo)
+        kek = verified_kek(db.role_conninfo(ROLE))
     except KekError as error:
         raise CliError(str(error)) from None
     out = Console(soft_wrap=True, markup=False, highlight=False)
     with recorded(COMMAND, {"checkpoint": checkpoint}, OPERATORS) as actor:
-        db = reachable_database()
         try:
             sealed = seal_with_progress(out, lambda progress: seal_stores(db, kek, progress))
         except CannotSeal as error:
@@ -69,9 +71,23 @@ def seal_plaintext(
         if not any(part.events or part.snapshots for part in sealed):
             out.print("nothing to seal: no personal field is stored in plaintext")
             return
-        with atomic_text(target) as file:
-            digest, _ = write_checkpoint(file, db, supersedes(sealed, actor))
+        digest = write_sealed_checkpoint(target, db, supersedes(sealed, actor))
     out.print(summary(sealed, target, digest))
+
+
+def write_sealed_checkpoint(target: Path, db: DatabaseSettings, section: dict[str, Any]) -> str:
+    """The checkpoint, with `section` as its `supersedes`; its digest. The store is sealed
+    by now: if the file cannot be written, the section goes to stdout so it is not lost."""
+    try:
+        with atomic_text(target) as file:
+            digest, _ = write_checkpoint(file, db, section)
+    except (OSError, CliError) as error:
+        sys.stdout.write(orjson.dumps({"supersedes": section}).decode() + "\n")
+        raise CliError(
+            f"sealed, but the checkpoint could not be written to {target} ({error});"
+            " its supersedes section is on stdout: keep it, and run `paystream audit checkpoint`"
+        ) from None
+    return digest
 
 
 def new_file(target: Path) -> Path:
