@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID
+from rich.progress import TaskID
 
 from eventstore.contexts import Context
 from eventstore.operator_log import Actor
@@ -108,15 +108,11 @@ def seal_with_progress(
         tasks: dict[str, TaskID] = {}
 
         def advance(context: Context, done: int, total: int) -> None:
-            task = tasks.get(context.name) or _task(progress, tasks, context, total)
-            progress.update(task, completed=done, total=total)
+            if context.name not in tasks:
+                tasks[context.name] = progress.add_task(f"seal {context.name}", total=total)
+            progress.update(tasks[context.name], completed=done, total=total)
 
         return run(advance)
-
-
-def _task(progress: Progress, tasks: dict[str, TaskID], context: Context, total: int) -> TaskID:
-    tasks[context.name] = progress.add_task(f"seal {context.name}", total=total)
-    return tasks[context.name]
 
 
 def supersedes(sealed: list[SealedContext], actor: Actor) -> dict[str, Any]:
