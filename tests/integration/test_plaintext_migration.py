@@ -19,6 +19,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from domains.accounts.access import Caller
+from domains.accounts.aggregates import Account
 from domains.accounts.application import AccountsService
 from domains.accounts.movements import PaymentMovement
 from domains.payments.application import PaymentsService
@@ -193,7 +194,7 @@ def relay(stack: Stack) -> None:
     stack.extra_env["NATS_DUPLICATE_WINDOW_SECONDS"] = str(DUPLICATE_WINDOW_SECONDS)
     stack.start_all(("relay-accounts", "relay-payments"))
     for context in CONTEXTS.values():
-        wait_until(partial(holds_every_position, stack, context), 30, f"{context.stream} relayed")
+        wait_until(partial(holds_every_position, stack, context), 60, f"{context.stream} relayed")
 
 
 def holds_every_position(stack: Stack, context: Context) -> bool:
@@ -355,6 +356,27 @@ def test_a_second_run_finds_nothing_and_changes_nothing(
     assert "nothing to seal" in result.stdout
     assert not (work / "again.json").exists()
     assert stored_rows(stack) == before
+
+
+MANY = 6_000  # past a batch of UPDATEs (1,000) and a fetch of the events' cursor (5,000)
+
+
+def test_a_store_larger_than_a_batch_is_sealed_whole(
+    stack: Stack, migrated: dict[str, Any], work: Path
+) -> None:
+    """UPDATEs sent while the scan's server-side cursor is still being read."""
+    with service(stack, AccountsService, sealed=False) as accounts:
+        for part in range(2):
+            accounts.save(*(Account.open(f"Mass {part}-{n}", "EUR") for n in range(MANY // 2)))
+    assert b"Mass 1-2999" in stored_bytes(stack)
+
+    result = seal(stack, work / "many.json")
+
+    assert result.returncode == 0, result.output
+    assert result.stdout.startswith(f"sealed {MANY:,} events and 0 snapshots, re-hashed {MANY:,}")
+    assert b"Mass " not in stored_bytes(stack)
+    verified = paystream(stack.database_url, "audit", "verify")
+    assert verified.returncode == 0, verified.output
 
 
 def test_a_store_that_does_not_verify_is_refused_with_nothing_stored(
