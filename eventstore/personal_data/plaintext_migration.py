@@ -19,20 +19,15 @@ from psycopg_pool import ConnectionPool
 
 from eventstore import chain_check
 from eventstore.chain_check import BrokenLink, ChainChecker
-from eventstore.contexts import CONTEXTS, PAYMENTS, Context
-from eventstore.data_subjects import (
-    SYSTEM_ACTOR,
-    AccountHolders,
-    accounts_subjects,
-    payments_subject,
-)
+from eventstore.contexts import CONTEXTS, Context
+from eventstore.data_subjects import SYSTEM_ACTOR, context_subjects
 from eventstore.metadata import META_KEY, CommandMetadata, command_metadata
 from eventstore.personal_data.chain_rehash import ChainDoesNotHold, ChainRehash, RehashedChain
 from eventstore.personal_data.data_keys import DataKeys, SubjectErased
 from eventstore.personal_data.field_cipher import FieldCipher, is_sealed
 from eventstore.personal_data.kek import KeyEncryptionKey
 from eventstore.personal_data.row_updates import Updates
-from eventstore.personal_fields import PERSONAL_FIELDS, SNAPSHOT, FieldSealing, SubjectOf
+from eventstore.personal_fields import PERSONAL_FIELDS, SNAPSHOT, FieldSealing
 from eventstore.settings import DatabaseSettings
 from eventstore.transcoder import default_transcoder
 
@@ -87,9 +82,7 @@ def context_sealing(
 ) -> FieldSealing:
     """The sealing a context's mapper gets from SealedPostgresFactory: its subjects' rules,
     its data keys through its role's pool."""
-    subjects: SubjectOf = (
-        payments_subject if context == PAYMENTS else accounts_subjects(AccountHolders(lambda: keys))
-    )
+    subjects = context_subjects(context, lambda: keys)
     return FieldSealing(lambda: FieldCipher(DataKeys(keys, kek)), subjects)
 
 
