@@ -14,7 +14,7 @@ from uuid import UUID
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from eventstore.contexts import ACCOUNTS
+from eventstore.contexts import ACCOUNTS, PAYMENTS, Context
 from eventstore.metadata import current_metadata
 from eventstore.personal_fields import (
     ACCOUNT,
@@ -81,3 +81,13 @@ def payments_subject(topic: str, originator_id: UUID, state: dict[str, Any]) -> 
     it, so no payer is known then: see docs/architecture.md)."""
     actor = current_metadata().actor if topic == PAYMENT_REQUESTED else SYSTEM_ACTOR
     return actor if actor and actor != SYSTEM_ACTOR else account_subject(state["source"], "")
+
+
+def context_subjects(context: Context, pool: Callable[[], ConnectionPool[Any]]) -> SubjectOf:
+    """The rules a context's personal fields are sealed by (its mapper's, and the plaintext
+    migration's); `pool` reaches its events, made on first use."""
+    if context == PAYMENTS:
+        return payments_subject
+    if context == ACCOUNTS:
+        return accounts_subjects(AccountHolders(pool))
+    raise ValueError(f"no data subjects for context {context.name!r}")

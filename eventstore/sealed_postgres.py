@@ -14,8 +14,8 @@ from eventsourcing.postgres import PostgresFactory
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
-from eventstore.contexts import ACCOUNTS, PAYMENTS
-from eventstore.data_subjects import AccountHolders, accounts_subjects, payments_subject
+from eventstore.contexts import CONTEXTS
+from eventstore.data_subjects import context_subjects
 from eventstore.mapper import MetadataMapper
 from eventstore.personal_data.data_keys import DataKeys
 from eventstore.personal_data.field_cipher import FieldCipher
@@ -85,11 +85,11 @@ class SealedPostgresFactory(PostgresFactory):
         super().close()
 
     def _subjects(self) -> SubjectOf:
-        if self.env.get(self.POSTGRES_SCHEMA) == PAYMENTS.schema:
-            return payments_subject
-        if self.env.get(self.POSTGRES_SCHEMA) == ACCOUNTS.schema:
-            return accounts_subjects(AccountHolders(self._pool))
-        raise ValueError(f"no data subjects for schema {self.env.get(self.POSTGRES_SCHEMA)!r}")
+        schema = self.env.get(self.POSTGRES_SCHEMA)
+        for context in CONTEXTS.values():
+            if context.schema == schema:
+                return context_subjects(context, self._pool)
+        raise ValueError(f"no data subjects for schema {schema!r}")
 
     def _cipher(self) -> FieldCipher:
         return FieldCipher(DataKeys(self._pool(), configured_kek(self.kek_settings())))

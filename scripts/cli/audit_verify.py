@@ -191,8 +191,12 @@ def report(out: Console, tally: Tally) -> None:
     out.print(f"FAILED: {counted(sum(tally.kinds.values()), 'problem')} ({kinds}); {checked}")
 
 
-def write_checkpoint(file: IO[str], db: DatabaseSettings) -> tuple[str, int]:
-    """Stream a checkpoint of every context to `file`: its digest and how many heads."""
+def write_checkpoint(
+    file: IO[str], db: DatabaseSettings, supersedes: dict[str, Any] | None = None
+) -> tuple[str, int]:
+    """Stream a checkpoint of every context to `file`: its digest and how many heads. A
+    command that rewrote chains says which in `supersedes` (outside the digest, which
+    covers the heads as ever)."""
     created_at = datetime.now(UTC).isoformat()
     digest = CheckpointDigest(created_at)
     file.write(f'{{"format": "{FORMAT}",\n "created_at": "{created_at}",\n "contexts": {{')
@@ -215,7 +219,10 @@ def write_checkpoint(file: IO[str], db: DatabaseSettings) -> tuple[str, int]:
                 )
                 count += 1
             file.write("}}")
-    file.write(f'}},\n "digest": "{digest.hexdigest()}"}}\n')
+    file.write("},")
+    if supersedes is not None:
+        file.write(f'\n "supersedes": {orjson.dumps(supersedes).decode()},')
+    file.write(f'\n "digest": "{digest.hexdigest()}"}}\n')
     return digest.hexdigest(), count
 
 

@@ -13,6 +13,7 @@ from scripts.cli import (
     bench,
     gateway,
     gdpr,
+    gdpr_migration,
     projections,
     provision,
     rebuild,
@@ -43,6 +44,7 @@ for group in (
     replay,
     audit,
     gdpr,
+    gdpr_migration,
     bench,
 ):
     group.register(app)

@@ -34,6 +34,7 @@ DATABASE_COMMANDS = {
     "gdpr erase": ["gdpr", "erase", "erin", "--reason", "request 118"],
     "gdpr check-kek": ["gdpr", "check-kek"],
     "gdpr rotate-kek": ["gdpr", "rotate-kek", "--new-kek-id", "next"],
+    "gdpr seal-plaintext": ["gdpr", "seal-plaintext", "--checkpoint", "sealed-checkpoint.json"],
     "bench rebuild": ["bench", "rebuild"],
     "bench appends": ["bench", "appends"],
     "bench aggregate-load": ["bench", "aggregate-load"],
