@@ -19,6 +19,7 @@ from psycopg import sql
 
 from domains.erasure import ERASED_TEXT
 from eventstore.contexts import ACCOUNTS, PAYMENTS, Context
+from eventstore.idempotency import ERASED_FINGERPRINT
 from identity.roles import CUSTOMER
 from projections.personal_fields import OPENING_READ_MODELS
 from projections.registry import get_projection
@@ -339,6 +340,23 @@ def test_a_rebuild_of_every_read_model_equals_the_live_one(stack: Stack, erasure
         rebuilt = paystream(stack.database_url, "rebuild", name, env=kek_env(stack))
         assert rebuilt.returncode == 0, rebuilt.output
         assert read_model_rows(stack, name) == live, name
+
+
+def test_a_replay_after_the_erasure_loads_every_aggregate(stack: Stack, erasure: Erasure) -> None:
+    for context in ("accounts", "payments"):
+        replayed = paystream(stack.database_url, "replay", context, env=kek_env(stack))
+        assert replayed.returncode == 0, replayed.output
+
+
+def test_her_requests_keep_no_fingerprint_and_franks_do(stack: Stack, erasure: Erasure) -> None:
+    """A SHA-256 of a body holding a name can be reversed by trying names."""
+    query = "SELECT request_fingerprint FROM accounts.idempotency_keys WHERE key = %s"
+    erin, frank = erasure.erin, erasure.frank
+    assert value(stack, query, f"{erin.subject} open-{erin.subject}") == ERASED_FINGERPRINT
+    assert value(stack, query, f"{frank.subject} open-{frank.subject}") not in (
+        None,
+        ERASED_FINGERPRINT,
+    )
 
 
 def test_the_accounts_service_forgot_her_name(stack: Stack, erasure: Erasure) -> None:
