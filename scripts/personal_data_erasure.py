@@ -185,7 +185,8 @@ def _scrub_fingerprints(conn: psycopg.Connection[Any], sealed: list[SealedEvent]
 
 
 def _scrub_letters(conn: psycopg.Connection[Any], plaintexts: set[str]) -> int:
-    """Each dead letter's error text with the subject's data replaced by the marker."""
+    """Each dead letter quoting the subject's data, in its error or in the body of an
+    event stored before sealing, with it replaced by the marker."""
     scrubbed = 0
     for projection in PROJECTIONS.values():
         exists = conn.execute(
@@ -194,11 +195,16 @@ def _scrub_letters(conn: psycopg.Connection[Any], plaintexts: set[str]) -> int:
         if exists is None or exists[0] is None:
             continue
         for text in sorted(plaintexts, key=len, reverse=True):
+            # the error, and the body of an event stored before sealing (JSON, UTF-8)
             scrubbed += conn.execute(
                 sql.SQL(
-                    "UPDATE {} SET error = replace(error, %s, %s) WHERE strpos(error, %s) > 0"
+                    "UPDATE {} SET error = replace(error, %(text)s, %(marker)s),"
+                    " body = convert_to(replace(convert_from(body, 'UTF8'), %(text)s,"
+                    " %(marker)s), 'UTF8')"
+                    " WHERE strpos(error, %(text)s) > 0"
+                    " OR position(convert_to(%(text)s, 'UTF8') IN body) > 0"
                 ).format(letters_table(projection)),
-                (text, ERASED_TEXT, text),
+                {"text": text, "marker": ERASED_TEXT},
             ).rowcount
     return scrubbed
 

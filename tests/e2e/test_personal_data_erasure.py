@@ -124,13 +124,18 @@ def shown_everywhere(stack: Stack, person: Person, shown: str, reference: str) -
 
 
 def quoting_dead_letter(stack: Stack, person: Person) -> None:
-    """A dead letter whose error quotes the person's name, as a failing handler's might."""
+    """A dead letter quoting the person's name in its error, as a failing handler's might,
+    and in its body, as an event stored before sealing does."""
     with stack.admin() as conn:
         conn.execute(
             "INSERT INTO read_account_summary.dead_letters (source, position, event_type,"
             " aggregate_id, body, error, attempts, status) VALUES ('accounts', 0,"
-            " 'AccountOpened.v1', %s, '\\x7b7d', %s, 1, 'skipped')",
-            (person.account, f"ValueError: cannot store owner {person.name!r}"),
+            " 'AccountOpened.v1', %s, %s, %s, 1, 'skipped')",
+            (
+                person.account,
+                orjson.dumps({"owner": person.name}),  # as stored before sealing
+                f"ValueError: cannot store owner {person.name!r}",
+            ),
         )
 
 
