@@ -187,7 +187,7 @@ def _scrub_fingerprints(conn: psycopg.Connection[Any], sealed: list[SealedEvent]
 def _scrub_letters(conn: psycopg.Connection[Any], plaintexts: set[str]) -> int:
     """Each dead letter quoting the subject's data, in its error or in the body of an
     event stored before sealing, with it replaced by the marker."""
-    scrubbed = 0
+    scrubbed: set[tuple[object, ...]] = set()
     for projection in PROJECTIONS.values():
         exists = conn.execute(
             "SELECT to_regclass(%s)", (letters_table(projection).as_string(conn),)
@@ -196,17 +196,20 @@ def _scrub_letters(conn: psycopg.Connection[Any], plaintexts: set[str]) -> int:
             continue
         for text in sorted(plaintexts, key=len, reverse=True):
             # the error, and the body of an event stored before sealing (JSON, UTF-8)
-            scrubbed += conn.execute(
+            rows = conn.execute(
                 sql.SQL(
                     "UPDATE {} SET error = replace(error, %(text)s, %(marker)s),"
-                    " body = convert_to(replace(convert_from(body, 'UTF8'), %(text)s,"
-                    " %(marker)s), 'UTF8')"
+                    " body = CASE WHEN position(convert_to(%(text)s, 'UTF8') IN body) > 0"
+                    " THEN convert_to(replace(convert_from(body, 'UTF8'), %(text)s,"
+                    " %(marker)s), 'UTF8') ELSE body END"
                     " WHERE strpos(error, %(text)s) > 0"
                     " OR position(convert_to(%(text)s, 'UTF8') IN body) > 0"
+                    " RETURNING source, position, failed_at"
                 ).format(letters_table(projection)),
                 {"text": text, "marker": ERASED_TEXT},
-            ).rowcount
-    return scrubbed
+            ).fetchall()
+            scrubbed |= {(projection.name, *row) for row in rows}
+    return len(scrubbed)
 
 
 class _Erasing(Protocol):
