@@ -175,6 +175,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/e2e/test_personal_data_erasure.py",
         "tests/unit/test_personal_data_erasure_events.py",
         "tests/integration/test_plaintext_migration.py",
+        "tests/integration/test_erasure_resumes.py",
         "tests/integration/test_replay.py",
         "tests/integration/test_rebuild.py",
         "tests/faults/test_rebuild_reconnects.py",
