@@ -22,6 +22,11 @@ class Context:
         return f"paystream_{self.name}"
 
     @property
+    def relay_role(self) -> str:
+        """The relay's: it reads the events and nothing else (no personal-data keys)."""
+        return f"paystream_{self.name}_relay"
+
+    @property
     def events_table(self) -> str:
         return f"{self.name}_events"
 

@@ -113,7 +113,8 @@ def allow_build_schemas(conn: psycopg.Connection[object], owners: dict[str, str]
 
 
 def grant_event_reading(conn: psycopg.Connection[object], context: Context, reader: str) -> None:
-    """Let a projector read a context's events table (gap repair, rebuild); nothing else."""
+    """Let a projector (gap repair, rebuild) or a relay read a context's events table;
+    nothing else."""
     ident = sql.Identifier
     conn.execute(
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(ident(context.schema), ident(reader))

@@ -54,6 +54,7 @@ def provision(
         for context in CONTEXTS.values():
             roles.ensure_role(conn, context.role, secret)
             roles.ensure_owned_schema(conn, context.schema, context.role)
+            roles.ensure_role(conn, context.relay_role, secret)
         for projection in PROJECTIONS.values():
             roles.ensure_role(conn, projection.role(), secret)
             roles.ensure_owned_schema(conn, projection.read_schema(), projection.role())
@@ -73,6 +74,8 @@ def provision(
     for projection in PROJECTIONS.values():
         _install_read_model(projection, db)
     with psycopg.connect(admin, autocommit=True) as conn:
+        for context in CONTEXTS.values():
+            roles.grant_event_reading(conn, context, context.relay_role)
         for projection in PROJECTIONS.values():
             for source in projection.sources:
                 roles.grant_event_reading(conn, source, projection.role())

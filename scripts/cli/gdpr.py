@@ -77,7 +77,7 @@ def erase(
                 )
         except (KekError, UnknownSubject) as error:
             raise CliError(str(error)) from None
-    console.print(_summary(report), markup=False)
+    console.print(_summary(report), markup=False, soft_wrap=True)
 
 
 def _summary(report: ErasureReport) -> str:

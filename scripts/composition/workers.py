@@ -28,7 +28,7 @@ def serve_relay(context_name: str, host: str, port: int) -> None:
     context = CONTEXTS.get(context_name)
     if context is None:
         raise ValueError(f"unknown context {context_name!r} (known: {', '.join(CONTEXTS)})")
-    conninfo = DatabaseSettings().role_conninfo(context.role)
+    conninfo = DatabaseSettings().role_conninfo(context.relay_role)
     relay = Relay(context, conninfo, NatsSettings().url())
     worker = Worker(f"relay {context.name}", relay.run, lambda: relay.status.connected)
 

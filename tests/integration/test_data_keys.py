@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from api.query_registry import QUERY_APIS
 from domains.erasure import ERASED_TEXT
-from eventstore.contexts import ACCOUNTS
+from eventstore.contexts import ACCOUNTS, CONTEXTS
 from eventstore.personal_data import schema
 from eventstore.personal_data.data_keys import (
     DataKeys,
@@ -140,6 +140,7 @@ OTHERS = (
     PROJECTIONS["analytics"].role(),
     *(api.role for api in QUERY_APIS.values()),
     "paystream_operations",
+    *(context.relay_role for context in CONTEXTS.values()),  # they publish stored bytes
 )
 
 

@@ -105,6 +105,11 @@ ROLES: tuple[Role, ...] = (
         Role(api.role, reads_schemas=frozenset(p.read_schema() for p in api.projections))
         for api in QUERY_APIS.values()
     ),
+    # A relay publishes the stored bytes: it reads its context's events, and no key.
+    *(
+        Role(context.relay_role, reads_tables=frozenset({(context.schema, context.events_table)}))
+        for context in CONTEXTS.values()
+    ),
     # The operator log: the CLI (and the console) add rows and read them, never change one.
     Role(operator_log.ROLE, appends_tables=frozenset({(operator_log.SCHEMA, operator_log.TABLE)})),
     # The data keys: the CLI's role for the keys (a rotation), and what readers are granted.
@@ -364,7 +369,7 @@ def test_only_the_matrix_roles_hold_anything_in_the_service_schemas(catalog: Cat
 
 
 def test_every_role_is_tried_on_every_schema_it_does_not_own() -> None:
-    services = len(CONTEXTS) + len(PROJECTIONS) + len(QUERY_APIS)
+    services = 2 * len(CONTEXTS) + len(PROJECTIONS) + len(QUERY_APIS)  # a relay each
     assert len({role.name for role in ROLES}) == services + 2  # the log's, the keys'
     assert ADMINISTRATOR not in {role.name for role in ROLES}
     tried = {

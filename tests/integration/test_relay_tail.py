@@ -128,7 +128,7 @@ def test_a_stream_ahead_of_the_relay_is_adopted_not_republished(stack: Stack) ->
     stack.start("relay-accounts")
     expected = wait_caught_up(stack, "the relay to publish the history")
     stack.stop_all()
-    relay = Relay(ACCOUNTS, stack.db.role_conninfo(ACCOUNTS.role), stack.nats_url)
+    relay = Relay(ACCOUNTS, stack.db.role_conninfo(ACCOUNTS.relay_role), stack.nats_url)
 
     async def check_from_behind() -> tuple[int, int]:
         nc = await nats.connect(stack.nats_url)
