@@ -27,7 +27,7 @@ from eventstore.transcoder import default_transcoder
 BATCH = 1_000  # rows per keyset read
 CORRELATION_FUNCTION = "event_correlation_id"
 
-_COLUMNS = SQL("notification_id, originator_id, originator_version, topic, state")
+COLUMNS = SQL("notification_id, originator_id, originator_version, topic, state")
 # PostgreSQL's JSON functions refuse a \u0000 or a lone surrogate escape anywhere in a
 # document, and stores of before the API refused such text hold some; the metadata is
 # read from the stored text with those escapes turned into \u0020 (the same shape, so
@@ -37,7 +37,7 @@ _STATE_TEXT = SQL(
     " '\\\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})', '\\\\u0020', 'g')"
 )
 _META = SQL("({})::jsonb -> '__meta__'").format(_STATE_TEXT)
-_RECORDED_AT = SQL("(({}) ->> 'recorded_at')::timestamptz").format(_META)
+RECORDED_AT = SQL("(({}) ->> 'recorded_at')::timestamptz").format(_META)
 _transcoder = default_transcoder()
 
 
@@ -146,7 +146,7 @@ def find_context(db: DatabaseSettings, aggregate_id: UUID) -> Context | None:
     for context in CONTEXTS.values():
         with connect(db, context) as conn:
             query = SQL("SELECT 1 FROM {} WHERE originator_id = %s LIMIT 1")
-            if conn.execute(query.format(_table(context)), (aggregate_id,)).fetchone():
+            if conn.execute(query.format(events_table(context)), (aggregate_id,)).fetchone():
                 return context
     return None
 
@@ -158,11 +158,11 @@ def aggregate_history(
     query = SQL(
         "SELECT {} FROM {} WHERE originator_id = %s AND originator_version > %s"
         " ORDER BY originator_version LIMIT %s"
-    ).format(_COLUMNS, _table(context))
+    ).format(COLUMNS, events_table(context))
     with connect(db, context) as conn:
         after, opener = 0, read_only_opener(conn)
         while rows := conn.execute(query, (aggregate_id, after, BATCH)).fetchall():
-            yield from (_event(context, row, opener) for row in rows)
+            yield from (read_event(context, row, opener) for row in rows)
             after = rows[-1][2]
 
 
@@ -170,7 +170,7 @@ def latest_version(db: DatabaseSettings, context: Context, aggregate_id: UUID) -
     """The aggregate's current version (0 when it has no events)."""
     query = SQL("SELECT max(originator_version) FROM {} WHERE originator_id = %s")
     with connect(db, context) as conn:
-        row = conn.execute(query.format(_table(context)), (aggregate_id,)).fetchone()
+        row = conn.execute(query.format(events_table(context)), (aggregate_id,)).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
@@ -178,7 +178,7 @@ def version_at(db: DatabaseSettings, context: Context, aggregate_id: UUID, at: d
     """The last version of the aggregate recorded at or before `at` (0: none yet)."""
     query = SQL(
         "SELECT max(originator_version) FROM {} WHERE originator_id = %s AND {} <= %s"
-    ).format(_table(context), _RECORDED_AT)
+    ).format(events_table(context), RECORDED_AT)
     with connect(db, context) as conn:
         row = conn.execute(query, (aggregate_id, at)).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
@@ -190,10 +190,10 @@ def correlated_events(db: DatabaseSettings, correlation_id: str) -> list[AuditEv
     for context in CONTEXTS.values():
         with connect(db, context) as conn:
             query = SQL("SELECT {} FROM {} WHERE {} = %s ORDER BY notification_id").format(
-                _COLUMNS, _table(context), _correlation_expression(conn, context)
+                COLUMNS, events_table(context), correlation_expression(conn, context)
             )
             rows = conn.execute(query, (correlation_id,)).fetchall()
-            events += [_event(context, row, read_only_opener(conn)) for row in rows]
+            events += [read_event(context, row, read_only_opener(conn)) for row in rows]
     return events
 
 
@@ -210,15 +210,15 @@ def stream_events(
     bounds: list[datetime] = []
     for bound, operator in ((since, ">="), (until, "<")):
         if bound is not None:
-            conditions.append(SQL("{} {} %s").format(_RECORDED_AT, SQL(operator)))
+            conditions.append(SQL("{} {} %s").format(RECORDED_AT, SQL(operator)))
             bounds.append(bound)
     query = SQL("SELECT {} FROM {} WHERE {} ORDER BY notification_id LIMIT %s").format(
-        _COLUMNS, _table(context), SQL(" AND ").join(conditions)
+        COLUMNS, events_table(context), SQL(" AND ").join(conditions)
     )
     with connect(db, context) as conn:
         head, after, opener = max_position(conn, context), 0, read_only_opener(conn)
         while rows := conn.execute(query, (after, head, *bounds, batch)).fetchall():
-            yield from (_event(context, row, opener) for row in rows)
+            yield from (read_event(context, row, opener) for row in rows)
             after = rows[-1][0]
 
 
@@ -232,7 +232,7 @@ def subject_events(db: DatabaseSettings, context: Context, key_id: UUID) -> list
         " WHERE topic = %(owning)s AND position(%(marker)s IN state) > 0)"
         " OR (topic = ANY(%(topics)s) AND position(%(marker)s IN state) > 0)"
         " ORDER BY notification_id"
-    ).format(_COLUMNS, _table(context), _table(context))
+    ).format(COLUMNS, events_table(context), events_table(context))
     parameters = {
         "owning": OWNING_EVENTS[context.name],
         "marker": sealed_marker(key_id),
@@ -240,7 +240,7 @@ def subject_events(db: DatabaseSettings, context: Context, key_id: UUID) -> list
     }
     with connect(db, context) as conn:
         opener = read_only_opener(conn)
-        return [_event(context, row, opener) for row in conn.execute(query, parameters)]
+        return [read_event(context, row, opener) for row in conn.execute(query, parameters)]
 
 
 def ensure_correlation_index(db: DatabaseSettings, context: Context) -> None:
@@ -261,7 +261,7 @@ def ensure_correlation_index(db: DatabaseSettings, context: Context) -> None:
         ).format(function),
         SQL("REVOKE ALL ON FUNCTION {}(bytea) FROM PUBLIC").format(function),
         SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({}(state))").format(
-            index, _table(context), function
+            index, events_table(context), function
         ),
     )
     with psycopg.connect(db.role_conninfo(context.role), autocommit=True) as conn:
@@ -269,7 +269,7 @@ def ensure_correlation_index(db: DatabaseSettings, context: Context) -> None:
             conn.execute(statement)
 
 
-def _correlation_expression(conn: psycopg.Connection[Any], context: Context) -> Composable:
+def correlation_expression(conn: psycopg.Connection[Any], context: Context) -> Composable:
     """The indexed function when provisioning created it, else the same expression inline."""
     name = f"{context.schema}.{CORRELATION_FUNCTION}(bytea)"
     row = conn.execute("SELECT to_regprocedure(%s) IS NOT NULL", (name,)).fetchone()
@@ -278,7 +278,7 @@ def _correlation_expression(conn: psycopg.Connection[Any], context: Context) -> 
     return SQL("({}) ->> 'correlation_id'").format(_META)
 
 
-def _table(context: Context) -> Identifier:
+def events_table(context: Context) -> Identifier:
     return Identifier(context.schema, context.events_table)
 
 
@@ -291,7 +291,7 @@ def read_only_opener(conn: psycopg.Connection[Any]) -> FieldSealing:
     return FieldSealing(lambda: FieldCipher(SessionKeys(conn, configured_kek())), never_seals)
 
 
-def _event(context: Context, row: Any, opener: FieldSealing) -> AuditEvent:
+def read_event(context: Context, row: Any, opener: FieldSealing) -> AuditEvent:
     try:
         payload = dict(_transcoder.decode(bytes(row[4])))
         metadata = dict(payload.pop(META_KEY, None) or {})

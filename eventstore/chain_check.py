@@ -51,23 +51,38 @@ def max_position(conn: psycopg.Connection[Any], context: Context) -> int:
     return int(found[0]) if found else 0
 
 
+_LINKS = (
+    "SELECT coalesce(e.originator_id, h.originator_id),"
+    " coalesce(e.originator_version, h.originator_version),"
+    " e.notification_id, coalesce(e.topic, ''), coalesce(e.state, ''::bytea),"
+    " h.notification_id, h.hash"
+    " FROM {} e FULL JOIN {} h"
+    " ON h.originator_id = e.originator_id AND h.originator_version = e.originator_version"
+)
+
+
 def stream_links(conn: psycopg.Connection[Any], context: Context) -> Iterator[Link]:
     """Every event and every hash row of a context, paired, ordered by aggregate and version,
     from a server-side cursor (constant memory). Run it inside one snapshot."""
-    query = SQL(
-        "SELECT coalesce(e.originator_id, h.originator_id),"
-        " coalesce(e.originator_version, h.originator_version),"
-        " e.notification_id, coalesce(e.topic, ''), coalesce(e.state, ''::bytea),"
-        " h.notification_id, h.hash"
-        " FROM {} e FULL JOIN {} h"
-        " ON h.originator_id = e.originator_id AND h.originator_version = e.originator_version"
-        " ORDER BY 1, 2"
-    ).format(_table(context, context.events_table), _table(context, TABLE))
+    query = SQL(_LINKS + " ORDER BY 1, 2").format(
+        _table(context, context.events_table), _table(context, TABLE)
+    )
     with conn.cursor(name=f"audit_verify_{context.name}", binary=True) as cursor:
         cursor.itersize = STREAM_BATCH
         cursor.execute(query)
         for row in cursor:
             yield Link._make(row)
+
+
+def aggregate_links(
+    conn: psycopg.Connection[Any], context: Context, aggregate_id: UUID
+) -> list[Link]:
+    """One aggregate's events and hash rows, paired, by version (as `stream_links`)."""
+    only = SQL("(SELECT * FROM {} WHERE originator_id = %(id)s)")
+    query = SQL(_LINKS + " ORDER BY 2").format(
+        only.format(_table(context, context.events_table)), only.format(_table(context, TABLE))
+    )
+    return [Link._make(row) for row in conn.execute(query, {"id": aggregate_id}, binary=True)]
 
 
 def stream_heads(

@@ -170,6 +170,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_audit_inspect.py",
         "tests/e2e/test_audit_trace.py",
         "tests/integration/test_audit_verify.py",
+        "tests/integration/test_audit_browse.py",
         "tests/integration/test_operator_log.py",
         "tests/integration/test_kek_rotation.py",
         "tests/e2e/test_personal_data_erasure.py",

@@ -27,6 +27,8 @@ DATABASE_COMMANDS = {
     "audit state": ["audit", "state", AGGREGATE],
     "audit trace": ["audit", "trace", "some-request"],
     "audit export": ["audit", "export"],
+    "audit events": ["audit", "events", "--context", "accounts"],
+    "audit chain": ["audit", "chain", AGGREGATE],
     "audit verify": ["audit", "verify"],
     "audit checkpoint": ["audit", "checkpoint"],
     "audit actions": ["audit", "actions"],
