@@ -17,6 +17,8 @@ from eventstore.event_browsing import MAX_PAGE, EventFilter, chain_state, newest
 from scripts.cli.audit_inspect import (
     AggregateId,
     AsJson,
+    Since,
+    Until,
     locate,
     parse_aggregate_id,
     parse_time,
@@ -42,12 +44,8 @@ def events(
     correlation_id: Annotated[
         str | None, typer.Option("--correlation-id", help="Only this request's.")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only events recorded at or after (ISO 8601, UTC).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only events recorded before (ISO 8601, UTC).")
-    ] = None,
+    since: Since = None,
+    until: Until = None,
     before: Annotated[
         int | None,
         typer.Option(min=1, help="Only events before this position (the next page's)."),

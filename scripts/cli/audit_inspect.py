@@ -38,6 +38,10 @@ from scripts.plural import counted
 
 AggregateId = Annotated[str, typer.Argument(help="An account or payment id (a UUID).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Since = Annotated[
+    str | None, typer.Option(help="Only events recorded at or after (ISO 8601, UTC).")
+]
+Until = Annotated[str | None, typer.Option(help="Only events recorded before (ISO 8601, UTC).")]
 # Library bookkeeping the table leaves out (--json keeps it).
 _HIDDEN_IN_TABLE = frozenset({"timestamp", "originator_topic"})
 WIDE_COLUMNS = 120  # from this width on, `audit history` shows correlation ids too
@@ -108,12 +112,8 @@ def export(
     context: Annotated[
         str | None, typer.Option(help="accounts or payments; every context if omitted.")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only events recorded at or after (ISO 8601, UTC).")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only events recorded before (ISO 8601, UTC).")
-    ] = None,
+    since: Since = None,
+    until: Until = None,
 ) -> None:
     """Every event as JSON Lines on stdout. Streamed in constant memory, for other tools."""
     contexts = contexts_named(context)

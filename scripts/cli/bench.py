@@ -20,6 +20,7 @@ from scripts.cli.token import IssuerDir
 
 if TYPE_CHECKING:
     from scripts.benchmarks.gateway_stack import Mint
+    from scripts.benchmarks.observability import Configuration
 
 bench_app = CommandGroup(
     no_args_is_help=True,
@@ -32,6 +33,9 @@ bench_app = CommandGroup(
 )
 Clients = Annotated[int, typer.Option(min=1, max=512, help="Concurrent clients.")]
 Seconds = Annotated[float, typer.Option(min=1, max=600, help="How long to send requests.")]
+Rounds = Annotated[
+    int, typer.Option(min=1, max=20, help="Times each configuration is run, alternating.")
+]
 CommandUrl = Annotated[str, typer.Option(help="The accounts command API.")]
 SummaryUrl = Annotated[str, typer.Option(help="The account summary query API.")]
 GatewayUrl = Annotated[str, typer.Option(help="The gateway's public port.")]
@@ -91,46 +95,35 @@ def bench_commands(
 
 
 @bench_app.command("observability")
-def bench_observability(
-    clients: Clients = 32,
-    seconds: Seconds = 15.0,
-    rounds: Annotated[
-        int, typer.Option(min=1, max=20, help="Times each configuration is run, alternating.")
-    ] = 2,
-) -> None:
+def bench_observability(clients: Clients = 32, seconds: Seconds = 15.0, rounds: Rounds = 2) -> None:
     """What metrics and tracing cost the commands bench: on a stack of its own (embedded
     PostgreSQL and NATS, the accounts API, its relay, the account summary projector and
     query API), baseline, metrics on, tracing on (every request, spans discarded) and
     both, services restarted for each; one table."""
-    from scripts.benchmarks.observability import Plan, run_observability_bench
+    from scripts.benchmarks.observability import CONFIGURATIONS
 
-    try:
-        with services_answering("a service of the bench's own stack stopped answering"):
-            run_observability_bench(Plan(clients, seconds, rounds), Console(), bench_customer)
-    except KeyboardInterrupt:
-        raise CliError("interrupted; everything the bench started is stopped", 130) from None
+    run_configurations(clients, seconds, rounds, CONFIGURATIONS)
 
 
 @bench_app.command("sealing")
-def bench_sealing(
-    clients: Clients = 32,
-    seconds: Seconds = 15.0,
-    rounds: Annotated[
-        int, typer.Option(min=1, max=20, help="Times each configuration is run, alternating.")
-    ] = 2,
-) -> None:
+def bench_sealing(clients: Clients = 32, seconds: Seconds = 15.0, rounds: Rounds = 2) -> None:
     """What sealing personal data costs the commands bench: on a stack of its own, as
     `bench observability`, owner names sealed (the default) and stored plaintext; one table."""
-    from scripts.benchmarks.observability import (
-        SEALING_CONFIGURATIONS,
-        Plan,
-        run_observability_bench,
-    )
+    from scripts.benchmarks.observability import SEALING_CONFIGURATIONS
+
+    run_configurations(clients, seconds, rounds, SEALING_CONFIGURATIONS)
+
+
+def run_configurations(
+    clients: int, seconds: float, rounds: int, configurations: tuple[Configuration, ...]
+) -> None:
+    """The commands bench on a stack of its own, once per configuration and round."""
+    from scripts.benchmarks.observability import Plan, run_observability_bench
 
     plan = Plan(clients, seconds, rounds)
     try:
         with services_answering("a service of the bench's own stack stopped answering"):
-            run_observability_bench(plan, Console(), bench_customer, SEALING_CONFIGURATIONS)
+            run_observability_bench(plan, Console(), bench_customer, configurations)
     except KeyboardInterrupt:
         raise CliError("interrupted; everything the bench started is stopped", 130) from None
 

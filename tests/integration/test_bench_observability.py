@@ -17,7 +17,7 @@ from scripts.benchmarks.observability import (
     Configuration,
 )
 from scripts.cli.errors import CANNOT_RUN
-from tests.support.cli import paystream
+from tests.support.cli import CliRun, paystream
 
 pytestmark = pytest.mark.integration  # its own stack: no need for the shared e2e one
 
@@ -38,13 +38,17 @@ def left_running() -> list[str]:
     return found
 
 
+def assert_a_row_each(result: CliRun, configurations: tuple[Configuration, ...]) -> None:
+    assert result.returncode == 0, result.output
+    for configuration in configurations:
+        row = rf"^\s*{re.escape(configuration.name)}(\s+{NUMBER}(, {NUMBER})*){{7}}\s+{NUMBER}\s*$"
+        assert re.search(row, result.stdout, re.MULTILINE), (configuration.name, result.stdout)
+
+
 def test_every_configuration_runs_and_is_a_row_of_the_table() -> None:
     result = paystream("", *BRIEFLY)
 
-    assert result.returncode == 0, result.output
-    for configuration in CONFIGURATIONS:
-        row = rf"^\s*{re.escape(configuration.name)}(\s+{NUMBER}(, {NUMBER})*){{7}}\s+{NUMBER}\s*$"
-        assert re.search(row, result.stdout, re.MULTILINE), (configuration.name, result.stdout)
+    assert_a_row_each(result, CONFIGURATIONS)
     assert "machine:" in result.stdout
     assert left_running() == []
 
@@ -70,9 +74,6 @@ def test_the_sealing_bench_runs_both_configurations_and_checks_what_they_stored(
     """Each run's opened owners are checked sealed, or plaintext with sealing off."""
     result = paystream("", "bench", "sealing", *BRIEFLY[2:])
 
-    assert result.returncode == 0, result.output
-    for configuration in SEALING_CONFIGURATIONS:
-        row = rf"^\s*{re.escape(configuration.name)}(\s+{NUMBER}(, {NUMBER})*){{7}}\s+{NUMBER}\s*$"
-        assert re.search(row, result.stdout, re.MULTILINE), (configuration.name, result.stdout)
+    assert_a_row_each(result, SEALING_CONFIGURATIONS)
     assert "with sealing off and on" in result.stdout
     assert left_running() == []
