@@ -201,6 +201,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_token_command.py",
         "tests/unit/test_service_tokens.py",
         "tests/api/test_issuer_app.py",
+        "tests/api/test_issuer_authorization_code.py",
         "tests/integration/test_issuer_process.py",
     ),
 }
