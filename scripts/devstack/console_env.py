@@ -1,0 +1,27 @@
+"""What the console of a development stack is told, and what the issuer is told about it:
+the console's address (its redirect URI registered with the development issuer) and the
+data directory whose services.json lists what it watches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.settings import PATH_PREFIX, console_redirect_uris
+from identity.browser_clients import CONSOLE_CLIENT, register_browser_client
+
+
+def console_url(port: int) -> str:
+    """Where a browser opens the console on this machine."""
+    return f"http://127.0.0.1:{port}{PATH_PREFIX}"
+
+
+def console_env(port: int, issuer_dir: Path, data_dir: Path) -> dict[str, str]:
+    """The console's settings, its redirect URI registered with the issuer on the way."""
+    url = console_url(port)
+    register_browser_client(issuer_dir, CONSOLE_CLIENT, console_redirect_uris([url]))
+    return {"PAYSTREAM_CONSOLE_URL": url, "PAYSTREAM_CONSOLE_DATA_DIR": str(data_dir)}
+
+
+SIGN_IN_HINT = (
+    "sign in on the development issuer's form with any name and the role operator or auditor"
+)
