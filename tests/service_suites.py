@@ -189,6 +189,8 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_top_targets.py",
         "tests/integration/test_poison_events.py",  # top shows a halted projection
         "tests/e2e/test_top.py",
+        # The console: the operators' view of the system, beside the CLI.
+        "tests/e2e/test_console.py",
     ),
     "overview-api": (
         *GATEWAY,
@@ -203,6 +205,8 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/api/test_issuer_app.py",
         "tests/api/test_issuer_authorization_code.py",
         "tests/integration/test_issuer_process.py",
+        # The console signs people in through the issuer.
+        "tests/e2e/test_console.py",
     ),
 }
 for spec in SERVICES:

@@ -43,10 +43,14 @@ def artefacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """A headless Chromium for the session; skipped, naming how to install one, when there
-    is none (a failure instead when PAYSTREAM_REQUIRE_BROWSER is set, as .ci/run does)."""
+    """A headless Chromium for one test; skipped, naming how to install one, when there
+    is none (a failure instead when PAYSTREAM_REQUIRE_BROWSER is set, as .ci/run does).
+
+    Per test, not per session: Playwright's sync API runs an event loop in this thread
+    while it is open, and the fixtures that start a system (asyncio.run) must not run
+    then; function fixtures are set up after the module's and session's."""
     executable = chromium_path()
     if executable is None:
         if os.environ.get(REQUIRED_VARIABLE):
