@@ -10,7 +10,6 @@ from xdist.remote import Producer
 from xdist.scheduler import LoadFileScheduling
 
 from scripts.devstack.embedded import EmbeddedPostgres, free_port
-from tests.support.browser import ARTEFACTS
 from tests.support.stack import Stack, provisioned_stack
 
 # Playwright's `browser` and `page` fixtures, driving the system's Chromium.
@@ -37,14 +36,6 @@ class SharedStackScheduling(LoadFileScheduling):  # type: ignore[misc]  # xdist 
     def _split_scope(self, nodeid: str) -> str:
         path = nodeid.split("::", 1)[0]
         return next((p for p in SHARED_STACK_PACKAGES if path.startswith(p)), path)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Where the browser tests saved their screenshots, when any did."""
-    factory = terminalreporter.config._tmp_path_factory  # type: ignore[attr-defined]
-    found = sorted(factory.getbasetemp().glob("**/" + ARTEFACTS))
-    for directory in found:
-        terminalreporter.write_line(f"artefacts (screenshots): {directory}")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SharedStackScheduling:

@@ -64,6 +64,7 @@ SHARED = (
 # The gateway routes to every public API: their suites check it still does.
 GATEWAY = (
     "tests/unit/test_gateway_config.py",
+    "tests/unit/test_gateway_console.py",
     "tests/integration/test_gateway.py",
     "tests/integration/test_up_gateway.py",
     "tests/integration/test_gateway_keycloak.py",

@@ -15,11 +15,21 @@ def console_url(port: int) -> str:
     return f"http://127.0.0.1:{port}{PATH_PREFIX}"
 
 
-def console_env(port: int, issuer_dir: Path, data_dir: Path) -> dict[str, str]:
-    """The console's settings, its redirect URI registered with the issuer on the way."""
-    url = console_url(port)
-    register_browser_client(issuer_dir, CONSOLE_CLIENT, console_redirect_uris([url]))
-    return {"PAYSTREAM_CONSOLE_URL": url, "PAYSTREAM_CONSOLE_DATA_DIR": str(data_dir)}
+def behind_gateway(gateway_url: str) -> str:
+    """Where a browser opens the console through the gateway at `gateway_url`."""
+    return f"{gateway_url.rstrip('/')}{PATH_PREFIX}"
+
+
+def console_env(
+    port: int, issuer_dir: Path, data_dir: Path, public_url: str | None = None
+) -> dict[str, str]:
+    """The console's settings, its redirect URIs registered with the issuer on the way:
+    back to `public_url` (the gateway's /console) when given, else to its own port; a
+    sign-in started at either address is allowed."""
+    own = console_url(port)
+    urls = [public_url, own] if public_url else [own]
+    register_browser_client(issuer_dir, CONSOLE_CLIENT, console_redirect_uris(urls))
+    return {"PAYSTREAM_CONSOLE_URL": urls[0], "PAYSTREAM_CONSOLE_DATA_DIR": str(data_dir)}
 
 
 SIGN_IN_HINT = (

@@ -20,7 +20,7 @@ from rich.table import Table
 from eventstore.personal_data.kek_providers import KekSettings, configured_kek
 from eventstore.settings import DatabaseSettings
 from identity.settings import DEV_ISSUER_URL
-from scripts.devstack.console_env import SIGN_IN_HINT, console_env, console_url
+from scripts.devstack.console_env import SIGN_IN_HINT, behind_gateway, console_env
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.gateway import gateway_ports, up_gateway
@@ -108,7 +108,8 @@ def run_up(
         ports = replica_ports(api_replicas or {}, reserved=reserved)
         specs = [*SERVICES, CONSOLE]
         ports[CONSOLE.name] = [CONSOLE.port]
-        env_of = {CONSOLE.name: console_env(CONSOLE.port, issuer_dir, data_dir)}
+        public_console = behind_gateway(f"http://127.0.0.1:{gateway_ports()[0]}")
+        env_of = {CONSOLE.name: console_env(CONSOLE.port, issuer_dir, data_dir, public_console)}
         if bench:  # beside the system, never one of its services
             specs.append(BENCH_HELLO)
             ports[BENCH_HELLO.name] = [BENCH_HELLO.port]
@@ -222,7 +223,7 @@ def print_urls(
         ' -H \'Content-Type: application/json\' -d \'{"owner": "Alice", "currency": "EUR"}\'',
     )
     if any(service.name == CONSOLE.name for service in services):
-        lines += (f"console {console_url(CONSOLE.port)}/  ({SIGN_IN_HINT})",)
+        lines += (f"console {behind_gateway(gateway_url)}/  ({SIGN_IN_HINT})",)
     if bench:
         lines += (
             f"bench mode: no rate limits; GET {gateway_url}/bench/hello is the hello-world"

@@ -1,5 +1,6 @@
 """The console in a real browser (Playwright driving the system's Chromium) against the
-running system: sign-in through the development issuer's login form, the Overview with
+running system, through a gateway as `paystream up` runs it (no bearer token needed under
+/console): sign-in through the development issuer's login form, the Overview with
 every service ready, a customer refused, sign-out. Each test saves a screenshot under
 the run's artefacts (tests/support/browser.py)."""
 
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from scripts.devstack.console_env import console_env, console_url
+from scripts.devstack.console_env import behind_gateway, console_env
 from scripts.devstack.embedded import free_port
 from tests.support.browser import PHONE
 from tests.support.stack import Stack
@@ -29,14 +30,20 @@ def watched(stack: Stack) -> dict[str, str]:
 def console(
     stack: Stack, watched: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The console as a process of the running system, watching `watched`; its URL."""
+    """The console as a process of the running system, watching `watched`, behind a
+    gateway as `paystream up` runs it; its URL through the gateway."""
     data_dir = tmp_path_factory.mktemp("console")
     (data_dir / "services.json").write_text(json.dumps(watched))
-    port = free_port()
-    process = stack.start("console", port=port, env=console_env(port, stack.issuer_dir, data_dir))
-    yield console_url(port)
-    process.stop()
-    stack.processes.remove(process)
+    port, gateway_port = free_port(), free_port()
+    public_url = behind_gateway(f"http://127.0.0.1:{gateway_port}")
+    env = console_env(port, stack.issuer_dir, data_dir, public_url)
+    process = stack.start("console", port=port, env=env)
+    try:
+        with stack.gateway(console_port=port, port=gateway_port):
+            yield public_url
+    finally:
+        process.stop()
+        stack.processes.remove(process)
 
 
 def sign_in(page: Page, console: str, subject: str, role: str) -> None:
@@ -112,3 +119,14 @@ def test_a_callback_not_started_here_is_refused_readably(page: Page, console: st
 
     expect(page.get_by_role("heading", name="Not signed in")).to_be_visible()
     expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+
+
+def test_the_gateway_still_wants_a_token_beside_the_console(page: Page, console: str) -> None:
+    gateway = console.removesuffix("/console")
+
+    answer = page.request.get(f"{gateway}/accounts/some-account")
+    lookalike = page.request.get(f"{gateway}/consoles")
+
+    assert answer.status == 401
+    assert lookalike.status in (401, 404)
+    page.goto(f"{console}/")  # for the screenshot: the login form, reached through it

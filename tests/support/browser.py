@@ -43,6 +43,13 @@ def artefacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the browser tests saved their screenshots, when any did."""
+    factory = terminalreporter.config._tmp_path_factory  # type: ignore[attr-defined]
+    for directory in sorted(factory.getbasetemp().glob("**/" + ARTEFACTS)):
+        terminalreporter.write_line(f"artefacts (screenshots): {directory}")
+
+
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """A headless Chromium for one test; skipped, naming how to install one, when there

@@ -187,10 +187,13 @@ class Stack:
         rate_limits: RateLimits | None = None,
         health_check: HealthCheck | None = None,
         bench_hello: bool = False,
+        console_port: int | None = None,
+        port: int | None = None,
     ) -> Iterator[StackGateway]:
         """Envoy in front of the stack's running APIs, trusting its issuer; `replicas`
         processes of a service (those past its first started here, stopped after); with
-        `bench_hello`, `paystream up --bench`'s hello-world service (started here) routed."""
+        `bench_hello`, `paystream up --bench`'s hello-world service (started here) routed;
+        /console to the console at `console_port` when given; on `port` when given."""
         added = [
             self.start(name, wait=False, replica=replica)
             for name, count in (replicas or {}).items()
@@ -205,7 +208,7 @@ class Stack:
             name: list(dict.fromkeys(p.port for p in found)) for name, found in running.items()
         }
         issuer = oidc_issuer(self.url_of("issuer"))
-        port = free_port()
+        port = port or free_port()
         config = local_config(
             port,
             free_port(),
@@ -214,6 +217,7 @@ class Stack:
             rate_limits,
             health_check,
             bench_hello_port=added[-1].port if bench_hello else None,
+            console_port=console_port,
         )
         envoy = EmbeddedEnvoy(self.work_dir / f"gateway-{port}", bootstrap(config))
         try:
