@@ -191,6 +191,8 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_poison_events.py",  # top shows a halted projection
         "tests/e2e/test_top.py",
         # The console: the operators' view of the system, beside the CLI.
+        "tests/unit/test_console_cookies.py",
+        "tests/api/test_console_sessions.py",
         "tests/e2e/test_console.py",
     ),
     "overview-api": (
@@ -207,6 +209,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/api/test_issuer_authorization_code.py",
         "tests/integration/test_issuer_process.py",
         # The console signs people in through the issuer.
+        "tests/api/test_console_sessions.py",
         "tests/e2e/test_console.py",
     ),
 }
