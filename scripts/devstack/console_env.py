@@ -4,6 +4,7 @@ data directory whose services.json lists what it watches."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from console.settings import PATH_PREFIX, console_redirect_uris
@@ -29,7 +30,12 @@ def console_env(
     own = console_url(port)
     urls = [public_url, own] if public_url else [own]
     register_browser_client(issuer_dir, CONSOLE_CLIENT, console_redirect_uris(urls))
-    return {"PAYSTREAM_CONSOLE_URL": urls[0], "PAYSTREAM_CONSOLE_DATA_DIR": str(data_dir)}
+    return {
+        "PAYSTREAM_CONSOLE_URL": urls[0],
+        "PAYSTREAM_CONSOLE_DATA_DIR": str(data_dir),
+        # One key for the run: a console the supervisor restarts keeps its sessions.
+        "PAYSTREAM_CONSOLE_SESSION_KEY": secrets.token_urlsafe(32),
+    }
 
 
 SIGN_IN_HINT = (
