@@ -27,9 +27,11 @@ def live_context(view: LiveView) -> dict[str, Any]:
         "updated": time.strftime("%H:%M:%S", time.gmtime()),
     }
     try:
-        return context | {"frame": view.refresh(), "problem": ""}
+        shown = view.refresh()
+        return context | {"frame": shown.frame, "dead_letters": shown.dead_letters, "problem": ""}
     except LayoutUnreadable as error:
-        return context | {"frame": None, "problem": f"The services cannot be listed: {error}"}
+        problem = f"The services cannot be listed: {error}"
+        return context | {"frame": None, "dead_letters": {}, "problem": problem}
 
 
 def refused(request: Request, principal: Principal) -> Response:

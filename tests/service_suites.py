@@ -186,6 +186,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_bench_aggregate_load.py",
         "tests/integration/test_bench_observability.py",
         "tests/unit/test_top_derivation.py",
+        "tests/unit/test_top_dead_letters.py",
         "tests/unit/test_top_command.py",
         "tests/unit/test_top_targets.py",
         "tests/integration/test_poison_events.py",  # top shows a halted projection

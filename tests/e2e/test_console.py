@@ -66,6 +66,7 @@ def test_an_operator_signs_in_and_sees_every_service_ready(
         row = page.locator("#services tbody tr", has=page.locator(f"th:text-is('{name}')"))
         expect(row.locator(".readiness")).to_have_text("up", timeout=WAIT_MS)
     expect(page.locator("#projections tbody tr").first).to_be_visible()
+    expect(page.locator("#dead-letters-heading")).to_be_visible()
     expect(page.locator("#saga-heading")).to_be_visible()
 
 
