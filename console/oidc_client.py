@@ -79,6 +79,8 @@ class OidcClient:
             body = answer.json()
         except (httpx.HTTPError, ValueError) as error:
             raise SignInFailed(f"the identity provider did not answer: {error}") from None
+        if not isinstance(body, dict):
+            raise SignInFailed("the identity provider answered something that is not a token")
         if answer.status_code != 200 or not isinstance(body.get("access_token"), str):
             reason = body.get("error_description") or body.get("error") or answer.status_code
             raise SignInFailed(f"the identity provider refused the sign-in: {reason}")

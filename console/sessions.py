@@ -48,7 +48,8 @@ class Sessions:
         return {key: str(value) for key, value in content.items()} if content else None
 
     def open(self, response: Response, access_token: str) -> None:
-        self._set(response, SESSION_COOKIE, self.signer.sign({"token": access_token}, 3600), 3600)
+        value = self.signer.sign({"token": access_token}, SESSION_SECONDS)
+        self._set(response, SESSION_COOKIE, value, SESSION_SECONDS)
         response.delete_cookie(SIGN_IN_COOKIE, path=PATH_PREFIX)
 
     def close(self, response: Response) -> None:
