@@ -14,10 +14,8 @@ from playwright.sync_api import Page, expect
 
 from scripts.devstack.console_env import behind_gateway, console_env
 from scripts.devstack.embedded import free_port
-from tests.support.browser import PHONE
+from tests.support.browser import PHONE, WAIT_MS
 from tests.support.stack import Stack
-
-WAIT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +91,8 @@ def test_an_auditor_signs_in_with_the_keyboard_alone_at_phone_width(
 ) -> None:
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     page.goto(f"{console}/")
-    page.keyboard.type("ada")  # the name field has the focus
+    expect(page.get_by_label("Name")).to_be_focused()  # the form starts on the name
+    page.keyboard.type("ada")
     page.keyboard.press("Tab")
     page.keyboard.type("auditor")  # a focused select picks the option typed
     page.keyboard.press("Tab")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 INSTALL_HINT = (
@@ -25,6 +25,10 @@ INSTALL_HINT = (
 REQUIRED_VARIABLE = "PAYSTREAM_REQUIRE_BROWSER"
 ARTEFACTS = "artefacts"
 LAPTOP = {"width": 1280, "height": 800}
+# Generous waits: a 2-core CI machine also runs the whole system and other tests. An
+# assertion that holds returns at once; only a failing one waits this long.
+WAIT_MS = 20_000
+expect.set_options(timeout=WAIT_MS)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -77,6 +81,7 @@ def page(
     run's artefacts when the test ends, passed or failed."""
     context = browser.new_context(viewport=LAPTOP)  # type: ignore[arg-type]
     opened = context.new_page()
+    opened.set_default_timeout(WAIT_MS)
     yield opened
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
     shot = artefacts_dir(tmp_path_factory) / f"{name}.png"
