@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway import replies
 from gateway.clusters import HealthCheck, Upstream, address, cluster, seconds, typed
+from gateway.console_route import CONSOLE_CLUSTER, console_route, console_token_rule
 from gateway.rate_limits import RateLimits, client_ip_limit, subject_limit
 from gateway.routes import BENCH_HELLO_ROUTE, PAYMENT_CREATION, PublicRoute, public_routes
 from gateway.stats_listener import admin_cluster, stats_listener
@@ -55,6 +56,8 @@ class GatewayConfig:
     stats_port: int | None = None
     # `paystream up --bench`'s hello-world service (BENCH_HELLO_ROUTE); None: no such route.
     bench_hello: Upstream | None = None
+    # The console (gateway/console_route.py), `paystream up`'s only; None: no /console.
+    console: Upstream | None = None
 
 
 def public_services() -> list[str]:
@@ -82,6 +85,8 @@ def bootstrap(config: GatewayConfig) -> dict[str, Any]:
     ]
     if config.bench_hello is not None:
         clusters.append(cluster(BENCH_HELLO_ROUTE.service, config.bench_hello, config.health_check))
+    if config.console is not None:
+        clusters.append(cluster(CONSOLE_CLUSTER, config.console, config.health_check))
     listeners, clusters = [_listener(config)], [*clusters, jwks_cluster(config.issuer)]
     if config.stats_port is not None:
         listeners.append(stats_listener(config.host, config.stats_port))
@@ -97,7 +102,7 @@ def _listener(config: GatewayConfig) -> dict[str, Any]:
     the filters in order (client IP limit, token check, subject limit) and the routes."""
     filters = [
         client_ip_limit(config.rate_limits),
-        jwt_authn(config.issuer),
+        jwt_authn(config.issuer, [console_token_rule()] if config.console else []),
         subject_limit(config.rate_limits, _payment_creation()),
         {
             "name": "envoy.filters.http.router",
@@ -147,6 +152,8 @@ def _routes(config: GatewayConfig) -> list[dict[str, Any]]:
         else:
             entries.append(_route(route, config, retried=True, header=IDEMPOTENCY_HEADER))
             entries.append(_route(route, config, retried=False))
+    if config.console is not None:
+        entries.append(console_route())
     return entries
 
 

@@ -54,11 +54,13 @@ def local_config(
     rate_limits: RateLimits | None = None,
     health_check: HealthCheck | None = None,
     bench_hello_port: int | None = None,
+    console_port: int | None = None,
 ) -> GatewayConfig:
     """The gateway of a stack on this machine: every service on 127.0.0.1, at the ports of
     its replicas when `replicas` names them; admin on 127.0.0.1 only; GET /bench/hello to
-    the bench's hello-world service when given its port."""
+    the bench's hello-world service, and /console to the console, when given their ports."""
     hello = None if bench_hello_port is None else Upstream((("127.0.0.1", bench_hello_port),))
+    console = None if console_port is None else Upstream((("127.0.0.1", console_port),))
     return GatewayConfig(
         port=port,
         admin_port=admin_port,
@@ -67,6 +69,7 @@ def local_config(
         rate_limits=rate_limits or RateLimits(),
         health_check=health_check or HealthCheck(),
         bench_hello=hello,
+        console=console,
     )
 
 

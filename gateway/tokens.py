@@ -3,6 +3,7 @@ against one OIDC issuer's JWKS, and the cluster the JWKS is fetched from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +33,9 @@ class JwtIssuer:
         return Upstream(((parts.hostname or "", parts.port or (443 if https else 80)),))
 
 
-def jwt_authn(issuer: JwtIssuer) -> dict[str, Any]:
-    """Every route needs a valid token; it is forwarded, and its claims kept as metadata."""
+def jwt_authn(issuer: JwtIssuer, open_rules: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Every route needs a valid token, except what `open_rules` match (rules without a
+    requirement, checked first); it is forwarded, and its claims kept as metadata."""
     provider = {
         "issuer": issuer.issuer,
         "audiences": list(issuer.audiences),
@@ -50,7 +52,10 @@ def jwt_authn(issuer: JwtIssuer) -> dict[str, Any]:
         "typed_config": typed(
             "filters.http.jwt_authn.v3.JwtAuthentication",
             providers={JWT_PROVIDER: provider},
-            rules=[{"match": {"prefix": "/"}, "requires": {"provider_name": JWT_PROVIDER}}],
+            rules=[
+                *open_rules,
+                {"match": {"prefix": "/"}, "requires": {"provider_name": JWT_PROVIDER}},
+            ],
         ),
     }
 

@@ -79,9 +79,11 @@ def authenticated_client(
     return client
 
 
-def check_grant(form: dict[str, str]) -> None:
+def check_grant(form: dict[str, str], supported: tuple[str, ...] = (GRANT_TYPE,)) -> str:
+    """The request's grant type, one of `supported`."""
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is missing")
-    if grant_type != GRANT_TYPE:
-        raise OAuthError("unsupported_grant_type", f"only {GRANT_TYPE} is supported")
+    if grant_type not in supported:
+        raise OAuthError("unsupported_grant_type", f"only {' and '.join(supported)} supported")
+    return grant_type

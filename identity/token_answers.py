@@ -20,12 +20,15 @@ class TokenAnswer(BaseModel):
 class OAuthErrorAnswer(BaseModel):
     """A refused token request (RFC 6749 section 5.2)."""
 
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type"]
+    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"]
     error_description: str
 
 
 TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": OAuthErrorAnswer, "description": "invalid_request, unsupported_grant_type"},
+    400: {
+        "model": OAuthErrorAnswer,
+        "description": "invalid_request, invalid_grant, unsupported_grant_type",
+    },
     401: {"model": OAuthErrorAnswer, "description": "invalid_client"},
 }
 TOKEN_REQUEST: dict[str, Any] = {
@@ -37,7 +40,13 @@ TOKEN_REQUEST: dict[str, Any] = {
                     "type": "object",
                     "required": ["grant_type"],
                     "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "grant_type": {
+                            "type": "string",
+                            "enum": ["client_credentials", "authorization_code"],
+                        },
+                        "code": {"type": "string"},
+                        "redirect_uri": {"type": "string"},
+                        "code_verifier": {"type": "string"},
                         "client_id": {"type": "string"},
                         "client_secret": {"type": "string"},
                         "scope": {"type": "string"},

@@ -12,6 +12,8 @@ from xdist.scheduler import LoadFileScheduling
 from scripts.devstack.embedded import EmbeddedPostgres, free_port
 from tests.support.stack import Stack, provisioned_stack
 
+# Playwright's `browser` and `page` fixtures, driving the system's Chromium.
+pytest_plugins = ("tests.support.browser",)
 PORTS_PER_WORKER = 2000
 FIRST_TEST_PORT = 20000  # below the kernel's ephemeral ports (32768 and up)
 # Packages whose modules share one running system per worker (a session or package

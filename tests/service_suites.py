@@ -64,6 +64,7 @@ SHARED = (
 # The gateway routes to every public API: their suites check it still does.
 GATEWAY = (
     "tests/unit/test_gateway_config.py",
+    "tests/unit/test_gateway_console.py",
     "tests/integration/test_gateway.py",
     "tests/integration/test_up_gateway.py",
     "tests/integration/test_gateway_keycloak.py",
@@ -187,10 +188,15 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_bench_aggregate_load.py",
         "tests/integration/test_bench_observability.py",
         "tests/unit/test_top_derivation.py",
+        "tests/unit/test_top_dead_letters.py",
         "tests/unit/test_top_command.py",
         "tests/unit/test_top_targets.py",
         "tests/integration/test_poison_events.py",  # top shows a halted projection
         "tests/e2e/test_top.py",
+        # The console: the operators' view of the system, beside the CLI.
+        "tests/unit/test_console_cookies.py",
+        "tests/api/test_console_sessions.py",
+        "tests/e2e/test_console.py",
     ),
     "overview-api": (
         *GATEWAY,
@@ -203,7 +209,11 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_token_command.py",
         "tests/unit/test_service_tokens.py",
         "tests/api/test_issuer_app.py",
+        "tests/api/test_issuer_authorization_code.py",
         "tests/integration/test_issuer_process.py",
+        # The console signs people in through the issuer.
+        "tests/api/test_console_sessions.py",
+        "tests/e2e/test_console.py",
     ),
 }
 for spec in SERVICES:

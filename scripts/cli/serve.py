@@ -17,6 +17,7 @@ KNOWN = (
     "projector",
     "saga",
     "issuer",
+    "console",
     "bench-hello",
 )
 NEEDS_TARGET = ("relay", "projector", "query-api")
@@ -81,6 +82,10 @@ def serve(
             from scripts.composition import overview_api
 
             overview_api.serve_overview_api(host, port)
+        elif service == "console":
+            from console.serving import serve_console
+
+            serve_console(host, port)
         else:
             from scripts.composition import workers
 

@@ -16,7 +16,7 @@ from gateway.layouts import ADMIN_PORT, GATEWAY_PORT, local_config, oidc_issuer
 from gateway.rate_limits import RateLimits, TokenBucket
 from identity.settings import DEV_ISSUER_URL, OidcSettings
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
-from scripts.devstack.services import BENCH_HELLO
+from scripts.devstack.services import BENCH_HELLO, CONSOLE
 
 
 def gateway_ports() -> tuple[int, int]:
@@ -39,13 +39,20 @@ def up_rate_limits(bench: bool = False) -> RateLimits:
 
 
 def up_gateway_config(replicas: Mapping[str, list[int]], bench: bool = False) -> GatewayConfig:
-    """`up`'s gateway: every service at the ports of its replicas (else its own port); in
-    bench mode, no limits and the hello-world route to BENCH_HELLO's port."""
+    """`up`'s gateway: every service at the ports of its replicas (else its own port), and
+    /console to the console; in bench mode, no limits and the hello-world route to
+    BENCH_HELLO's port."""
     port, admin_port = gateway_ports()
     issuer = oidc_issuer(DEV_ISSUER_URL, OidcSettings().oidc_audience)
     hello_port = BENCH_HELLO.port if bench else None
     return local_config(
-        port, admin_port, issuer, replicas, up_rate_limits(bench), bench_hello_port=hello_port
+        port,
+        admin_port,
+        issuer,
+        replicas,
+        up_rate_limits(bench),
+        bench_hello_port=hello_port,
+        console_port=CONSOLE.port,
     )
 
 

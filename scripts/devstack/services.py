@@ -74,9 +74,15 @@ ALL_SPECS: dict[str, ServiceSpec] = {
 BENCH_HELLO = ServiceSpec("bench-hello", ("bench-hello",), 8008, "bench-api")
 
 
+# The operators' console (`paystream up` starts it, on its own port): it reads the other
+# services and owns nothing. Kept out of SERVICES until the gateway routes /console and
+# compose.yaml runs it with a Keycloak client of its own.
+CONSOLE = ServiceSpec("console", ("console",), 8009, "console")
+
+
 # The services that verify tokens or get their own, and so need the issuer running.
 def needs_issuer(spec: ServiceSpec) -> bool:
-    return spec.kind.endswith("-api") or spec.name == "saga"
+    return spec.kind.endswith("-api") or spec.name in ("saga", "console")
 
 
 def service_name(service: str, target: str | None = None) -> str:

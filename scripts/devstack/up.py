@@ -20,13 +20,14 @@ from rich.table import Table
 from eventstore.personal_data.kek_providers import KekSettings, configured_kek
 from eventstore.settings import DatabaseSettings
 from identity.settings import DEV_ISSUER_URL
+from scripts.devstack.console_env import SIGN_IN_HINT, behind_gateway, console_env
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.gateway import gateway_ports, up_gateway
 from scripts.devstack.identity_env import identity_env, prepare_issuer
 from scripts.devstack.log_follower import LogFollower
 from scripts.devstack.replicas import replica_ports
-from scripts.devstack.services import BENCH_HELLO, SERVICES
+from scripts.devstack.services import BENCH_HELLO, CONSOLE, SERVICES
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
@@ -103,8 +104,12 @@ def run_up(
         env["PAYSTREAM_KEK_DIR"] = str(kek_settings.kek_dir)
         issuer_dir, issuer_url = data_dir / "issuer", DEV_ISSUER_URL
         clients = prepare_issuer(issuer_dir, issuer_url)
-        ports = replica_ports(api_replicas or {}, reserved=(*gateway_ports(), BENCH_HELLO.port))
-        specs = list(SERVICES)
+        reserved = (*gateway_ports(), BENCH_HELLO.port, CONSOLE.port)
+        ports = replica_ports(api_replicas or {}, reserved=reserved)
+        specs = [*SERVICES, CONSOLE]
+        ports[CONSOLE.name] = [CONSOLE.port]
+        public_console = behind_gateway(f"http://127.0.0.1:{gateway_ports()[0]}")
+        env_of = {CONSOLE.name: console_env(CONSOLE.port, issuer_dir, data_dir, public_console)}
         if bench:  # beside the system, never one of its services
             specs.append(BENCH_HELLO)
             ports[BENCH_HELLO.name] = [BENCH_HELLO.port]
@@ -112,7 +117,9 @@ def run_up(
             ServiceProcess(
                 spec,
                 port,
-                env | identity_env(spec.name, issuer_dir, issuer_url, clients),
+                env
+                | identity_env(spec.name, issuer_dir, issuer_url, clients)
+                | env_of.get(spec.name, {}),
                 data_dir / "logs",
                 replica=replica,
             )
@@ -215,6 +222,8 @@ def print_urls(
         f'  curl -H "Authorization: Bearer $TOKEN" -X POST {gateway_url}/accounts'
         ' -H \'Content-Type: application/json\' -d \'{"owner": "Alice", "currency": "EUR"}\'',
     )
+    if any(service.name == CONSOLE.name for service in services):
+        lines += (f"console {behind_gateway(gateway_url)}/  ({SIGN_IN_HINT})",)
     if bench:
         lines += (
             f"bench mode: no rate limits; GET {gateway_url}/bench/hello is the hello-world"

@@ -34,7 +34,9 @@ def test_discovery_names_the_issuer_its_keys_and_token_endpoint(issuer: DevIssue
     assert document["jwks_uri"] == f"{ISSUER}/jwks.json"
     assert document["token_endpoint"] == f"{ISSUER}/token"
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert document["grant_types_supported"] == ["client_credentials"]
+    assert document["grant_types_supported"] == ["client_credentials", "authorization_code"]
+    assert document["authorization_endpoint"] == f"{ISSUER}/authorize"
+    assert document["code_challenge_methods_supported"] == ["S256"]
 
 
 def test_the_key_set_publishes_public_rsa_keys_only(issuer: DevIssuer) -> None:

@@ -32,11 +32,11 @@ from identity.settings import DEFAULT_AUDIENCE
 from scripts.devstack.embedded import EmbeddedNats, EmbeddedNatsCluster, free_port
 from scripts.devstack.embedded_envoy import EmbeddedEnvoy
 from scripts.devstack.identity_env import identity_env, prepare_issuer
-from scripts.devstack.services import ALL_SPECS, BENCH_HELLO, needs_issuer
+from scripts.devstack.services import ALL_SPECS, BENCH_HELLO, CONSOLE, needs_issuer
 from scripts.devstack.supervisor import ServiceProcess, service_env
 from scripts.provision import provision
 
-SPECS = {**ALL_SPECS, BENCH_HELLO.name: BENCH_HELLO}
+SPECS = {**ALL_SPECS, BENCH_HELLO.name: BENCH_HELLO, CONSOLE.name: CONSOLE}
 # The account overview's wait per part on the e2e system: a query API waiting on a
 # consistency token can take longer than the 1.5 s default on a loaded 2-core CI machine,
 # and the README session asserts no part is missing.
@@ -141,22 +141,34 @@ class Stack:
         return {"Authorization": f"Bearer {self.token(subject, *roles)}"}
 
     def start(
-        self, name: str, *, wait: bool = True, port: int | None = None, replica: int = 1
+        self,
+        name: str,
+        *,
+        wait: bool = True,
+        port: int | None = None,
+        replica: int = 1,
+        env: dict[str, str] | None = None,
     ) -> ServiceProcess:
         """Start one service (by its name in scripts/devstack/services.py), until ready
         unless `wait` is false; the development issuer first, once, if it needs one.
-        A further `replica` of a service takes `port` (a free one by default)."""
+        A further `replica` of a service takes `port` (a free one by default); `env` is
+        more environment for this process alone."""
         spec = SPECS[name]
         if needs_issuer(spec) and not any(p.spec.name == "issuer" for p in self.processes):
             self.start("issuer")
-        env = service_env(self.database_url, self.nats_url, self.stream_replicas)
-        env.update({variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()})
-        env.update({variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()})
-        env.update(identity_env(name, self.issuer_dir, self.url_of("issuer"), self.clients))
-        env["PAYSTREAM_KEK_DIR"] = str(self.kek_dir)
-        env.update(self.extra_env)
+        environment = service_env(self.database_url, self.nats_url, self.stream_replicas)
+        environment.update(
+            {variable: self.url_of(upstream) for upstream, variable in UPSTREAM_ENV.items()}
+        )
+        environment.update(
+            {variable: self.url_of(service) for service, variable in PUBLIC_ENV.items()}
+        )
+        environment.update(identity_env(name, self.issuer_dir, self.url_of("issuer"), self.clients))
+        environment["PAYSTREAM_KEK_DIR"] = str(self.kek_dir)
+        environment.update(self.extra_env)
+        environment.update(env or {})
         port = port or (replica == 1 and self.upstream_ports.get(name)) or free_port()
-        process = ServiceProcess(spec, port, env, self.work_dir / "logs", replica=replica)
+        process = ServiceProcess(spec, port, environment, self.work_dir / "logs", replica=replica)
         process.start()
         self.processes.append(process)
         if wait:
@@ -175,10 +187,13 @@ class Stack:
         rate_limits: RateLimits | None = None,
         health_check: HealthCheck | None = None,
         bench_hello: bool = False,
+        console_port: int | None = None,
+        port: int | None = None,
     ) -> Iterator[StackGateway]:
         """Envoy in front of the stack's running APIs, trusting its issuer; `replicas`
         processes of a service (those past its first started here, stopped after); with
-        `bench_hello`, `paystream up --bench`'s hello-world service (started here) routed."""
+        `bench_hello`, `paystream up --bench`'s hello-world service (started here) routed;
+        /console to the console at `console_port` when given; on `port` when given."""
         added = [
             self.start(name, wait=False, replica=replica)
             for name, count in (replicas or {}).items()
@@ -193,7 +208,7 @@ class Stack:
             name: list(dict.fromkeys(p.port for p in found)) for name, found in running.items()
         }
         issuer = oidc_issuer(self.url_of("issuer"))
-        port = free_port()
+        port = port or free_port()
         config = local_config(
             port,
             free_port(),
@@ -202,6 +217,7 @@ class Stack:
             rate_limits,
             health_check,
             bench_hello_port=added[-1].port if bench_hello else None,
+            console_port=console_port,
         )
         envoy = EmbeddedEnvoy(self.work_dir / f"gateway-{port}", bootstrap(config))
         try:

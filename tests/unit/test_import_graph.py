@@ -7,7 +7,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("domains", "eventstore", "projections", "api", "saga", "identity", "scripts", "tests")
+PACKAGES = (
+    "domains",
+    "eventstore",
+    "projections",
+    "api",
+    "saga",
+    "identity",
+    "scripts",
+    "tests",
+    "console",
+)
 
 
 def module_name(path: Path) -> str:

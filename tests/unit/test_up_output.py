@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scripts.devstack.services import BENCH_HELLO, SERVICES
+from scripts.devstack.services import BENCH_HELLO, CONSOLE, SERVICES
 from scripts.devstack.supervisor import ServiceProcess
 from scripts.devstack.up import print_urls
 
@@ -70,3 +70,13 @@ def test_bench_mode_says_so_and_lists_the_hello_service(tmp_path: Path) -> None:
     assert any("bench-hello" in line and "http://127.0.0.1:8008" in line for line in lines)
     assert any(f"GET {GATEWAY_URL}/bench/hello" in line for line in lines)
     assert not any("/bench/hello" in line for line in printed(services[:-1]))
+
+
+def test_the_console_is_printed_behind_the_gateway_with_how_to_sign_in(tmp_path: Path) -> None:
+    services = [ServiceProcess(spec, spec.port, {}, tmp_path) for spec in (*SERVICES, CONSOLE)]
+
+    lines = printed(services)
+
+    [line] = [line for line in lines if line.startswith("console ")]
+    assert f"{GATEWAY_URL}/console/" in line
+    assert "operator or auditor" in line

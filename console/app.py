@@ -1,0 +1,49 @@
+"""The console app of `paystream serve console`: sign-in, the overview, its static files,
+and a readable page instead of any unexpected error."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from api.health import install_health
+from console.live_view import LiveView
+from console.oidc_client import OidcClient
+from console.overview import overview_router
+from console.pages import message
+from console.sessions import Sessions
+from console.settings import PATH_PREFIX
+from console.sign_in import sign_in_router
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+
+async def ready() -> list[str]:
+    return []
+
+
+def create_console_app(oidc: OidcClient, sessions: Sessions, view: LiveView) -> FastAPI:
+    """The console, under PATH_PREFIX; it keeps nothing but what its cookies carry."""
+    app = FastAPI(title="console", docs_url=None, redoc_url=None, openapi_url=None)
+    install_health(app, ready)
+    app.mount(f"{PATH_PREFIX}/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(sign_in_router(oidc, sessions))
+    app.include_router(overview_router(view, sessions))
+
+    @app.get(PATH_PREFIX, include_in_schema=False)
+    def console_root() -> Response:
+        return RedirectResponse(f"{PATH_PREFIX}/", status_code=308)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("the console failed to answer %s", request.url.path)
+        text = "Something went wrong on our side; it has been logged. Try again in a moment."
+        return message(request, None, 500, "Error", text, action=(f"{PATH_PREFIX}/", "Overview"))
+
+    return app

@@ -1,0 +1,104 @@
+"""The console's pages in process, signed in with tokens of a real development issuer:
+who may see the overview (alarms first), and what the others see instead (never a
+traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from console.app import create_console_app
+from console.live_view import LiveView
+from console.oidc_client import OidcClient
+from console.sessions import SESSION_COOKIE, Sessions
+from console.signed_cookies import CookieSigner
+from tests.support.issuer import ISSUER, DevIssuer, dev_issuer
+
+KEY = b"s" * 32
+UNREACHABLE_DISCOVERY = "http://127.0.0.1:1/.well-known/openid-configuration"
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> DevIssuer:
+    return dev_issuer(tmp_path)
+
+
+@pytest.fixture
+def console(issuer: DevIssuer, tmp_path: Path) -> TestClient:
+    # One service, down: nothing listens on port 1.
+    (tmp_path / "services.json").write_text('{"accounts-api": "http://127.0.0.1:1"}')
+    # The issuer's discovery document where nothing answers (port 1): sign-in unavailable.
+    oidc = OidcClient(ISSUER, UNREACHABLE_DISCOVERY, "http://console.test/console/callback")
+    sessions = Sessions(CookieSigner(KEY), issuer.verifier(), secure=False)
+    app = create_console_app(oidc, sessions, LiveView(tmp_path))
+    return TestClient(app, base_url="http://console.test", raise_server_exceptions=False)
+
+
+def signed_in(console: TestClient, token: str) -> TestClient:
+    console.cookies.set(SESSION_COOKIE, CookieSigner(KEY).sign({"token": token}, 60))
+    return console
+
+
+def test_nobody_signed_in_is_sent_to_sign_in(console: TestClient) -> None:
+    answer = console.get("/console/", follow_redirects=False)
+
+    assert (answer.status_code, answer.headers["location"]) == (303, "/console/sign-in")
+
+
+@pytest.mark.parametrize("role", ["operator", "auditor"])
+def test_operators_and_auditors_see_the_overview(
+    console: TestClient, issuer: DevIssuer, role: str
+) -> None:
+    answer = signed_in(console, issuer.mint("olga", roles=[role])).get("/console/")
+
+    assert answer.status_code == 200
+    assert "<h1>Overview</h1>" in answer.text
+    alarms = answer.text.index('<ul class="alarms"')
+    assert answer.text.index("accounts-api down") < answer.text.index('id="services"')
+    assert alarms < answer.text.index('id="services"')
+    assert answer.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("role", ["customer", "teller", "service"])
+def test_anyone_else_gets_a_403_page(console: TestClient, issuer: DevIssuer, role: str) -> None:
+    client = signed_in(console, issuer.mint("carol", roles=[role]))
+
+    page, live = client.get("/console/"), client.get("/console/overview/live")
+
+    for answer in (page, live):
+        assert answer.status_code == 403
+        assert "for operators and auditors" in answer.text
+
+
+def test_a_token_that_no_longer_verifies_is_no_session(
+    console: TestClient, issuer: DevIssuer
+) -> None:
+    expired = issuer.mint("olga", roles=["operator"], now=0)
+    client = signed_in(console, expired)
+
+    page = client.get("/console/", follow_redirects=False)
+    live = client.get("/console/overview/live")
+
+    assert page.status_code == 303
+    assert (live.status_code, live.headers["hx-redirect"]) == (401, "/console/sign-in")
+
+
+def test_an_unreadable_layout_is_said_on_the_page(
+    console: TestClient, issuer: DevIssuer, tmp_path: Path
+) -> None:
+    (tmp_path / "services.json").write_text("[1, 2]")
+
+    answer = signed_in(console, issuer.mint("olga", roles=["operator"])).get("/console/")
+
+    assert answer.status_code == 200
+    assert "The services cannot be listed" in answer.text
+
+
+def test_the_issuer_out_of_reach_is_a_readable_page(console: TestClient) -> None:
+    answer = console.get("/console/sign-in")
+
+    assert answer.status_code == 503
+    assert "Sign-in unavailable" in answer.text
+    assert "Traceback" not in answer.text
