@@ -92,23 +92,17 @@ def erase_subject(
                 report.fingerprints_scrubbed = _scrub_fingerprints(conn, sealed)
                 report.letters_scrubbed = _scrub_letters(conn, plaintexts)
                 destroy_key(conn, subject)
-        owning = {
-            context.name: [
-                e.originator_id
-                for e in sealed
-                if e.context == context and e.topic == OWNING_EVENTS[context.name]
-            ]
-            for context in CONTEXTS
-        }
-        todo = {
-            context.name: [
+        todo: dict[str, list[UUID]] = {}
+        for context in CONTEXTS:
+            owning = OWNING_EVENTS[context.name]
+            done_before = _recorded_already(conn, context, key_id)
+            todo[context.name] = [
                 aggregate
-                for aggregate in dict.fromkeys(owning[context.name])
+                for aggregate in dict.fromkeys(
+                    e.originator_id for e in sealed if e.context == context and e.topic == owning
+                )
                 if aggregate not in done_before
             ]
-            for context in CONTEXTS
-            for done_before in [_recorded_already(conn, context, key_id)]
-        }
     total, done = sum(len(ids) for ids in todo.values()), 0
     progress(0, total)
     metadata = CommandMetadata(actor=erased_by, correlation_id=correlation_id)
