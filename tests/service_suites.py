@@ -197,6 +197,9 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_console_cookies.py",
         "tests/api/test_console_sessions.py",
         "tests/e2e/test_console.py",
+        # ... and its pages with actions: the CLI's operations, recorded as the operator.
+        "tests/api/test_console_actions.py",
+        "tests/e2e/test_console_actions.py",
     ),
     "overview-api": (
         *GATEWAY,
