@@ -122,3 +122,57 @@ def test_an_unreachable_database_is_said_on_the_page(
     assert "The database cannot be reached" in answer.text
     assert "only operators may retry, skip or rebuild" in answer.text
     assert '<button type="submit">Start rebuild' not in answer.text
+
+
+@pytest.mark.parametrize("role", ["customer", "teller"])
+def test_anyone_but_operators_and_auditors_is_refused_the_audit_page(
+    console: TestClient, issuer: DevIssuer, role: str
+) -> None:
+    client = signed_in(console, issuer, role)
+
+    answers = [
+        client.get("/console/audit"),
+        client.get("/console/audit/live"),
+        client.get("/console/audit/checkpoint"),
+        client.post("/console/audit/verify", files={"checkpoint": ("c.json", b"{}")}),
+    ]
+
+    assert [answer.status_code for answer in answers] == [403] * 4
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"not json", "c.json is not valid JSON"),
+        (b'{"format": "something else"}', "not a paystream-audit-checkpoint/1 file"),
+        (
+            b'{"format": "paystream-audit-checkpoint/1", "created_at": "x", "digest": "0"}',
+            "&#39;contexts&#39; is missing",
+        ),
+        (
+            b'{"format": "paystream-audit-checkpoint/1", "created_at": "x", "digest": "0",'
+            b' "contexts": {}}',
+            "its digest does not match",
+        ),
+    ],
+)
+def test_a_malformed_checkpoint_is_a_readable_page(
+    console: TestClient, issuer: DevIssuer, content: bytes, said: str
+) -> None:
+    client = signed_in(console, issuer, "auditor")
+
+    answer = client.post("/console/audit/verify", files={"checkpoint": ("c.json", content)})
+
+    assert answer.status_code == 400
+    assert "The checkpoint cannot be used" in answer.text and said in answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_the_audit_page_says_when_nothing_was_verified_yet(
+    console: TestClient, issuer: DevIssuer
+) -> None:
+    answer = signed_in(console, issuer, "auditor").get("/console/audit")
+
+    assert answer.status_code == 200
+    assert "No verification started from this console" in answer.text
+    assert 'href="/console/audit/checkpoint"' in answer.text

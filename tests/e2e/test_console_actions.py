@@ -1,29 +1,33 @@
 """The console's pages with actions in a real browser against the running system: a
 poison event halts a projection, the overview shows it first, the operator skips the
 dead letter after a confirmation naming the event and the projection resumes; a rebuild
-started from the console finishes; an auditor sees the page but may not act; the
-operator log names the signed-in operator for each action. Each test saves a screenshot
-(tests/support/browser.py)."""
+started from the console finishes; an auditor sees the page but may not act; the audit
+page verifies clean, names the link an SQL change broke, downloads a checkpoint and
+verifies against it; the operator log names the signed-in person for each action. Each
+test saves a screenshot (tests/support/browser.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from eventstore.contexts import ACCOUNTS
+from domains.accounts.application import AccountsService
+from eventstore.contexts import ACCOUNTS, application_env
 from projections.account_summary import AccountSummaryProjection
 from projections.versions import ACTIVE_TABLE
 from tests.support.console_process import running_console, sign_in
 from tests.support.stack import Stack, wait_until
-from tests.support.workload import accounts_service, tracked_position
+from tests.support.workload import tracked_position
 
 POISON = 13
 HALT_MS = 90_000  # five attempts with backoff (0.5 s to 8 s), then the dead letter
 REBUILD_MS = 120_000
+VERIFY_MS = 120_000
 SUMMARY = AccountSummaryProjection.read_schema()
 
 
@@ -33,12 +37,20 @@ def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield url
 
 
+@pytest.fixture(scope="module")
+def accounts(stack: Stack) -> AccountsService:
+    """The accounts' application service on the system's event store, writing beside the
+    accounts API; a connection may take a while on a machine busy with the whole system."""
+    env = application_env(ACCOUNTS, stack.db, pool_size=2) | {"POSTGRES_CONNECT_TIMEOUT": "20"}
+    return AccountsService(env=env)
+
+
 @pytest.fixture
-def poisoned(stack: Stack) -> Iterator[UUID]:
+def poisoned(stack: Stack, accounts: AccountsService) -> Iterator[UUID]:
     """An account whose deposits of 13 the live account summary cannot apply (a trigger
     on its active build refuses them); afterwards the trigger is gone and no dead letter
     is left open, whatever the test did."""
-    account = accounts_service(stack).open_account("Poisoned", "EUR").account_id
+    account = accounts.open_account("Poisoned", "EUR").account_id
     with stack.admin() as conn:
         row = conn.execute(f"SELECT schema FROM {SUMMARY}.{ACTIVE_TABLE}").fetchone()
         assert row is not None
@@ -77,12 +89,11 @@ def actions(stack: Stack, subject: str, command: str) -> list[dict[str, Any]]:
 
 
 def test_a_poison_event_halts_a_projection_and_skipping_it_from_the_console_resumes_it(
-    page: Page, console: str, stack: Stack, poisoned: UUID
+    page: Page, console: str, stack: Stack, accounts: AccountsService, poisoned: UUID
 ) -> None:
-    service = accounts_service(stack)
-    service.deposit(poisoned, 5)
-    poison = service.deposit(poisoned, POISON).position
-    service.deposit(poisoned, 7)
+    accounts.deposit(poisoned, 5)
+    poison = accounts.deposit(poisoned, POISON).position
+    accounts.deposit(poisoned, 7)
     sign_in(page, console, "olga-skips", "operator")
 
     alarms = page.locator("ul.alarms")
@@ -160,3 +171,69 @@ def test_an_auditor_sees_the_projections_but_is_refused_the_actions(
     assert skip.status == 403
     assert actions(stack, "ada-looks", "rebuild") == []
     assert actions(stack, "ada-looks", "projections skip") == []
+
+
+def tampered(stack: Stack, account: UUID, change: str) -> None:
+    """Append a byte to the state of `account`'s second event (`change` "append"), or
+    take it off again ("restore"), in SQL, behind the event store's back."""
+    state = (
+        "state || ' '::bytea"
+        if change == "append"
+        else "substring(state FROM 1 FOR length(state) - 1)"
+    )
+    with stack.admin() as conn:
+        conn.execute(
+            f"UPDATE accounts.accounts_events SET state = {state}"
+            " WHERE originator_id = %s AND originator_version = 2",
+            (account,),
+        )
+
+
+def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
+    page: Page, console: str, stack: Stack, accounts: AccountsService, tmp_path: Path
+) -> None:
+    account = accounts.open_account("Tampered", "EUR").account_id
+    accounts.deposit(account, 5)
+    sign_in(page, console, "ada-verifies", "auditor")
+    page.goto(f"{console}/audit")
+    state = page.locator(".verify-state")
+
+    page.get_by_role("button", name="Verify every chain").click()
+    expect(state).to_have_text("verified", timeout=VERIFY_MS)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download a checkpoint").click()
+    checkpoint = tmp_path / download.value.suggested_filename
+    download.value.save_as(checkpoint)
+
+    tampered(stack, account, "append")
+    try:
+        page.get_by_role("button", name="Verify every chain").click()
+        expect(state).to_have_text("broken", timeout=VERIFY_MS)
+    finally:
+        tampered(stack, account, "restore")
+    broken = page.locator("#broken-links tbody tr")
+    expect(broken).to_have_count(1)
+    expect(broken.locator(".aggregate")).to_have_text(str(account))
+    expect(broken.locator(".versions")).to_have_text("v2")
+    expect(broken).to_contain_text("altered")
+
+    page.get_by_label("Checkpoint file").set_input_files(checkpoint)
+    page.get_by_role("button", name="Verify against the checkpoint").click()
+    expect(page.get_by_text(f"against the checkpoint {checkpoint.name}")).to_be_visible()
+    expect(state).to_have_text("verified", timeout=VERIFY_MS)
+    verifications = actions(stack, "ada-verifies", "audit verify")
+    assert [row["phase"] for row in verifications] == [
+        "started",
+        "succeeded",
+        "started",
+        "failed",
+        "started",
+        "succeeded",
+    ]
+    assert verifications[-1]["arguments"] == {"context": None, "checkpoint": checkpoint.name}
+    [started, succeeded] = actions(stack, "ada-verifies", "audit checkpoint")
+    assert (started["phase"], succeeded["phase"], started["roles"]) == (
+        "started",
+        "succeeded",
+        ["auditor"],
+    )
