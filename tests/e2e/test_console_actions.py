@@ -20,6 +20,7 @@ from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS, application_env
 from projections.account_summary import AccountSummaryProjection
 from projections.versions import ACTIVE_TABLE
+from tests.support.browser import PHONE
 from tests.support.console_process import running_console, sign_in
 from tests.support.stack import Stack, wait_until
 from tests.support.workload import tracked_position
@@ -151,7 +152,7 @@ def test_an_operator_starts_a_rebuild_and_sees_it_finish(
     assert started["arguments"] == {"projection": "payments", "dry_run": False}
 
 
-def test_an_auditor_sees_the_projections_but_is_refused_the_actions(
+def test_an_auditor_sees_the_pages_but_is_refused_the_actions_even_at_phone_width(
     page: Page, console: str, stack: Stack
 ) -> None:
     sign_in(page, console, "ada-looks", "auditor")
@@ -171,6 +172,12 @@ def test_an_auditor_sees_the_projections_but_is_refused_the_actions(
     assert skip.status == 403
     assert actions(stack, "ada-looks", "rebuild") == []
     assert actions(stack, "ada-looks", "projections skip") == []
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    for path in ("/projections", "/audit"):
+        page.goto(f"{console}{path}")
+        expect(page.locator("h1")).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways at phone width"
 
 
 def tampered(stack: Stack, account: UUID, change: str) -> None:
