@@ -12,13 +12,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api.health import install_health
+from console.audit_page import audit_router
 from console.live_view import LiveView
 from console.oidc_client import OidcClient
 from console.overview import overview_router
 from console.pages import message
+from console.projections_page import projections_router
+from console.rebuild_runs import RebuildRuns
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
 from console.sign_in import sign_in_router
+from console.verify_runs import VerifyRuns
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -35,6 +39,8 @@ def create_console_app(oidc: OidcClient, sessions: Sessions, view: LiveView) -> 
     app.mount(f"{PATH_PREFIX}/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sign_in_router(oidc, sessions))
     app.include_router(overview_router(view, sessions))
+    app.include_router(projections_router(sessions, RebuildRuns()))
+    app.include_router(audit_router(sessions, VerifyRuns()))
 
     @app.get(PATH_PREFIX, include_in_schema=False)
     def console_root() -> Response:

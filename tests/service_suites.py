@@ -173,6 +173,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_audit_verify.py",
         "tests/integration/test_audit_browse.py",
         "tests/integration/test_operator_log.py",
+        "tests/integration/test_operator_actions.py",
         "tests/integration/test_kek_rotation.py",
         "tests/e2e/test_personal_data_erasure.py",
         "tests/unit/test_personal_data_erasure_events.py",
@@ -197,6 +198,11 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_console_cookies.py",
         "tests/api/test_console_sessions.py",
         "tests/e2e/test_console.py",
+        # ... and its pages with actions: the CLI's operations, recorded as the operator.
+        "tests/api/test_console_actions.py",
+        "tests/unit/test_rebuild_runs.py",
+        "tests/integration/test_operator_actions.py",
+        "tests/e2e/test_console_actions.py",
     ),
     "overview-api": (
         *GATEWAY,

@@ -26,7 +26,8 @@ import typer
 from rich.console import Console
 
 from eventstore import chain_check
-from eventstore.chain_check import BrokenLink, ChainChecker, CheckpointDigest, Head
+from eventstore.chain_check import BrokenLink, CheckpointDigest, Head
+from eventstore.chain_verification import verify_chains
 from eventstore.contexts import CONTEXTS, Context
 from eventstore.settings import DatabaseSettings
 from scripts.cli.database import reachable_database
@@ -37,7 +38,6 @@ from scripts.cli.recorded import READERS, recorded
 from scripts.plural import counted
 
 FORMAT = "paystream-audit-checkpoint/1"
-PROGRESS_STEP = 1_000  # events between two progress updates
 
 
 @dataclass(frozen=True)
@@ -142,21 +142,23 @@ def verify_context(
         out.print(f"{context.name} {link.aggregate_id} {link.versions} {link.kind}: {link.detail}")
 
     heads = saved.heads if saved else {}
-    checker = ChainChecker(print_broken_link, heads, saved.max_position if saved else 0)
     started = time.perf_counter()
     try:
-        with snapshot(db, context) as conn:
-            total = chain_check.count_events(conn, context)
-            with progress_bar(out, "events", transient=True) as progress:
-                task = progress.add_task(f"verify {context.name}", total=total)
-                for link in chain_check.stream_links(conn, context):
-                    checker.check(link)
-                    if checker.events % PROGRESS_STEP == 0:
-                        progress.update(task, completed=checker.events)
-                progress.update(task, completed=checker.events)
+        with (
+            snapshot(db, context) as conn,
+            progress_bar(out, "events", transient=True) as progress,
+        ):
+            task = progress.add_task(f"verify {context.name}", total=None)
+            checker = verify_chains(
+                conn,
+                context,
+                print_broken_link,
+                lambda done, total: progress.update(task, completed=done, total=total),
+                heads,
+                saved.max_position if saved else 0,
+            )
     except psycopg.Error as error:
         raise CliError(f"verify of {context.name} stopped: {one_line(str(error))}") from None
-    checker.finish()
     elapsed = time.perf_counter() - started
     tally.events += checker.events
     tally.aggregates += checker.aggregates

@@ -1,5 +1,6 @@
 """`recorded`: an operating command runs as a verified person and leaves its trace in the
-operator log (eventstore/operator_log.py): a `started` row before it does anything, and
+operator log (eventstore/operator_log.py, written by eventstore/operator_actions.py, as
+the console writes it): a `started` row before it does anything, and
 a `succeeded` or `failed` row when it ends.
 
 Commands check their input first, then enter `recorded`: input refused as bad stores
@@ -18,13 +19,12 @@ import psycopg
 import typer
 from rich.console import Console
 
-from eventstore import operator_log
+from eventstore.operator_actions import ActionWriter, actor_of
 from eventstore.operator_log import Actor, Phase
 from eventstore.outages import reason
 from eventstore.reconnect import Backoff, is_connection_lost
-from eventstore.settings import DatabaseSettings
 from identity.roles import AUDITOR, OPERATOR
-from scripts.cli.database import CONNECT_TIMEOUT_SECONDS, unreachable
+from scripts.cli.database import unreachable
 from scripts.cli.errors import CliError
 from scripts.cli.operator_identity import operator
 
@@ -46,73 +46,55 @@ def recorded(
     to `waits_for_database` seconds (saying so), then it is the usual one-line error. A
     failure to record the end is a warning: the work is done."""
     principal = operator(command, roles)
-    actor = Actor(principal.subject, principal.client_id, tuple(sorted(principal.roles)))
-    action_id = uuid.uuid4()
-    write = ActionWriter(action_id, actor, command, arguments)
-    write.start(waits_for_database)
+    write = ActionWriter(uuid.uuid4(), actor_of(principal), command, arguments)
+    _start(write, waits_for_database)
     try:
-        yield actor
+        yield write.actor
     except typer.Exit as done:
-        write.end(done.exit_code)
+        _end(write, done.exit_code)
         raise
     except CliError as error:
-        write.end(error.code, str(error))
+        _end(write, error.code, str(error))
         raise
     except BaseException as error:
-        write.end(1, reason(error))
+        _end(write, 1, reason(error))
         raise
-    write.end(0)
+    _end(write, 0)
 
 
-class ActionWriter:
-    """Writes the rows of one action, each on a connection of its own (a long command
-    may outlive a database restart)."""
-
-    def __init__(self, action_id: uuid.UUID, actor: Actor, command: str, arguments: Any) -> None:
-        self.action_id, self.actor = action_id, actor
-        self.command, self.arguments = command, arguments
-        self.conninfo = DatabaseSettings().role_conninfo(operator_log.ROLE)
-
-    def start(self, waits_for_database: float) -> None:
-        backoff, give_up_at = Backoff(), time.monotonic() + waits_for_database
-        said = False
-        while True:
-            try:
-                self._write("started", None)
-                return
-            except psycopg.OperationalError as error:
-                if not is_connection_lost(error):
-                    raise
-                if time.monotonic() >= give_up_at:
-                    raise unreachable(self.conninfo, error) from None
-                if not said:
-                    Console().print(
-                        f"database connection lost ({reason(error)}); waiting for it (up to"
-                        f" {waits_for_database:.0f}s) to record `paystream {self.command}`",
-                        markup=False,
-                        highlight=False,
-                    )
-                    said = True
-                time.sleep(backoff.next_delay())
-
-    def end(self, exit_code: int | None, detail: str | None = None) -> None:
-        phase: Phase = "succeeded" if not exit_code else "failed"
-        if phase == "failed" and detail is None:
-            detail = f"exit code {exit_code}"
+def _start(write: ActionWriter, waits_for_database: float) -> None:
+    backoff, give_up_at = Backoff(), time.monotonic() + waits_for_database
+    said = False
+    while True:
         try:
-            self._write(phase, detail)
-        except psycopg.Error as error:
-            Console(stderr=True).print(
-                f"warning: could not record the end of `paystream {self.command}`"
-                f" ({self.action_id}): {reason(error)}",
-                markup=False,
-                highlight=False,
-            )
+            write.write("started")
+            return
+        except psycopg.OperationalError as error:
+            if not is_connection_lost(error):
+                raise
+            if time.monotonic() >= give_up_at:
+                raise unreachable(write.conninfo, error) from None
+            if not said:
+                Console().print(
+                    f"database connection lost ({reason(error)}); waiting for it (up to"
+                    f" {waits_for_database:.0f}s) to record `paystream {write.command}`",
+                    markup=False,
+                    highlight=False,
+                )
+                said = True
+            time.sleep(backoff.next_delay())
 
-    def _write(self, phase: Phase, detail: str | None) -> None:
-        with psycopg.connect(
-            self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
-        ) as conn:
-            operator_log.record(
-                conn, self.action_id, self.actor, self.command, self.arguments, phase, detail
-            )
+
+def _end(write: ActionWriter, exit_code: int | None, detail: str | None = None) -> None:
+    phase: Phase = "succeeded" if not exit_code else "failed"
+    if phase == "failed" and detail is None:
+        detail = f"exit code {exit_code}"
+    try:
+        write.write(phase, detail)
+    except psycopg.Error as error:
+        Console(stderr=True).print(
+            f"warning: could not record the end of `paystream {write.command}`"
+            f" ({write.action_id}): {reason(error)}",
+            markup=False,
+            highlight=False,
+        )

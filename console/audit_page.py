@@ -1,0 +1,123 @@
+"""The Audit page: verify every hash chain (as `paystream audit verify`) with progress
+live and the broken links listed, download a checkpoint (the file `paystream audit
+checkpoint` writes), and verify against an uploaded one. Operators and auditors both
+may, as with the CLI; each is recorded as the signed-in person."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from console.page_access import viewer
+from console.pages import message, page
+from console.sessions import Sessions
+from console.settings import PATH_PREFIX
+from console.uploaded_files import BadUpload, uploaded_file
+from console.verify_runs import VerifyRunning, VerifyRuns
+from eventstore.contexts import CONTEXTS
+from eventstore.operator_actions import recorded_as
+from eventstore.settings import DatabaseSettings
+from scripts.cli.audit_verify import (
+    Checkpoint,
+    checkpoint_digest,
+    parse_checkpoint,
+    write_checkpoint,
+)
+
+PAGE = f"{PATH_PREFIX}/audit"
+REFRESH_SECONDS = 1
+
+
+def read_checkpoint(name: str, content: bytes) -> Checkpoint:
+    """The uploaded checkpoint, checked as `load_checkpoint` checks a file; BadUpload
+    saying what is wrong otherwise."""
+    try:
+        checkpoint = parse_checkpoint(orjson.loads(content))
+    except orjson.JSONDecodeError as error:
+        raise BadUpload(f"{name} is not valid JSON: {error}") from None
+    except KeyError as error:
+        raise BadUpload(f"{name} is not a valid checkpoint: {error} is missing") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise BadUpload(f"{name} is not a valid checkpoint: {error}") from None
+    if checkpoint.digest != checkpoint_digest(checkpoint):
+        raise BadUpload(f"{name} is not a valid checkpoint: its digest does not match")
+    unknown = sorted(set(checkpoint.contexts) - set(CONTEXTS))
+    if unknown:
+        raise BadUpload(f"{name} names unknown context {unknown[0]!r}")
+    return checkpoint
+
+
+def live_context(runs: VerifyRuns) -> dict[str, Any]:
+    return {
+        "run": runs.latest,
+        "refresh_seconds": REFRESH_SECONDS,
+        "updated": time.strftime("%H:%M:%S", time.gmtime()),
+    }
+
+
+def audit_router(sessions: Sessions, runs: VerifyRuns) -> APIRouter:
+    router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
+
+    @router.get("/audit")
+    def audit(request: Request) -> Response:
+        """The latest verification, and the forms to start one or take a checkpoint."""
+        principal = viewer(request, sessions)
+        if isinstance(principal, Response):
+            return principal
+        return page(request, "audit.html", principal, title="Audit", **live_context(runs))
+
+    @router.get("/audit/live")
+    def live(request: Request) -> Response:
+        """The verification's progress and findings alone, for htmx."""
+        principal = viewer(request, sessions, fragment=True)
+        if isinstance(principal, Response):
+            return principal
+        return page(request, "audit_live.html", principal, **live_context(runs))
+
+    @router.post("/audit/verify")
+    async def verify(request: Request) -> Response:
+        """`paystream audit verify [--checkpoint FILE]`, in the background, recorded."""
+        principal = viewer(request, sessions)
+        if isinstance(principal, Response):
+            return principal
+        try:
+            upload = await uploaded_file(request, "checkpoint")
+            saved = read_checkpoint(*upload) if upload else None
+        except BadUpload as error:
+            text = f"The checkpoint cannot be used: {error}."
+            return message(request, principal, 400, "Bad checkpoint", text, action=(PAGE, "Audit"))
+        try:
+            runs.start(principal, saved, upload[0] if upload else None)
+        except VerifyRunning as error:
+            return message(
+                request, principal, 409, "Already running", f"{error}.", action=(PAGE, "Audit")
+            )
+        return RedirectResponse(PAGE, status_code=303)
+
+    @router.get("/audit/checkpoint")
+    def checkpoint(request: Request) -> Response:
+        """`paystream audit checkpoint`, as a download, recorded."""
+        principal = viewer(request, sessions)
+        if isinstance(principal, Response):
+            return principal
+        name = f"paystream-checkpoint-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+        document = io.StringIO()
+        with recorded_as(principal, "audit checkpoint", {"output": f"download:{name}"}):
+            write_checkpoint(document, DatabaseSettings())
+        return Response(
+            document.getvalue(),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return router
