@@ -12,6 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api.health import install_health
+from console.accounts_page import accounts_router
+from console.events_page import events_router
 from console.live_view import LiveView
 from console.oidc_client import OidcClient
 from console.overview import overview_router
@@ -19,6 +21,7 @@ from console.pages import message
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
 from console.sign_in import sign_in_router
+from console.trace_page import trace_router
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -35,6 +38,9 @@ def create_console_app(oidc: OidcClient, sessions: Sessions, view: LiveView) -> 
     app.mount(f"{PATH_PREFIX}/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sign_in_router(oidc, sessions))
     app.include_router(overview_router(view, sessions))
+    app.include_router(events_router(sessions))
+    app.include_router(trace_router(sessions))
+    app.include_router(accounts_router(sessions))
 
     @app.get(PATH_PREFIX, include_in_schema=False)
     def console_root() -> Response:

@@ -197,6 +197,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/unit/test_console_cookies.py",
         "tests/api/test_console_sessions.py",
         "tests/e2e/test_console.py",
+        "tests/api/test_console_audit_pages.py",
     ),
     "overview-api": (
         *GATEWAY,
