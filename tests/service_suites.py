@@ -198,6 +198,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/api/test_console_sessions.py",
         "tests/e2e/test_console.py",
         "tests/api/test_console_audit_pages.py",
+        "tests/e2e/test_console_pages.py",
     ),
     "overview-api": (
         *GATEWAY,
