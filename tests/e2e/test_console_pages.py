@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from eventstore import operator_log
 from tests.e2e import test_console as console_tests
 from tests.e2e.test_audit_trace import failed_payment
+from tests.support.browser import PHONE
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -95,8 +96,11 @@ def test_the_events_page_shows_a_chain_verified_then_broken_by_an_altered_event(
                 alter.format("substring(state FROM 1 FOR length(state) - 1)"), (account_id,)
             )
 
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     page.locator("summary", has_text="MoneyDeposited.v1").first.click()
     expect(page.locator("details[open] pre").first).to_contain_text('"amount": 500')
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the events page scrolls sideways at phone width"
 
 
 def test_the_accounts_page_shows_the_state_before_the_last_deposit(
