@@ -1,9 +1,11 @@
-"""The Accounts page: one account's history from the audit trail, and its state as of a
-chosen time or version, as `paystream audit history` and `audit state --at` show them."""
+"""The Accounts page: one account now (its summary, latest statement entries and payments
+in flight, from the overview API), its history from the audit trail, and its state as of
+a chosen time or version, as `paystream audit history` and `audit state --at` show them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.account_overview_reads import account_now, session_token
 from console.audit_access import (
     BadInput,
     DamagedStore,
@@ -67,7 +70,7 @@ def state_shown(report: dict[str, Any]) -> dict[str, Any]:
     return {"report": report, "state_json": {k: pretty(v) for k, v in report["state"].items()}}
 
 
-def accounts_router(sessions: Sessions) -> APIRouter:
+def accounts_router(sessions: Sessions, data_dir: Path) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
 
     @router.get("/accounts")
@@ -93,13 +96,17 @@ def accounts_router(sessions: Sessions) -> APIRouter:
                 report = state_at(db, account, moment, len(history)) if history else None
         except DamagedStore as error:
             return page(request, "accounts.html", principal, error=str(error), **values)
-        link = events_url(context=ACCOUNTS.name, aggregate_id=account)
+        if not history:
+            return page(request, "accounts.html", principal, history=history, **values)
+        now = account_now(data_dir, session_token(request, sessions), account)
         shown = state_shown(report) if isinstance(report, dict) else {"state_problem": report}
+        link = events_url(context=ACCOUNTS.name, aggregate_id=account)
         return page(
             request,
             "accounts.html",
             principal,
             history=history,
+            now=now,
             events_link=link,
             **shown,
             **values,

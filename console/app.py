@@ -40,7 +40,7 @@ def create_console_app(oidc: OidcClient, sessions: Sessions, view: LiveView) -> 
     app.include_router(overview_router(view, sessions))
     app.include_router(events_router(sessions))
     app.include_router(trace_router(sessions))
-    app.include_router(accounts_router(sessions))
+    app.include_router(accounts_router(sessions, view.data_dir))
 
     @app.get(PATH_PREFIX, include_in_schema=False)
     def console_root() -> Response:

@@ -16,7 +16,7 @@ from eventstore import operator_log
 from tests.e2e import test_console as console_tests
 from tests.e2e.test_audit_trace import failed_payment
 from tests.support.browser import PHONE
-from tests.support.stack import Stack
+from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -103,16 +103,31 @@ def test_the_events_page_shows_a_chain_verified_then_broken_by_an_altered_event(
     assert overflow <= 0, "the events page scrolls sideways at phone width"
 
 
-def test_the_accounts_page_shows_the_state_before_the_last_deposit(
-    page: Page, console: str, stack: Stack
+def summary_balance(stack: Stack, overview_api: str, account_id: str) -> int | None:
+    """The account's balance as the query side has it now (None: not there yet)."""
+    url = f"{overview_api}/accounts/{account_id}/overview"
+    answer = httpx.get(url, headers=stack.auth("olga", "operator"), timeout=30)
+    summary = answer.json().get("summary") if answer.is_success else None
+    return int(summary["balance"]) if summary else None
+
+
+def test_the_accounts_page_shows_the_account_now_and_before_its_last_deposit(
+    page: Page, console: str, stack: Stack, watched: dict[str, str]
 ) -> None:
     account_id = funded_account(stack, 1_000, 500)
+    wait_until(
+        lambda: summary_balance(stack, watched["overview-api"], account_id) == 1_500,
+        60,
+        "the query side to have both deposits",
+    )
     sign_in(page, console, "olga", "operator")
     page.goto(f"{console}/accounts")
     page.get_by_label("Account id").fill(account_id)
     page.get_by_role("button", name="Look up").click()
     expect(page.get_by_role("heading", name="History: 3 events")).to_be_visible()
     expect(page.get_by_role("heading", name="State at version 3 of 3")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("1500 EUR")
+    expect(page.locator("#entries tbody tr")).to_have_count(2)
     second_deposit_at = page.locator("#history tbody tr").nth(1).locator("td").nth(1).inner_text()
 
     page.get_by_label("As of").fill(second_deposit_at)
