@@ -26,10 +26,10 @@ from console.sessions import Sessions
 from console.settings import PATH_PREFIX
 from eventstore.audit_queries import AuditEvent
 from eventstore.contexts import CONTEXTS
-from eventstore.event_browsing import ChainState, EventFilter, chain_state, newest_events
+from eventstore.event_browsing import MAX_PAGE, ChainState, EventFilter, chain_state, newest_events
 from scripts.cli.audit_inspect import json_bytes
 
-PAGE_SIZE = 50
+PAGE_SIZE = 50  # events a page shows unless `limit` says otherwise
 FIELDS = ("context", "aggregate_id", "event_type", "correlation_id", "since", "until")
 
 
@@ -83,6 +83,7 @@ def events_router(sessions: Sessions) -> APIRouter:
         since: str | None = None,
         until: str | None = None,
         before: str | None = None,
+        limit: str | None = None,
     ) -> Response:
         """A context's events, newest first, filtered; an aggregate's chain state."""
         principal = reader(request, sessions)
@@ -97,19 +98,21 @@ def events_router(sessions: Sessions) -> APIRouter:
                 raise BadInput(f"Context {context!r} is not one of {', '.join(CONTEXTS)}")
             where = event_filter(form)
             position = parse_position(before)
+            size = parse_limit(limit)
         except BadInput as error:
             return page(request, "events.html", principal, 400, error=str(error), **values)
-        arguments = {**form, "before": position}
+        arguments = {**form, "before": position, "limit": size}
         try:
             with recorded_read(principal, "audit events", arguments) as db:
-                found = newest_events(db, chosen, where, position, PAGE_SIZE)
+                found = newest_events(db, chosen, where, position, size)
                 chain: ChainState | None = None
                 if where.aggregate_id is not None:
                     chain = chain_state(db, chosen, where.aggregate_id)
         except DamagedStore as error:
             return page(request, "events.html", principal, 200, error=str(error), **values)
-        older = events_url(**form, before=found.next_before) if found.next_before else None
-        newest = events_url(**form) if position is not None else None
+        kept = {**form, "limit": limit if size != PAGE_SIZE else None}
+        older = events_url(**kept, before=found.next_before) if found.next_before else None
+        newest = events_url(**kept) if position is not None else None
         return page(
             request,
             "events.html",
@@ -129,4 +132,12 @@ def parse_position(text: str | None) -> int | None:
         return None
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise BadInput(f"Before {text!r} is not a position (1, 2, ...)")
+    return int(text)
+
+
+def parse_limit(text: str | None) -> int:
+    if not text:
+        return PAGE_SIZE
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        raise BadInput(f"Limit {text!r} is not a number of events from 1 to {MAX_PAGE}")
     return int(text)

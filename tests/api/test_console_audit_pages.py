@@ -82,6 +82,7 @@ def test_an_empty_form_says_what_to_give(
         ("/console/events?since=yesterday", "Since &#39;yesterday&#39; is not a time"),
         ("/console/events?since=2026-12-02&until=2026-12-01", "is after until"),
         ("/console/events?before=-3", "Before &#39;-3&#39; is not a position"),
+        ("/console/events?limit=501", "Limit &#39;501&#39; is not a number of events from 1"),
         ("/console/trace?payment_id=<script>", "Payment &#39;&lt;script&gt;&#39; is not an id"),
         ("/console/accounts?account_id=nope", "Account &#39;nope&#39; is not an id"),
         ("/console/accounts?account_id=" + "0" * 32 + "&at=soon", "At &#39;soon&#39; is not"),

@@ -96,6 +96,14 @@ def test_the_events_page_shows_a_chain_verified_then_broken_by_an_altered_event(
                 alter.format("substring(state FROM 1 FOR length(state) - 1)"), (account_id,)
             )
 
+    page.goto(f"{console}/events?context=accounts&aggregate_id={account_id}&limit=2")
+    expect(page.get_by_role("heading", name="accounts: 2 events")).to_be_visible()
+    page.get_by_role("link", name="Older").click()  # keyset paging: before the oldest shown
+    expect(page.get_by_role("heading", name="accounts: 1 event (older)")).to_be_visible()
+    expect(page.locator("ol.events summary")).to_contain_text("AccountOpened.v1")
+    expect(page.get_by_role("link", name="Older")).to_have_count(0)
+
+    page.get_by_role("link", name="Newest").click()
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     page.locator("summary", has_text="MoneyDeposited.v1").first.click()
     expect(page.locator("details[open] pre").first).to_contain_text('"amount": 500')
@@ -136,3 +144,19 @@ def test_the_accounts_page_shows_the_account_now_and_before_its_last_deposit(
     expect(page.get_by_role("heading", name="State at version 2 of 3")).to_be_visible()
     balance = page.locator("#state tr", has=page.locator("th:text-is('balance')"))
     expect(balance.locator("td")).to_have_text("1000")
+
+
+def test_what_matches_nothing_is_said_plainly(page: Page, console: str) -> None:
+    nobody = str(uuid4())
+    sign_in(page, console, "ada", "auditor")
+
+    page.goto(f"{console}/trace?correlation_id=nobody-{nobody}")
+    expect(page.get_by_text(f"No event has correlation id nobody-{nobody}.")).to_be_visible()
+    page.goto(f"{console}/trace?payment_id={nobody}")
+    expect(page.get_by_text(f"No event has payment id {nobody}.")).to_be_visible()
+    page.goto(f"{console}/accounts?account_id={nobody}")
+    expect(page.get_by_text(f"No account {nobody}.")).to_be_visible()
+    page.goto(f"{console}/events?context=payments&aggregate_id={nobody}")
+    expect(page.locator(".chain-status")).to_have_text("absent")
+    expect(page.get_by_text("No event matches these filters.")).to_be_visible()
+    assert "Traceback" not in page.content()
