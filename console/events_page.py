@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from console.audit_access import (
     BadInput,
-    DamagedStore,
     field_text,
     parse_time,
     parse_uuid,
@@ -24,9 +23,16 @@ from console.audit_access import (
 from console.pages import page
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
-from eventstore.audit_queries import AuditEvent
-from eventstore.contexts import CONTEXTS
-from eventstore.event_browsing import MAX_PAGE, ChainState, EventFilter, chain_state, newest_events
+from eventstore.audit_queries import AuditEvent, UnreadableEvent
+from eventstore.contexts import CONTEXTS, Context
+from eventstore.event_browsing import (
+    MAX_PAGE,
+    EventFilter,
+    EventPage,
+    chain_state,
+    newest_events,
+)
+from eventstore.settings import DatabaseSettings
 from scripts.cli.audit_inspect import json_bytes
 
 PAGE_SIZE = 50  # events a page shows unless `limit` says otherwise
@@ -70,6 +76,17 @@ def event_filter(form: dict[str, str | None]) -> EventFilter:
     return where
 
 
+def readable_page(
+    db: DatabaseSettings, context: Context, where: EventFilter, before: int | None, size: int
+) -> tuple[EventPage, str]:
+    """The page, or none and why: an event that does not decode is a finding to show
+    beside the chain state (which names the link it broke), not an error page."""
+    try:
+        return newest_events(db, context, where, before, size), ""
+    except UnreadableEvent as error:
+        return EventPage([], None), " ".join(str(error).split())
+
+
 def events_router(sessions: Sessions) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
 
@@ -102,14 +119,9 @@ def events_router(sessions: Sessions) -> APIRouter:
         except BadInput as error:
             return page(request, "events.html", principal, 400, error=str(error), **values)
         arguments = {**form, "before": position, "limit": size}
-        try:
-            with recorded_read(principal, "audit events", arguments) as db:
-                found = newest_events(db, chosen, where, position, size)
-                chain: ChainState | None = None
-                if where.aggregate_id is not None:
-                    chain = chain_state(db, chosen, where.aggregate_id)
-        except DamagedStore as error:
-            return page(request, "events.html", principal, 200, error=str(error), **values)
+        with recorded_read(principal, "audit events", arguments) as db:
+            chain = chain_state(db, chosen, where.aggregate_id) if where.aggregate_id else None
+            found, damaged = readable_page(db, chosen, where, position, size)
         kept = {**form, "limit": limit if size != PAGE_SIZE else None}
         older = events_url(**kept, before=found.next_before) if found.next_before else None
         newest = events_url(**kept) if position is not None else None
@@ -119,6 +131,7 @@ def events_router(sessions: Sessions) -> APIRouter:
             principal,
             events=[shown(event) for event in found.events],
             chain=chain,
+            damaged=damaged,
             older_url=older,
             newest_url=newest,
             **values,

@@ -160,3 +160,28 @@ def test_what_matches_nothing_is_said_plainly(page: Page, console: str) -> None:
     expect(page.locator(".chain-status")).to_have_text("absent")
     expect(page.get_by_text("No event matches these filters.")).to_be_visible()
     assert "Traceback" not in page.content()
+
+
+def test_an_event_altered_beyond_reading_is_a_finding_beside_the_broken_chain(
+    page: Page, console: str, stack: Stack
+) -> None:
+    account_id = funded_account(stack, 1_000)
+    where = "WHERE originator_id = %s AND originator_version = 2"
+    with stack.admin() as conn:
+        row = conn.execute(f"SELECT state FROM accounts.accounts_events {where}", (account_id,))
+        original = row.fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            f"UPDATE accounts.accounts_events SET state = 'not json'::bytea {where}", (account_id,)
+        )
+    try:
+        sign_in(page, console, "ada", "auditor")
+        page.goto(f"{console}/events?context=accounts&aggregate_id={account_id}")
+        expect(page.locator(".chain-status")).to_have_text("broken")
+        expect(page.locator("ul.broken")).to_contain_text("v2")
+        expect(page.get_by_role("alert")).to_contain_text("An event cannot be read")
+    finally:
+        with stack.admin() as conn:
+            conn.execute(
+                f"UPDATE accounts.accounts_events SET state = %s {where}", (original, account_id)
+            )
+    assert "Traceback" not in page.content()
