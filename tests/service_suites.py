@@ -173,6 +173,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/integration/test_audit_verify.py",
         "tests/integration/test_audit_browse.py",
         "tests/integration/test_operator_log.py",
+        "tests/integration/test_operator_actions.py",
         "tests/integration/test_kek_rotation.py",
         "tests/e2e/test_personal_data_erasure.py",
         "tests/unit/test_personal_data_erasure_events.py",
@@ -199,6 +200,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/e2e/test_console.py",
         "tests/api/test_console_audit_pages.py",
         "tests/e2e/test_console_pages.py",
+        "tests/integration/test_operator_actions.py",
     ),
     "overview-api": (
         *GATEWAY,
