@@ -150,7 +150,10 @@ def test_what_matches_nothing_is_said_plainly(page: Page, console: str) -> None:
     nobody = str(uuid4())
     sign_in(page, console, "ada", "auditor")
 
-    page.goto(f"{console}/trace?correlation_id=nobody-{nobody}")
+    page.goto(f"{console}/trace")
+    page.get_by_label("Correlation id").focus()  # the form works from the keyboard alone
+    page.keyboard.type(f"nobody-{nobody}")
+    page.keyboard.press("Enter")
     expect(page.get_by_text(f"No event has correlation id nobody-{nobody}.")).to_be_visible()
     page.goto(f"{console}/trace?payment_id={nobody}")
     expect(page.get_by_text(f"No event has payment id {nobody}.")).to_be_visible()
