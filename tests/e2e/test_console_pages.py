@@ -72,9 +72,10 @@ def test_an_auditor_traces_a_failed_payment_and_sees_the_refund(
 
 
 def test_the_events_page_shows_a_chain_verified_then_broken_by_an_altered_event(
-    page: Page, console: str, stack: Stack
+    page: Page, console: str, stack: Stack, watched: dict[str, str]
 ) -> None:
     account_id = funded_account(stack, 1_000, 500)
+    published(stack, watched, account_id, 1_500)
     sign_in(page, console, "ada", "auditor")
     page.goto(f"{console}/events?context=accounts&aggregate_id={account_id}")
     expect(page.locator(".chain-status")).to_have_text("verified")
@@ -119,15 +120,21 @@ def summary_balance(stack: Stack, overview_api: str, account_id: str) -> int | N
     return int(summary["balance"]) if summary else None
 
 
+def published(stack: Stack, watched: dict[str, str], account_id: str, balance: int) -> None:
+    """Wait until the query side has the account's deposits: the relay has read and
+    published its events, so altering one in the store cannot stop the relay."""
+    wait_until(
+        lambda: summary_balance(stack, watched["overview-api"], account_id) == balance,
+        60,
+        f"the query side to show {account_id} with balance {balance}",
+    )
+
+
 def test_the_accounts_page_shows_the_account_now_and_before_its_last_deposit(
     page: Page, console: str, stack: Stack, watched: dict[str, str]
 ) -> None:
     account_id = funded_account(stack, 1_000, 500)
-    wait_until(
-        lambda: summary_balance(stack, watched["overview-api"], account_id) == 1_500,
-        60,
-        "the query side to have both deposits",
-    )
+    published(stack, watched, account_id, 1_500)
     sign_in(page, console, "olga", "operator")
     page.goto(f"{console}/accounts")
     page.get_by_label("Account id").fill(account_id)
@@ -166,9 +173,10 @@ def test_what_matches_nothing_is_said_plainly(page: Page, console: str) -> None:
 
 
 def test_an_event_altered_beyond_reading_is_a_finding_beside_the_broken_chain(
-    page: Page, console: str, stack: Stack
+    page: Page, console: str, stack: Stack, watched: dict[str, str]
 ) -> None:
     account_id = funded_account(stack, 1_000)
+    published(stack, watched, account_id, 1_000)
     where = "WHERE originator_id = %s AND originator_version = 2"
     with stack.admin() as conn:
         row = conn.execute(f"SELECT state FROM accounts.accounts_events {where}", (account_id,))
