@@ -13,6 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from api.health import install_health
 from console.audit_page import audit_router
+from console.accounts_page import accounts_router
+from console.events_page import events_router
 from console.live_view import LiveView
 from console.oidc_client import OidcClient
 from console.overview import overview_router
@@ -23,6 +25,7 @@ from console.sessions import Sessions
 from console.settings import PATH_PREFIX
 from console.sign_in import sign_in_router
 from console.verify_runs import VerifyRuns
+from console.trace_page import trace_router
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -41,6 +44,9 @@ def create_console_app(oidc: OidcClient, sessions: Sessions, view: LiveView) -> 
     app.include_router(overview_router(view, sessions))
     app.include_router(projections_router(sessions, RebuildRuns()))
     app.include_router(audit_router(sessions, VerifyRuns()))
+    app.include_router(events_router(sessions))
+    app.include_router(trace_router(sessions))
+    app.include_router(accounts_router(sessions, view.data_dir))
 
     @app.get(PATH_PREFIX, include_in_schema=False)
     def console_root() -> Response:

@@ -201,8 +201,9 @@ OWN: dict[str, tuple[str, ...]] = {
         # ... and its pages with actions: the CLI's operations, recorded as the operator.
         "tests/api/test_console_actions.py",
         "tests/unit/test_rebuild_runs.py",
-        "tests/integration/test_operator_actions.py",
         "tests/e2e/test_console_actions.py",
+        "tests/api/test_console_audit_pages.py",
+        "tests/e2e/test_console_pages.py",
     ),
     "overview-api": (
         *GATEWAY,
