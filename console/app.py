@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api.health import install_health
-from console.audit_page import audit_router
 from console.accounts_page import accounts_router
+from console.audit_page import audit_router
 from console.events_page import events_router
 from console.live_view import LiveView
 from console.oidc_client import OidcClient
@@ -24,8 +24,8 @@ from console.rebuild_runs import RebuildRuns
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
 from console.sign_in import sign_in_router
-from console.verify_runs import VerifyRuns
 from console.trace_page import trace_router
+from console.verify_runs import VerifyRuns
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)

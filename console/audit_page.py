@@ -10,7 +10,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,8 +25,8 @@ from eventstore.operator_actions import recorded_as
 from eventstore.settings import DatabaseSettings
 from scripts.cli.audit_verify import (
     Checkpoint,
-    checkpoint_digest,
-    parse_checkpoint,
+    InvalidCheckpoint,
+    checked_checkpoint,
     write_checkpoint,
 )
 
@@ -36,18 +35,12 @@ REFRESH_SECONDS = 1
 
 
 def read_checkpoint(name: str, content: bytes) -> Checkpoint:
-    """The uploaded checkpoint, checked as `load_checkpoint` checks a file; BadUpload
-    saying what is wrong otherwise."""
+    """The uploaded checkpoint, checked as `audit verify --checkpoint` checks a file;
+    BadUpload saying what is wrong otherwise."""
     try:
-        checkpoint = parse_checkpoint(orjson.loads(content))
-    except orjson.JSONDecodeError as error:
-        raise BadUpload(f"{name} is not valid JSON: {error}") from None
-    except KeyError as error:
-        raise BadUpload(f"{name} is not a valid checkpoint: {error} is missing") from None
-    except (TypeError, ValueError, AttributeError) as error:
-        raise BadUpload(f"{name} is not a valid checkpoint: {error}") from None
-    if checkpoint.digest != checkpoint_digest(checkpoint):
-        raise BadUpload(f"{name} is not a valid checkpoint: its digest does not match")
+        checkpoint = checked_checkpoint(name, content)
+    except InvalidCheckpoint as error:
+        raise BadUpload(str(error)) from None
     unknown = sorted(set(checkpoint.contexts) - set(CONTEXTS))
     if unknown:
         raise BadUpload(f"{name} names unknown context {unknown[0]!r}")

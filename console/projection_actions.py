@@ -9,14 +9,10 @@ from psycopg import AsyncConnection
 
 from eventstore.settings import DatabaseSettings
 from projections import dead_letters
-from projections.dead_letters import DeadLetter
+from projections.dead_letters import DeadLetter, NoSuchLetter
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
 from projections.status import ProjectionStatus, projection_status
-
-
-class NoSuchLetter(Exception):
-    """No open dead letter where the operator pointed (resolved meanwhile, or never)."""
 
 
 async def _connect(projection: type[Projection]) -> AsyncConnection[Any]:
@@ -52,8 +48,4 @@ async def resolve(projection: type[Projection], status: str, by: str, position: 
     """Retry or skip (the one at `position`, when given) as `by`; NoSuchLetter when
     there was none to resolve."""
     async with await _connect(projection) as conn:
-        count = await dead_letters.resolve(conn, projection, status, by, position)
-    if count == 0:
-        where = f" at position {position}" if position is not None else ""
-        raise NoSuchLetter(f"{projection.name} has no open dead letter{where}")
-    return count
+        return await dead_letters.resolve(conn, projection, status, by, position)

@@ -15,13 +15,14 @@ from starlette.responses import RedirectResponse, Response
 from console.form_fields import form_fields
 from console.page_access import actor, may_act, viewer
 from console.pages import message, page
-from console.projection_actions import NoSuchLetter, open_letter, open_letters, resolve, statuses
+from console.projection_actions import open_letter, open_letters, resolve, statuses
 from console.rebuild_runs import RebuildRunning, RebuildRuns
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
 from eventstore.operator_actions import recorded_as
 from eventstore.outages import reason
 from identity.principal import Principal
+from projections.dead_letters import NoSuchLetter
 from projections.projection import Projection
 from projections.registry import PROJECTIONS
 

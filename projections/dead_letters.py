@@ -116,6 +116,10 @@ async def skipped(conn: AsyncConnection[Any], projection: type[Projection]) -> s
     return {(str(row[0]), int(row[1])) for row in await cursor.fetchall()}
 
 
+class NoSuchLetter(LookupError):
+    """No open dead letter where the operator pointed (resolved meanwhile, or never)."""
+
+
 async def resolve(
     conn: AsyncConnection[Any],
     projection: type[Projection],
@@ -123,7 +127,8 @@ async def resolve(
     actor: str,
     position: int | None = None,
 ) -> int:
-    """Mark open dead letters (or the one at `position`) retried or skipped; how many."""
+    """Mark open dead letters (or the one at `position`) retried or skipped; how many
+    (NoSuchLetter when none was open there)."""
     cursor = await conn.execute(
         SQL(
             "UPDATE {} SET status = %(status)s, resolved_at = now(), resolved_by = %(actor)s"
@@ -132,4 +137,7 @@ async def resolve(
         ).format(letters_table(projection)),
         {"status": status, "actor": actor, "position": position, "open": OPEN},
     )
+    if cursor.rowcount == 0:
+        where = f" at position {position}" if position is not None else ""
+        raise NoSuchLetter(f"{projection.name} has no open dead letter{where}")
     return cursor.rowcount

@@ -244,22 +244,37 @@ def atomic_text(target: Path) -> Iterator[IO[str]]:
         raise
 
 
+class InvalidCheckpoint(ValueError):
+    """A checkpoint that is not JSON, lacks a part, or whose digest does not match."""
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     """Read and check a checkpoint file: its shape, and its digest against its contents."""
     try:
-        data = orjson.loads(path.read_bytes())
+        content = path.read_bytes()
     except OSError as error:
         raise CliError(f"cannot read checkpoint {path}: {error.strerror or error}") from None
+    try:
+        return checked_checkpoint(f"checkpoint {path}", content)
+    except InvalidCheckpoint as error:
+        raise CliError(str(error)) from None
+
+
+def checked_checkpoint(name: str, content: bytes) -> Checkpoint:
+    """A checkpoint's bytes (a file, an upload) checked: its shape, and its digest against
+    its contents; InvalidCheckpoint naming `name` and what is wrong otherwise."""
+    try:
+        data = orjson.loads(content)
     except orjson.JSONDecodeError as error:
-        raise CliError(f"checkpoint {path} is not valid JSON: {error}") from None
+        raise InvalidCheckpoint(f"{name} is not valid JSON: {error}") from None
     try:
         checkpoint = parse_checkpoint(data)
     except KeyError as error:
-        raise CliError(f"checkpoint {path} is invalid: {error} is missing") from None
+        raise InvalidCheckpoint(f"{name} is invalid: {error} is missing") from None
     except (TypeError, ValueError, AttributeError) as error:
-        raise CliError(f"checkpoint {path} is invalid: {error}") from None
+        raise InvalidCheckpoint(f"{name} is invalid: {error}") from None
     if checkpoint.digest != checkpoint_digest(checkpoint):
-        raise CliError(f"checkpoint {path} is invalid: its digest does not match its contents")
+        raise InvalidCheckpoint(f"{name} is invalid: its digest does not match its contents")
     return checkpoint
 
 

@@ -125,8 +125,7 @@ def skip(
 async def _resolve(projection: type[Projection], status: str, by: str, position: int | None) -> int:
     """Mark the open dead letters (the one at `position`, when given) as resolved `by`."""
     async with await _connect(projection) as conn:
-        count = await dead_letters.resolve(conn, projection, status, by, position)
-    if count == 0:
-        where = f" at position {position}" if position is not None else ""
-        raise CliError(f"{projection.name} has no open dead letter{where}")
-    return count
+        try:
+            return await dead_letters.resolve(conn, projection, status, by, position)
+        except dead_letters.NoSuchLetter as error:
+            raise CliError(str(error)) from None

@@ -6,15 +6,13 @@ the run's artefacts (tests/support/browser.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from scripts.devstack.console_env import behind_gateway, console_env
-from scripts.devstack.embedded import free_port
 from tests.support.browser import PHONE, WAIT_MS
+from tests.support.console_process import running_console, sign_in
 from tests.support.stack import Stack
 
 
@@ -28,29 +26,10 @@ def watched(stack: Stack) -> dict[str, str]:
 def console(
     stack: Stack, watched: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The console as a process of the running system, watching `watched`, behind a
-    gateway as `paystream up` runs it; its URL through the gateway."""
-    data_dir = tmp_path_factory.mktemp("console")
-    (data_dir / "services.json").write_text(json.dumps(watched))
-    port, gateway_port = free_port(), free_port()
-    public_url = behind_gateway(f"http://127.0.0.1:{gateway_port}")
-    env = console_env(port, stack.issuer_dir, data_dir, public_url)
-    process = stack.start("console", port=port, env=env)
-    try:
-        with stack.gateway(console_port=port, port=gateway_port):
-            yield public_url
-    finally:
-        process.stop()
-        stack.processes.remove(process)
-
-
-def sign_in(page: Page, console: str, subject: str, role: str) -> None:
-    """Open the console and sign in on the development issuer's login form."""
-    page.goto(f"{console}/")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_label("Name").fill(subject)
-    page.get_by_label("Role").select_option(role)
-    page.get_by_role("button", name="Sign in").click()
+    """The console as a process of the running system, watching `watched` (every service
+    before it), behind a gateway as `paystream up` runs it; its URL through the gateway."""
+    with running_console(stack, tmp_path_factory.mktemp("console")) as url:
+        yield url
 
 
 def test_an_operator_signs_in_and_sees_every_service_ready(

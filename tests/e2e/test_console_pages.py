@@ -16,6 +16,7 @@ from eventstore import operator_log
 from tests.e2e import test_console as console_tests
 from tests.e2e.test_audit_trace import failed_payment
 from tests.support.browser import PHONE
+from tests.support.console_process import sign_in
 from tests.support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.e2e
 # The console of the running system behind a gateway, as test_console.py starts it.
 watched = console_tests.watched
 console = console_tests.console
-sign_in = console_tests.sign_in
 
 
 def funded_account(stack: Stack, *amounts: int) -> str:
