@@ -17,7 +17,7 @@ from console.audit_page import audit_router
 from console.events_page import events_router
 from console.live_view import LiveView
 from console.oidc_client import OidcClient
-from console.overview import overview_router
+from console.overview import STREAM_SECONDS, overview_router
 from console.pages import message
 from console.projections_page import projections_router
 from console.rebuild_runs import RebuildRuns
@@ -35,13 +35,15 @@ async def ready() -> list[str]:
     return []
 
 
-def create_console_app(oidc: OidcClient, sessions: Sessions, view: LiveView) -> FastAPI:
+def create_console_app(
+    oidc: OidcClient, sessions: Sessions, view: LiveView, stream_seconds: float = STREAM_SECONDS
+) -> FastAPI:
     """The console, under PATH_PREFIX; it keeps nothing but what its cookies carry."""
     app = FastAPI(title="console", docs_url=None, redoc_url=None, openapi_url=None)
     install_health(app, ready)
     app.mount(f"{PATH_PREFIX}/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sign_in_router(oidc, sessions))
-    app.include_router(overview_router(view, sessions))
+    app.include_router(overview_router(view, sessions, stream_seconds))
     app.include_router(projections_router(sessions, RebuildRuns()))
     app.include_router(audit_router(sessions, VerifyRuns()))
     app.include_router(events_router(sessions))

@@ -32,7 +32,7 @@ def console(issuer: DevIssuer, tmp_path: Path) -> TestClient:
     # The issuer's discovery document where nothing answers (port 1): sign-in unavailable.
     oidc = OidcClient(ISSUER, UNREACHABLE_DISCOVERY, "http://console.test/console/callback")
     sessions = Sessions(CookieSigner(KEY), issuer.verifier(), secure=False)
-    app = create_console_app(oidc, sessions, LiveView(tmp_path))
+    app = create_console_app(oidc, sessions, LiveView(tmp_path), stream_seconds=0)
     return TestClient(app, base_url="http://console.test", raise_server_exceptions=False)
 
 
@@ -66,8 +66,9 @@ def test_anyone_else_gets_a_403_page(console: TestClient, issuer: DevIssuer, rol
     client = signed_in(console, issuer.mint("carol", roles=[role]))
 
     page, live = client.get("/console/"), client.get("/console/overview/live")
+    stream = client.get("/console/overview/events")
 
-    for answer in (page, live):
+    for answer in (page, live, stream):
         assert answer.status_code == 403
         assert "for operators and auditors" in answer.text
 
@@ -102,3 +103,26 @@ def test_the_issuer_out_of_reach_is_a_readable_page(console: TestClient) -> None
     assert answer.status_code == 503
     assert "Sign-in unavailable" in answer.text
     assert "Traceback" not in answer.text
+
+
+def test_the_overview_is_live_by_server_sent_events(console: TestClient, issuer: DevIssuer) -> None:
+    """The page holds no polling; its stream pushes the live part (here one event, the
+    stream kept short) and tells the browser to come back."""
+    client = signed_in(console, issuer.mint("olga", roles=["operator"]))
+
+    page = client.get("/console/")
+    stream = client.get("/console/overview/events")
+
+    assert "hx-trigger" not in page.text and "/console/overview/events" in page.text
+    assert stream.status_code == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert stream.text.startswith("retry: ")
+    [event] = [e for e in stream.text.split("\n\n") if e.startswith("data: ")]
+    html = "\n".join(line.removeprefix("data: ") for line in event.splitlines())
+    assert html.startswith('<div id="live"') and "accounts-api down" in html
+
+
+def test_a_stream_without_a_session_sends_the_page_to_sign_in(console: TestClient) -> None:
+    stream = console.get("/console/overview/events")
+
+    assert "event: signin\ndata: /console/sign-in\n" in stream.text
