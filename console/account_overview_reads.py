@@ -1,6 +1,7 @@
-"""An account as its readers see it now: the overview API's answer (summary, latest
-statement entries, payments in flight), asked with the signed-in person's own token, so
-the query APIs authorize them as they authorize anyone (staff may read any account)."""
+"""An account as its readers see it now, from the query APIs, asked with the signed-in
+person's own token, so they authorize them as they authorize anyone (staff may read any
+account): the overview API's answer (summary, latest entries, payments in flight), and a
+page of its statement and of its payments (newest first, the APIs' cursors to go on)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from console.sessions import SESSION_COOKIE, Sessions
 from scripts.devstack.layout import BadLayout, read_targets
 
 OVERVIEW_API = "overview-api"
+STATEMENT_API = "account-statement-query-api"
+PAYMENTS_API = "payments-query-api"
+PAGE = 20  # entries or payments a page
 TIMEOUT_SECONDS = 5.0
 
 
@@ -33,31 +37,68 @@ def session_token(request: Request, sessions: Sessions) -> str:
     return str(content.get("token", ""))
 
 
-def overview_api_url(data_dir: Path) -> str | None:
-    """Where the overview API answers, as `paystream up` recorded it."""
+@dataclass(frozen=True)
+class QueryPage:
+    """One page a query API answered (`items`, and the cursor of the next, older one),
+    or why there is none (`problem`)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+    problem: str = ""
+
+
+def api_url(data_dir: Path, name: str) -> str | None:
+    """Where the service `name` answers, as `paystream up` recorded it."""
     try:
         targets = read_targets(data_dir)
     except BadLayout:
         return None
-    return next((t.url for t in targets if t.name == OVERVIEW_API), None)
+    return next((t.url for t in targets if t.name == name), None)
 
 
-def account_now(data_dir: Path, token: str, account_id: UUID) -> AccountNow:
-    """The account's overview, asked as the bearer of `token`."""
-    url = overview_api_url(data_dir)
+def ask(
+    data_dir: Path, name: str, path: str, token: str, params: dict[str, Any] | None = None
+) -> dict[str, Any] | str:
+    """The JSON `name` answers at `path` to the bearer of `token`, or why there is none."""
+    url = api_url(data_dir, name)
     if url is None:
-        return AccountNow(problem=f"no {OVERVIEW_API} is listed in {data_dir}/services.json")
+        return f"no {name} is listed in {data_dir}/services.json"
     try:
         answer = httpx.get(
-            f"{url}/accounts/{account_id}/overview",
+            f"{url}{path}",
+            params={k: v for k, v in (params or {}).items() if v is not None},
             headers={"Authorization": f"Bearer {token}"},
             timeout=TIMEOUT_SECONDS,
         )
     except httpx.HTTPError as error:
-        return AccountNow(problem=f"the {OVERVIEW_API} cannot be reached ({type(error).__name__})")
+        return f"the {name} cannot be reached ({type(error).__name__})"
     if answer.status_code == 404:
-        return AccountNow(problem="the query side does not know this account (yet)")
+        return "the query side does not know this account (yet)"
     if not answer.is_success:
-        return AccountNow(problem=f"the {OVERVIEW_API} answered {answer.status_code}")
-    overview: dict[str, Any] = answer.json()
-    return AccountNow(overview)
+        return f"the {name} answered {answer.status_code}"
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def account_now(data_dir: Path, token: str, account_id: UUID) -> AccountNow:
+    """The account's overview, asked as the bearer of `token`."""
+    found = ask(data_dir, OVERVIEW_API, f"/accounts/{account_id}/overview", token)
+    return AccountNow(problem=found) if isinstance(found, str) else AccountNow(found)
+
+
+def statement_page(data_dir: Path, token: str, account_id: UUID, cursor: str | None) -> QueryPage:
+    """A page of the account's statement, newest first, from `cursor` (None: the newest)."""
+    path = f"/accounts/{account_id}/statement"
+    found = ask(data_dir, STATEMENT_API, path, token, {"limit": PAGE, "cursor": cursor})
+    if isinstance(found, str):
+        return QueryPage(problem=found)
+    return QueryPage(found["entries"], found["next_cursor"])
+
+
+def payments_page(data_dir: Path, token: str, account_id: UUID, cursor: str | None) -> QueryPage:
+    """A page of the payments from or to the account, newest first, from `cursor`."""
+    params = {"account": str(account_id), "limit": PAGE, "cursor": cursor}
+    found = ask(data_dir, PAYMENTS_API, "/payments", token, params)
+    if isinstance(found, str):
+        return QueryPage(problem=found)
+    return QueryPage(found["payments"], found["next_cursor"])

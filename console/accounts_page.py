@@ -7,13 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.account_overview_reads import account_now, session_token
+from console.account_overview_reads import (
+    account_now,
+    payments_page,
+    session_token,
+    statement_page,
+)
 from console.audit_access import (
     BadInput,
     DamagedStore,
@@ -70,14 +76,29 @@ def state_shown(report: dict[str, Any]) -> dict[str, Any]:
     return {"report": report, "state_json": {k: pretty(v) for k, v in report["state"].items()}}
 
 
+def older(
+    form: dict[str, Any], pages: dict[str, Any], which: str, cursor: str | None
+) -> str | None:
+    """The link to the next, older page of `which` (the other list stays where it is)."""
+    if cursor is None:
+        return None
+    query = {k: v for k, v in (form | pages).items() if v} | {which: cursor}
+    return f"{PATH_PREFIX}/accounts?{urlencode(query)}"
+
+
 def accounts_router(sessions: Sessions, data_dir: Path) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
 
     @router.get("/accounts")
     def accounts(
-        request: Request, account_id: str | None = None, at: str | None = None
+        request: Request,
+        account_id: str | None = None,
+        at: str | None = None,
+        statement_cursor: str | None = None,
+        payments_cursor: str | None = None,
     ) -> Response:
-        """An account's history and its state at a time or version (now by default)."""
+        """An account now (its figures, a page of its statement and of its payments),
+        its history and its state at a time or version (now by default)."""
         principal = reader(request, sessions)
         if isinstance(principal, Response):
             return principal
@@ -98,7 +119,11 @@ def accounts_router(sessions: Sessions, data_dir: Path) -> APIRouter:
             return page(request, "accounts.html", principal, error=str(error), **values)
         if not history:
             return page(request, "accounts.html", principal, history=history, **values)
-        now = account_now(data_dir, session_token(request, sessions), account)
+        token = session_token(request, sessions)
+        now = account_now(data_dir, token, account)
+        statement = statement_page(data_dir, token, account, field_text(statement_cursor))
+        payments = payments_page(data_dir, token, account, field_text(payments_cursor))
+        pages = {"statement_cursor": statement_cursor, "payments_cursor": payments_cursor}
         shown = state_shown(report) if isinstance(report, dict) else {"state_problem": report}
         link = events_url(context=ACCOUNTS.name, aggregate_id=account)
         return page(
@@ -108,6 +133,10 @@ def accounts_router(sessions: Sessions, data_dir: Path) -> APIRouter:
             history=history,
             now=now,
             events_link=link,
+            statement=statement,
+            payments=payments,
+            older_entries=older(form, pages, "statement_cursor", statement.next_cursor),
+            older_payments=older(form, pages, "payments_cursor", payments.next_cursor),
             **shown,
             **values,
         )

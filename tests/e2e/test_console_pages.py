@@ -142,7 +142,9 @@ def test_the_accounts_page_shows_the_account_now_and_before_its_last_deposit(
     expect(page.get_by_role("heading", name="History: 3 events")).to_be_visible()
     expect(page.get_by_role("heading", name="State at version 3 of 3")).to_be_visible()
     expect(page.locator("#summary")).to_contain_text("1500 EUR")
-    expect(page.locator("#entries tbody tr")).to_have_count(2)
+    expect(page.locator("#entries tbody tr")).to_have_count(2)  # its statement
+    expect(page.locator("#entries tbody tr").first).to_contain_text("500")  # newest first
+    expect(page.get_by_text("No payment from or to this account.")).to_be_visible()
     second_deposit_at = page.locator("#history tbody tr").nth(1).locator("td").nth(1).inner_text()
 
     page.get_by_label("As of").fill(second_deposit_at)
@@ -151,6 +153,30 @@ def test_the_accounts_page_shows_the_account_now_and_before_its_last_deposit(
     expect(page.get_by_role("heading", name="State at version 2 of 3")).to_be_visible()
     balance = page.locator("#state tr", has=page.locator("th:text-is('balance')"))
     expect(balance.locator("td")).to_have_text("1000")
+
+
+def test_the_accounts_page_lists_the_accounts_payments_with_their_trace(
+    page: Page, console: str, stack: Stack
+) -> None:
+    payment_id = failed_payment(stack, f"console-account-{uuid4()}")
+    query = "SELECT source, status FROM read_payments.payments WHERE payment_id = %s"
+
+    def shown_failed() -> bool:
+        with stack.admin() as conn:
+            row = conn.execute(query, (payment_id,)).fetchone()
+        return row is not None and row[1] == "failed"
+
+    wait_until(shown_failed, 60, "the payments read model to show the payment failed")
+    with stack.admin() as conn:
+        row = conn.execute(query, (payment_id,)).fetchone()
+    assert row is not None
+    sign_in(page, console, "olga", "operator")
+    page.goto(f"{console}/accounts?account_id={row[0]}")
+
+    listed = page.locator("#payments tbody tr", has=page.get_by_role("link", name=payment_id))
+    expect(listed).to_contain_text("failed")
+    listed.get_by_role("link", name=payment_id).click()
+    expect(page.get_by_role("heading", name="Request ")).to_be_visible()
 
 
 def test_what_matches_nothing_is_said_plainly(page: Page, console: str) -> None:
