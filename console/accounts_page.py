@@ -26,10 +26,10 @@ from console.audit_access import (
     field_text,
     parse_time,
     parse_uuid,
-    reader,
     recorded_read,
 )
 from console.events_page import events_url, pretty
+from console.page_access import viewer
 from console.pages import page
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
@@ -99,7 +99,7 @@ def accounts_router(sessions: Sessions, data_dir: Path) -> APIRouter:
     ) -> Response:
         """An account now (its figures, a page of its statement and of its payments),
         its history and its state at a time or version (now by default)."""
-        principal = reader(request, sessions)
+        principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
         form = {"account_id": field_text(account_id), "at": field_text(at)}

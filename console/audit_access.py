@@ -10,11 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-
-from console.overview import SIGN_IN, refused
-from console.sessions import Sessions, may_use_console
 from eventstore.audit_queries import UnreadableEvent
 from eventstore.operator_actions import recorded_as
 from eventstore.settings import DatabaseSettings
@@ -27,16 +22,6 @@ class BadInput(ValueError):
 
 class DamagedStore(RuntimeError):
     """What was asked for is stored but cannot be decoded: a finding, shown as one."""
-
-
-def reader(request: Request, sessions: Sessions) -> Principal | Response:
-    """The signed-in operator or auditor; else where to send the browser instead."""
-    principal = sessions.principal(request)
-    if principal is None:
-        return RedirectResponse(SIGN_IN, status_code=303)
-    if not may_use_console(principal):
-        return refused(request, principal)
-    return principal
 
 
 @contextmanager

@@ -17,9 +17,9 @@ from console.audit_access import (
     field_text,
     parse_time,
     parse_uuid,
-    reader,
     recorded_read,
 )
+from console.page_access import viewer
 from console.pages import page
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
@@ -103,7 +103,7 @@ def events_router(sessions: Sessions) -> APIRouter:
         limit: str | None = None,
     ) -> Response:
         """A context's events, newest first, filtered; an aggregate's chain state."""
-        principal = reader(request, sessions)
+        principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
         texts = (context, aggregate_id, event_type, correlation_id, since, until)

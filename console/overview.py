@@ -15,18 +15,17 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from console.live_view import LayoutUnreadable, LiveView
-from console.pages import TEMPLATES, message, page
+from console.page_access import SIGN_IN, refused, viewer
+from console.pages import TEMPLATES, page
 from console.sessions import Sessions, may_use_console
 from console.settings import PATH_PREFIX
-from identity.principal import Principal
 
 REFRESH_SECONDS = 2
 STREAM_SECONDS = 8.0  # below the gateway's 10 s route timeout
 RECONNECT_MS = 250
-SIGN_IN = f"{PATH_PREFIX}/sign-in"
 
 
 def live_context(view: LiveView) -> dict[str, Any]:
@@ -41,14 +40,6 @@ def live_context(view: LiveView) -> dict[str, Any]:
     except LayoutUnreadable as error:
         problem = f"The services cannot be listed: {error}"
         return context | {"frame": None, "dead_letters": {}, "problem": problem}
-
-
-def refused(request: Request, principal: Principal) -> Response:
-    roles = ", ".join(sorted(principal.roles)) or "no role"
-    text = (
-        f"The console is for operators and auditors; {principal.subject} is signed in as {roles}."
-    )
-    return message(request, principal, 403, "Not allowed", text)
 
 
 def server_sent(html: str, event: str | None = None) -> str:
@@ -66,21 +57,17 @@ def overview_router(
     def overview(request: Request) -> Response:
         """The overview, for operators and auditors; anyone else is refused, nobody is
         sent to sign in."""
-        principal = sessions.principal(request)
-        if principal is None:
-            return RedirectResponse(SIGN_IN, status_code=303)
-        if not may_use_console(principal):
-            return refused(request, principal)
+        principal = viewer(request, sessions)
+        if isinstance(principal, Response):
+            return principal
         return page(request, "overview.html", principal, title="Overview", **live_context(view))
 
     @router.get("/overview/live")
     def live(request: Request) -> Response:
         """The live part alone, for htmx; a lapsed session sends the page to sign in."""
-        principal = sessions.principal(request)
-        if principal is None:
-            return Response(status_code=401, headers={"HX-Redirect": SIGN_IN})
-        if not may_use_console(principal):
-            return refused(request, principal)
+        principal = viewer(request, sessions, fragment=True)
+        if isinstance(principal, Response):
+            return principal
         return page(request, "overview_live.html", principal, **live_context(view))
 
     @router.get("/overview/events")

@@ -6,11 +6,22 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.overview import SIGN_IN, refused
 from console.pages import message
 from console.sessions import Sessions, may_use_console
+from console.settings import PATH_PREFIX
 from identity.principal import Principal
 from identity.roles import OPERATOR
+
+SIGN_IN = f"{PATH_PREFIX}/sign-in"
+
+
+def refused(request: Request, principal: Principal) -> Response:
+    """The 403 page of someone signed in who is neither an operator nor an auditor."""
+    roles = ", ".join(sorted(principal.roles)) or "no role"
+    text = (
+        f"The console is for operators and auditors; {principal.subject} is signed in as {roles}."
+    )
+    return message(request, principal, 403, "Not allowed", text)
 
 
 def may_act(principal: Principal) -> bool:

@@ -63,6 +63,19 @@ def whole_number(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
+def acting_on(
+    request: Request, sessions: Sessions, name: str
+) -> tuple[Principal, type[Projection]] | Response:
+    """The signed-in operator and the read model `name`; else the page to answer instead."""
+    principal = actor(request, sessions)
+    if isinstance(principal, Response):
+        return principal
+    projection = PROJECTIONS.get(name)
+    if projection is None:
+        return unknown(request, principal, name)
+    return principal, projection
+
+
 def projections_router(sessions: Sessions, runs: RebuildRuns) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
 
@@ -97,12 +110,10 @@ def projections_router(sessions: Sessions, runs: RebuildRuns) -> APIRouter:
         request: Request, name: str, action: str = "", position: str = ""
     ) -> Response:
         """The confirmation of a retry or a skip, naming the events it resolves."""
-        principal = actor(request, sessions)
-        if isinstance(principal, Response):
-            return principal
-        projection = PROJECTIONS.get(name)
-        if projection is None:
-            return unknown(request, principal, name)
+        found = acting_on(request, sessions, name)
+        if isinstance(found, Response):
+            return found
+        principal, projection = found
         if action not in ("skip", "retry"):
             return bad_input(request, principal, "The action must be skip or retry.")
         at = whole_number(position) if action == "skip" else 0
@@ -152,12 +163,10 @@ def projections_router(sessions: Sessions, runs: RebuildRuns) -> APIRouter:
         return await _resolve(request, name, "retried", None)
 
     async def _resolve(request: Request, name: str, status: str, position: int | None) -> Response:
-        principal = actor(request, sessions)
-        if isinstance(principal, Response):
-            return principal
-        projection = PROJECTIONS.get(name)
-        if projection is None:
-            return unknown(request, principal, name)
+        found = acting_on(request, sessions, name)
+        if isinstance(found, Response):
+            return found
+        principal, projection = found
         command = "projections skip" if position is not None else "projections retry"
         arguments: dict[str, Any] = {"projection": name}
         if position is not None:
@@ -175,12 +184,10 @@ def projections_router(sessions: Sessions, runs: RebuildRuns) -> APIRouter:
     async def start_rebuild(request: Request) -> Response:
         """`paystream rebuild <name>`, in the background, recorded as the operator."""
         name = (await form_fields(request)).get("name", "")
-        principal = actor(request, sessions)
-        if isinstance(principal, Response):
-            return principal
-        projection: type[Projection] | None = PROJECTIONS.get(name)
-        if projection is None:
-            return unknown(request, principal, name)
+        found = acting_on(request, sessions, name)
+        if isinstance(found, Response):
+            return found
+        principal, projection = found
         try:
             runs.start(projection, principal)
         except RebuildRunning as error:

@@ -16,10 +16,10 @@ from console.audit_access import (
     DamagedStore,
     field_text,
     parse_uuid,
-    reader,
     recorded_read,
 )
 from console.events_page import events_url
+from console.page_access import viewer
 from console.pages import page
 from console.sessions import Sessions
 from console.settings import PATH_PREFIX
@@ -72,7 +72,7 @@ def trace_router(sessions: Sessions) -> APIRouter:
         request: Request, correlation_id: str | None = None, payment_id: str | None = None
     ) -> Response:
         """A request's events as a timeline, found by correlation id or payment id."""
-        principal = reader(request, sessions)
+        principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
         asked = {"correlation_id": field_text(correlation_id), "payment_id": field_text(payment_id)}
