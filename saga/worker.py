@@ -45,6 +45,7 @@ from eventstore.reconnect import connect, connect_nats
 from eventstore.stopping import pause
 from saga import pending, saga_metrics
 from saga.accounts_client import AccountsClient, AccountsUnavailable, Cause, Outcome
+from saga.overdue_trace import driving_overdue
 
 log = logging.getLogger("paystream.saga")
 T = TypeVar("T")
@@ -268,6 +269,22 @@ class PaymentSaga:
             return await self._record(cause, event, record.record_refund, payment_id)
         raise AccountsUnavailable(f"refund refused ({outcome.reason}); will retry")
 
+    async def drive_overdue(self, payment_id: UUID, attempts: int = 0) -> bool:
+        """Drive a payment past its deadline again, in its own trace and with its
+        correlation id on every log line (saga/overdue_trace.py); whether it finished. One
+        still unfinished is reported (`attempts`: how often it was overdue before)."""
+        payment = await self._in_thread(self.service.get_payment, payment_id)
+        origin = await self._in_thread(self.service.event_origin, payment_id, payment.version)
+        with driving_overdue(payment_id, origin.metadata if origin else {}):
+            try:
+                finished = await self.advance(payment_id)
+            except AccountsUnavailable:
+                finished = False
+            if not finished:
+                overdue = f"payment {payment_id} ({attempts + 1} overdue attempts)"
+                self.overdue_outage.failed(RuntimeError(overdue))
+        return finished
+
     async def _sweep(self, stop: asyncio.Event) -> None:
         """Drive payments past their deadline again; report those still unfinished."""
         async with await connect(self.conninfo) as conn:
@@ -276,15 +293,9 @@ class PaymentSaga:
                 await pause(stop, SWEEP_SECONDS)
                 for payment_id, attempts in await pending.overdue(conn) if due else ():
                     self.status.overdue_driven += 1
-                    try:
-                        finished = await self.advance(payment_id)
-                    except AccountsUnavailable:
-                        finished = False
-                    if finished:
+                    if await self.drive_overdue(payment_id, attempts):
                         await pending.forget(conn, payment_id)
                     else:
-                        overdue = f"payment {payment_id} ({attempts + 1} overdue attempts)"
-                        self.overdue_outage.failed(RuntimeError(overdue))
                         await pending.postpone(conn, payment_id, min(60.0, 2.0**attempts))
                 in_flight, self.status.overdue_now, due = await pending.counts(conn)
                 saga_metrics.payments_pending(in_flight, self.status.overdue_now)

@@ -152,6 +152,7 @@ OWN: dict[str, tuple[str, ...]] = {
         "tests/api/test_saga_metrics.py",
         "tests/integration/test_saga_old_metadata.py",
         "tests/integration/test_saga_parallel.py",
+        "tests/integration/test_saga_overdue_trace.py",
         "tests/e2e/test_payments.py",
         "tests/e2e/test_audit_trace.py",
         "tests/e2e/test_structured_logs.py",

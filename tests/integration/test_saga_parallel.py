@@ -18,12 +18,9 @@ import pytest
 from domains.accounts.application import AccountsService
 from domains.payments.application import PaymentsService
 from eventstore.contexts import PAYMENTS, application_env
-from identity.issuer_directory import IssuerDirectory
-from identity.minting import TokenMinter
-from identity.settings import DEFAULT_AUDIENCE
 from saga.accounts_client import AccountsClient
 from saga.worker import CONSUMER, PaymentSaga
-from tests.support.issuer import Bearer
+from tests.support.issuer import Bearer, saga_token
 from tests.support.payments_workload import account_steps, recorded_steps
 from tests.support.stack import Stack
 from tests.support.workload import accounts_service
@@ -52,11 +49,6 @@ class HeldPayment(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def saga_token(stack: Stack) -> str:
-    minter = TokenMinter(IssuerDirectory(stack.issuer_dir).keyring, stack.url_of("issuer"))
-    return minter.mint("saga", ["service"], 3600, DEFAULT_AUDIENCE, client_id="saga")
 
 
 async def until(check: Callable[[], Awaitable[bool]], saga: asyncio.Task[None], what: str) -> None:
@@ -126,7 +118,9 @@ def test_one_held_payment_holds_no_other_and_every_payment_ends_once(stack: Stac
     async def run() -> tuple[list[str], list[str], str]:
         held = network.payment_id = request(funded[0], funded[1])
         accounts = AccountsClient(
-            stack.url_of("accounts-api"), Bearer(saga_token(stack)), transport=network
+            stack.url_of("accounts-api"),
+            Bearer(saga_token(stack.issuer_dir, stack.url_of("issuer"))),
+            transport=network,
         )
         saga = PaymentSaga(
             saga_service, accounts, stack.db.role_conninfo(PAYMENTS.role), stack.nats_url

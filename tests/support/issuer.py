@@ -22,6 +22,7 @@ from identity.issuer_app import create_issuer_app
 from identity.issuer_directory import IssuerDirectory
 from identity.jwks_cache import JwksCache
 from identity.minting import TokenMinter
+from identity.settings import DEFAULT_AUDIENCE
 from identity.verifier import TokenVerifier
 
 ISSUER = "http://127.0.0.1:8090"
@@ -122,3 +123,10 @@ class Bearer(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
+
+
+def saga_token(issuer_dir: Path, issuer_url: str) -> str:
+    """The saga's service identity from a real issuer directory, as it gets it by client
+    credentials, for an hour."""
+    minter = TokenMinter(IssuerDirectory(issuer_dir).keyring, issuer_url)
+    return minter.mint("saga", ["service"], 3600, DEFAULT_AUDIENCE, client_id="saga")
