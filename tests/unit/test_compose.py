@@ -61,7 +61,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 REALM_FILE = ROOT / "deploy" / "keycloak" / "paystream-realm.json"
 KEYCLOAK_IMPORT_DIR = "/opt/keycloak/data/import"
-KEYCLOAK_MANAGEMENT_PORT = 9000  # where /health/ready answers (KC_HEALTH_ENABLED)
+KEYCLOAK_MANAGEMENT_PORT = 9000  # /health/ready and /metrics (KC_HEALTH_/METRICS_ENABLED)
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|(^|_)KEY($|_)", re.IGNORECASE)
 # Keycloak's placeholder in an imported realm file: the container's environment variable.
@@ -797,6 +797,27 @@ def test_prometheus_scrapes_every_service_compose_runs_by_its_name(
     relabel = {"source_labels": ["__meta_dns_name"], "target_label": "service"}
     assert relabel in job["relabel_configs"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_prometheus_scrapes_keycloak_on_its_unpublished_management_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    keycloak = services["keycloak"]
+    assert environment(keycloak)["KC_METRICS_ENABLED"] == "true"
+    job = scrape_jobs()["keycloak"]
+    assert job["metrics_path"] == "/metrics"
+    [static] = job["static_configs"]
+    assert static["targets"] == [f"keycloak:{KEYCLOAK_MANAGEMENT_PORT}"]
+    assert static["labels"] == {"service": "keycloak"}
+    published = [int(port["target"]) for port in keycloak["ports"]]
+    assert KEYCLOAK_MANAGEMENT_PORT not in published
+
+
+def test_a_target_of_any_job_that_stops_answering_is_an_alert() -> None:
+    """Keycloak and the gateway too: nobody signs in or gets through without them."""
+    rules = yaml_file(DEPLOY / "prometheus" / "alerts.yml")["groups"][0]["rules"]
+    (down,) = [rule for rule in rules if rule["alert"] == "ServiceDown"]
+    assert down["expr"] == "up == 0"
 
 
 def test_prometheus_scrapes_the_gateway_on_its_stats_listener_only() -> None:
