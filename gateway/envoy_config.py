@@ -56,7 +56,7 @@ class GatewayConfig:
     stats_port: int | None = None
     # `paystream up --bench`'s hello-world service (BENCH_HELLO_ROUTE); None: no such route.
     bench_hello: Upstream | None = None
-    # The console (gateway/console_route.py), `paystream up`'s only; None: no /console.
+    # The console (gateway/console_route.py); None: no /console.
     console: Upstream | None = None
 
 

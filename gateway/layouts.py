@@ -23,7 +23,7 @@ from gateway.rate_limits import RateLimits
 from gateway.stats_listener import STATS_PORT
 from gateway.tokens import JwtIssuer
 from identity.settings import DEFAULT_AUDIENCE
-from scripts.devstack.services import SERVICES
+from scripts.devstack.services import CONSOLE, SERVICES
 
 GATEWAY_PORT = 8000
 ADMIN_PORT = 9901
@@ -82,7 +82,7 @@ def compose_upstreams() -> dict[str, Upstream]:
 def compose_bootstrap() -> dict[str, Any]:
     """compose.yaml's gateway: listening on every interface of its container (only its
     published port reaches it from the host), admin inside the container only, its
-    metrics alone served to the compose network for Prometheus."""
+    metrics alone served to the compose network for Prometheus; /console to the console."""
     config = GatewayConfig(
         port=GATEWAY_PORT,
         admin_port=ADMIN_PORT,
@@ -90,5 +90,6 @@ def compose_bootstrap() -> dict[str, Any]:
         stats_port=STATS_PORT,
         upstreams=compose_upstreams(),
         issuer=keycloak_issuer(),
+        console=Upstream(((CONSOLE.name, CONSOLE.port),)),
     )
     return bootstrap(config)

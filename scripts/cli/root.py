@@ -11,6 +11,7 @@ import typer
 from scripts.cli import (
     audit,
     bench,
+    compose,
     gateway,
     gdpr,
     gdpr_migration,
@@ -38,6 +39,7 @@ for group in (
     serve,
     token,
     gateway,
+    compose,
     provision,
     rebuild,
     projections,

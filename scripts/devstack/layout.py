@@ -5,7 +5,11 @@ default ports when it recorded none; and whether one is ready.
 A layout entry is a URL (`"http://127.0.0.1:8001"`, the first format) or an object with
 the URL and its readiness URL (`{"url": ..., "ready": ...}`). A service is ready by its
 `/readyz` and shows its metrics at `/metrics` beside it; the gateway (Envoy) is ready
-by its admin `/ready`, and its metrics are Envoy's own, not read here."""
+by its admin `/ready`, and its metrics are Envoy's own, not read here.
+
+compose.yaml's console reads a layout too, deploy/console/services.json, written by
+`paystream compose layout` from `compose_layout()`; tests/unit/test_compose.py keeps it
+up to date."""
 
 from __future__ import annotations
 
@@ -16,12 +20,13 @@ from pathlib import Path
 import httpx
 
 from scripts.devstack.gateway import gateway_ports
-from scripts.devstack.services import SERVICES
+from scripts.devstack.services import COMPOSE_SERVICES, SERVICES
 from scripts.devstack.up import layout_file
 
 SERVICE_READY, SERVICE_METRICS = "/readyz", "/metrics"
 GATEWAY = "gateway"
 UP, DOWN = "up", "down"
+COMPOSE_LAYOUT = Path(__file__).resolve().parents[2] / "deploy" / "console" / "services.json"
 
 
 class BadLayout(ValueError):
@@ -46,6 +51,14 @@ def default_targets() -> list[Target]:
     ready = f"http://127.0.0.1:{admin_port}/ready"
     gateway = Target(GATEWAY, ready, None, f"http://127.0.0.1:{port}")
     return [gateway, *(service(spec.name, f"http://127.0.0.1:{spec.port}") for spec in SERVICES)]
+
+
+def compose_layout() -> dict[str, dict[str, str]]:
+    """What compose.yaml's console watches: every service compose runs, by its DNS name
+    (one replica of a scaled one). Not the gateway: its readiness is on its admin
+    interface, which listens on its container's loopback only."""
+    urls = {spec.name: f"http://{spec.name}:{spec.port}" for spec in COMPOSE_SERVICES}
+    return {name: {"url": url, "ready": url + SERVICE_READY} for name, url in urls.items()}
 
 
 def target(name: str, entry: object) -> Target:

@@ -74,10 +74,17 @@ ALL_SPECS: dict[str, ServiceSpec] = {
 BENCH_HELLO = ServiceSpec("bench-hello", ("bench-hello",), 8008, "bench-api")
 
 
-# The operators' console (`paystream up` starts it, on its own port): it reads the other
-# services and owns nothing. Kept out of SERVICES until the gateway routes /console and
-# compose.yaml runs it with a Keycloak client of its own.
+# The operators' console: it reads the other services and owns nothing. Kept out of
+# SERVICES (what the tests' stacks start and `paystream status` lists by default):
+# `paystream up` starts it beside them, compose.yaml runs it as one of COMPOSE_SERVICES.
 CONSOLE = ServiceSpec("console", ("console",), 8009, "console")
+
+# What compose.yaml runs of these: every service but the development issuer (Keycloak
+# takes its place), and the console.
+COMPOSE_SERVICES: tuple[ServiceSpec, ...] = (
+    *(spec for spec in SERVICES if spec.kind != "issuer"),
+    CONSOLE,
+)
 
 
 # The services that verify tokens or get their own, and so need the issuer running.

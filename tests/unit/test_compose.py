@@ -24,7 +24,9 @@ from typer.testing import CliRunner
 from api.account_payment_steps import PAYMENT_STEP_CLIENTS
 from api.public_urls import PublicUrls
 from api.upstreams import UpstreamSettings
+from console.settings import PATH_PREFIX, ConsoleSettings
 from gateway import stats_listener
+from gateway.console_route import CONSOLE_CLUSTER, CONSOLE_PATH_REGEX
 from gateway.envoy_config import public_services
 from gateway.layouts import (
     ADMIN_PORT,
@@ -35,13 +37,22 @@ from gateway.layouts import (
     KEYCLOAK_PUBLIC_URL,
     compose_bootstrap,
 )
+from identity.authorization_codes import CHALLENGE_METHOD
+from identity.browser_clients import CONSOLE_CLIENT
 from identity.clients import DEFAULT_CLIENTS
 from identity.discovery import DISCOVERY_PATH, discovery_url_of
 from identity.roles import ROLES, ROLES_CLAIM, SERVICE
 from identity.settings import OidcSettings
 from scripts.cli.root import app
 from scripts.devstack.embedded_envoy import validate
-from scripts.devstack.services import SERVICES, ServiceSpec, needs_issuer
+from scripts.devstack.layout import COMPOSE_LAYOUT, compose_layout, read_targets
+from scripts.devstack.services import (
+    COMPOSE_SERVICES,
+    CONSOLE,
+    SERVICES,
+    ServiceSpec,
+    needs_issuer,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -50,10 +61,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 REALM_FILE = ROOT / "deploy" / "keycloak" / "paystream-realm.json"
 KEYCLOAK_IMPORT_DIR = "/opt/keycloak/data/import"
-KEYCLOAK_MANAGEMENT_PORT = 9000  # where /health/ready answers (KC_HEALTH_ENABLED)
-
-# Compose runs every service of the list but the development issuer: Keycloak replaces it.
-COMPOSE_SERVICES = tuple(spec for spec in SERVICES if spec.kind != "issuer")
+KEYCLOAK_MANAGEMENT_PORT = 9000  # /health/ready and /metrics (KC_HEALTH_/METRICS_ENABLED)
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|(^|_)KEY($|_)", re.IGNORECASE)
 # Keycloak's placeholder in an imported realm file: the container's environment variable.
@@ -336,13 +344,22 @@ def test_the_gateway_finds_every_replica_of_each_api_by_its_service_name(
         assert (socket["address"], socket["port_value"]) == (name, ports[name])
 
 
-def jwt_provider() -> dict[str, Any]:
+def jwt_config() -> dict[str, Any]:
     manager = gateway_config()["static_resources"]["listeners"][0]["filter_chains"][0]
     filters = manager["filters"][0]["typed_config"]["http_filters"]
     (jwt,) = [f for f in filters if f["name"] == "envoy.filters.http.jwt_authn"]
-    (provider,) = jwt["typed_config"]["providers"].values()
+    config: dict[str, Any] = jwt["typed_config"]
+    return config
+
+
+def jwt_provider() -> dict[str, Any]:
+    (provider,) = jwt_config()["providers"].values()
     assert isinstance(provider, dict)
     return provider
+
+
+def jwt_rules() -> list[dict[str, Any]]:
+    return list(jwt_config()["rules"])
 
 
 def test_the_gateway_trusts_the_issuer_the_services_trust(
@@ -534,10 +551,11 @@ def test_each_token_client_is_a_confidential_service_account_with_role_service(
         assert secret.startswith("${" + variable.group(1) + ":?"), name
 
 
-def test_every_realm_placeholder_is_a_required_variable_of_keycloak_listed_in_env_example(
+def test_every_realm_secret_is_a_required_variable_of_keycloak_listed_in_env_example(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    placeholders = set(REALM_PLACEHOLDER.findall(REALM_FILE.read_text()))
+    found = REALM_PLACEHOLDER.findall(REALM_FILE.read_text())
+    placeholders = {name for name in found if SECRET_NAME.search(name)}
     assert placeholders, "the client secrets come from the environment"
     env = environment(services["keycloak"])
     example = ENV_EXAMPLE.read_text()
@@ -551,6 +569,92 @@ def test_people_get_tokens_from_a_public_client_without_a_service_account() -> N
     client = realm_client(load_realm(), "paystream-cli")
     assert client["publicClient"] is True and "secret" not in client
     assert client["serviceAccountsEnabled"] is False and client["implicitFlowEnabled"] is False
+
+
+# --- the console: its service, its layout of services, its Keycloak client, its route ---
+
+
+def test_the_console_is_reached_through_the_gateway_with_a_session_key_from_env(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = environment(services[CONSOLE.name])
+    assert env["PAYSTREAM_CONSOLE_URL"] == GATEWAY_URL + PATH_PREFIX
+    assert is_required_variable(env["PAYSTREAM_CONSOLE_SESSION_KEY"])
+    assert env["PAYSTREAM_KEK_PROVIDER"] == "env" and is_required_variable(env["PAYSTREAM_KEK"])
+    unset = [f for f in ConsoleSettings.model_fields if f"PAYSTREAM_CONSOLE_{f.upper()}" not in env]
+    assert unset == [], "every console setting is set in compose (the defaults are up's)"
+
+
+def test_the_console_reads_the_generated_layout_mounted_in_its_data_dir(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    console = services[CONSOLE.name]
+    data_dir = environment(console)["PAYSTREAM_CONSOLE_DATA_DIR"]
+    (mounted,) = [c for c in console.get("configs", []) if c["target"].startswith(data_dir)]
+    assert mounted["target"] == f"{data_dir}/services.json"
+    source = (load_compose().get("configs") or {})[mounted["source"]]
+    assert (ROOT / source["file"]).resolve() == COMPOSE_LAYOUT
+    assert json.loads(COMPOSE_LAYOUT.read_text()) == compose_layout(), (
+        "deploy/console/services.json is out of date: run"
+        " `.venv/bin/paystream compose layout > deploy/console/services.json`"
+    )
+    result = CliRunner().invoke(app, ["compose", "layout"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == compose_layout()
+
+
+def test_the_console_layout_names_every_service_compose_runs_by_dns_name_and_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Not the gateway: its readiness is on its admin interface, loopback only."""
+    targets = read_targets(COMPOSE_LAYOUT.parent)
+    serving = {name for name, service in services.items() if runs_serve(service)}
+    assert {t.name for t in targets} == serving == {spec.name for spec in COMPOSE_SERVICES}
+    ports = {spec.name: spec.port for spec in COMPOSE_SERVICES}
+    for target in targets:
+        url = f"http://{target.name}:{ports[target.name]}"
+        assert (target.url, target.ready_url, target.metrics_url) == (
+            url,
+            f"{url}/readyz",
+            f"{url}/metrics",
+        )
+
+
+def test_the_console_signs_people_in_with_a_public_pkce_client_of_its_own(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Authorization code with S256 only, back to the console's own callback."""
+    client = realm_client(load_realm(), CONSOLE_CLIENT)
+    assert client["publicClient"] is True and "secret" not in client
+    assert client["standardFlowEnabled"] is True
+    assert not client["directAccessGrantsEnabled"] and not client["implicitFlowEnabled"]
+    assert not client["serviceAccountsEnabled"]
+    assert client["attributes"]["pkce.code.challenge.method"] == CHALLENGE_METHOD == "S256"
+    keycloak_env = environment(services["keycloak"])
+    redirects = [
+        REALM_PLACEHOLDER.sub(lambda m: keycloak_env[m.group(1)], uri)
+        for uri in client["redirectUris"]
+    ]
+    console_url = environment(services[CONSOLE.name])["PAYSTREAM_CONSOLE_URL"]
+    assert redirects == [ConsoleSettings(url=console_url).redirect_uri()]
+    assert client["webOrigins"] == ["+"]  # the redirect URIs' origins
+
+
+def test_the_gateway_routes_the_console_without_a_token(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    config = gateway_config()
+    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    routes = manager["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]
+    [route] = [r for r in routes if r["route"]["cluster"] == CONSOLE_CLUSTER]
+    assert route["match"] == {"safe_regex": {"regex": CONSOLE_PATH_REGEX}}
+    first_rule = jwt_rules()[0]
+    assert first_rule == {"match": {"safe_regex": {"regex": CONSOLE_PATH_REGEX}}}
+    clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    (endpoint,) = clusters[CONSOLE_CLUSTER]["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    socket = endpoint["endpoint"]["address"]["socket_address"]
+    assert (socket["address"], socket["port_value"]) == (CONSOLE.name, CONSOLE.port)
+    assert CONSOLE.name in services
 
 
 # --- infrastructure and provisioning ---
@@ -681,16 +785,39 @@ def test_prometheus_reads_the_repositorys_config_and_rules(
     assert mounted_file(prometheus, rules) == DEPLOY / "prometheus" / "alerts.yml"
 
 
-def test_prometheus_scrapes_every_service_compose_runs_by_its_name() -> None:
+def test_prometheus_scrapes_every_service_compose_runs_by_its_name(
+    services: dict[str, dict[str, Any]],
+) -> None:
     """By DNS, so each replica of a scaled service is scraped; labelled with its name."""
     job = scrape_jobs()["paystream"]
     targets = [(name, found["port"]) for found in job["dns_sd_configs"] for name in found["names"]]
-    served = load_compose()["services"]
-    expected = [(spec.name, spec.port) for spec in SERVICES if spec.name in served]
+    expected = [(spec.name, spec.port) for spec in COMPOSE_SERVICES]
     assert sorted(targets) == sorted(expected)
+    assert {name for name, _ in targets} <= set(services)
     relabel = {"source_labels": ["__meta_dns_name"], "target_label": "service"}
     assert relabel in job["relabel_configs"]
     assert job.get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_prometheus_scrapes_keycloak_on_its_unpublished_management_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    keycloak = services["keycloak"]
+    assert environment(keycloak)["KC_METRICS_ENABLED"] == "true"
+    job = scrape_jobs()["keycloak"]
+    assert job["metrics_path"] == "/metrics"
+    [static] = job["static_configs"]
+    assert static["targets"] == [f"keycloak:{KEYCLOAK_MANAGEMENT_PORT}"]
+    assert static["labels"] == {"service": "keycloak"}
+    published = [int(port["target"]) for port in keycloak["ports"]]
+    assert KEYCLOAK_MANAGEMENT_PORT not in published
+
+
+def test_a_target_of_any_job_that_stops_answering_is_an_alert() -> None:
+    """Keycloak and the gateway too: nobody signs in or gets through without them."""
+    rules = yaml_file(DEPLOY / "prometheus" / "alerts.yml")["groups"][0]["rules"]
+    (down,) = [rule for rule in rules if rule["alert"] == "ServiceDown"]
+    assert down["expr"] == "up == 0"
 
 
 def test_prometheus_scrapes_the_gateway_on_its_stats_listener_only() -> None:
