@@ -630,6 +630,9 @@ def test_the_console_signs_people_in_with_a_public_pkce_client_of_its_own(
     assert not client["directAccessGrantsEnabled"] and not client["implicitFlowEnabled"]
     assert not client["serviceAccountsEnabled"]
     assert client["attributes"]["pkce.code.challenge.method"] == CHALLENGE_METHOD == "S256"
+    # The console's session is its token: an hour, as the development issuer's, not the
+    # realm's 5 minutes (which would send an operator back to sign in mid-task).
+    assert client["attributes"]["access.token.lifespan"] == "3600"
     keycloak_env = environment(services["keycloak"])
     redirects = [
         REALM_PLACEHOLDER.sub(lambda m: keycloak_env[m.group(1)], uri)
