@@ -6,7 +6,6 @@ may, as with the CLI; each is recorded as the signed-in person."""
 from __future__ import annotations
 
 import io
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from console.live_parts import STREAM_SECONDS, LivePart, add_live_routes
 from console.page_access import viewer
 from console.pages import message, page
 from console.sessions import Sessions
@@ -23,6 +23,7 @@ from console.verify_runs import VerifyRunning, VerifyRuns
 from eventstore.contexts import CONTEXTS
 from eventstore.operator_actions import recorded_as
 from eventstore.settings import DatabaseSettings
+from identity.principal import Principal
 from scripts.cli.audit_verify import (
     Checkpoint,
     InvalidCheckpoint,
@@ -47,32 +48,24 @@ def read_checkpoint(name: str, content: bytes) -> Checkpoint:
     return checkpoint
 
 
-def live_context(runs: VerifyRuns) -> dict[str, Any]:
-    return {
-        "run": runs.latest,
-        "refresh_seconds": REFRESH_SECONDS,
-        "updated": time.strftime("%H:%M:%S", time.gmtime()),
-    }
-
-
-def audit_router(sessions: Sessions, runs: VerifyRuns) -> APIRouter:
+def audit_router(
+    sessions: Sessions, runs: VerifyRuns, stream_seconds: float = STREAM_SECONDS
+) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
 
+    async def shows(_: Principal) -> dict[str, Any]:
+        return {"run": runs.latest}
+
+    part = LivePart("/audit", "audit_live.html", shows, REFRESH_SECONDS)
+    add_live_routes(router, part, sessions, stream_seconds)
+
     @router.get("/audit")
-    def audit(request: Request) -> Response:
+    async def audit(request: Request) -> Response:
         """The latest verification, and the forms to start one or take a checkpoint."""
         principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
-        return page(request, "audit.html", principal, title="Audit", **live_context(runs))
-
-    @router.get("/audit/live")
-    def live(request: Request) -> Response:
-        """The verification's progress and findings alone, for htmx."""
-        principal = viewer(request, sessions, fragment=True)
-        if isinstance(principal, Response):
-            return principal
-        return page(request, "audit_live.html", principal, **live_context(runs))
+        return page(request, "audit.html", principal, title="Audit", **await part.now(principal))
 
     @router.post("/audit/verify")
     async def verify(request: Request) -> Response:
