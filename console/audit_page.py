@@ -1,7 +1,8 @@
-"""The Audit page: verify every hash chain (as `paystream audit verify`) with progress
-live and the broken links listed, download a checkpoint (the file `paystream audit
-checkpoint` writes), and verify against an uploaded one. Operators and auditors both
-may, as with the CLI; each is recorded as the signed-in person."""
+"""The Audit page: verify every hash chain, or one context's (as `paystream audit verify
+[--context NAME]`), with progress live and the broken links listed, download a
+checkpoint (the file `paystream audit checkpoint` writes), and verify against an
+uploaded one. Operators and auditors both may, as with the CLI; each is recorded as the
+signed-in person."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from console.form_fields import form_fields
 from console.live_parts import STREAM_SECONDS, LivePart, add_live_routes
 from console.page_access import viewer
 from console.pages import message, page
@@ -65,11 +67,15 @@ def audit_router(
         principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
-        return page(request, "audit.html", principal, title="Audit", **await part.now(principal))
+        context = await part.now(principal)
+        return page(
+            request, "audit.html", principal, title="Audit", contexts=sorted(CONTEXTS), **context
+        )
 
     @router.post("/audit/verify")
     async def verify(request: Request) -> Response:
-        """`paystream audit verify [--checkpoint FILE]`, in the background, recorded."""
+        """`paystream audit verify [--context NAME | --checkpoint FILE]`, in the
+        background, recorded."""
         principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
@@ -79,8 +85,13 @@ def audit_router(
         except BadUpload as error:
             text = f"The checkpoint cannot be used: {error}."
             return message(request, principal, 400, "Bad checkpoint", text, action=(PAGE, "Audit"))
+        context = None if upload else (await form_fields(request)).get("context") or None
+        if context is not None and context not in CONTEXTS:
+            known = ", ".join(sorted(CONTEXTS))
+            text = f"There is no context {context!r}; the contexts are {known}."
+            return message(request, principal, 400, "Bad request", text, action=(PAGE, "Audit"))
         try:
-            runs.start(principal, saved, upload[0] if upload else None)
+            runs.start(principal, saved, upload[0] if upload else None, context)
         except VerifyRunning as error:
             return message(
                 request, principal, 409, "Already running", f"{error}.", action=(PAGE, "Audit")

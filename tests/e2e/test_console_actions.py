@@ -266,7 +266,7 @@ def tampered(stack: Stack, account: UUID, change: str) -> None:
         )
 
 
-def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
+def test_the_audit_page_verifies_names_a_broken_link_takes_a_checkpoint_and_one_context(
     page: Page, console: str, stack: Stack, accounts: AccountsService, tmp_path: Path
 ) -> None:
     account = accounts.open_account("Tampered", "EUR").account_id
@@ -275,7 +275,7 @@ def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
     page.goto(f"{console}/audit")
     state = page.locator(".verify-state")
 
-    page.get_by_role("button", name="Verify every chain").click()
+    page.get_by_role("button", name="Verify the chains").click()
     expect(state).to_have_text("verified", timeout=VERIFY_MS)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download a checkpoint").click()
@@ -284,7 +284,7 @@ def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
 
     tampered(stack, account, "append")
     try:
-        page.get_by_role("button", name="Verify every chain").click()
+        page.get_by_role("button", name="Verify the chains").click()
         expect(state).to_have_text("broken", timeout=VERIFY_MS)
     finally:
         tampered(stack, account, "restore")
@@ -298,16 +298,18 @@ def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
     page.get_by_role("button", name="Verify against the checkpoint").click()
     expect(page.get_by_text(f"against the checkpoint {checkpoint.name}")).to_be_visible()
     expect(state).to_have_text("verified", timeout=VERIFY_MS)
+
+    page.get_by_label("Contexts").select_option("accounts")
+    page.get_by_role("button", name="Verify the chains").click()
+    expect(page.get_by_text("of the context accounts")).to_be_visible()
+    expect(state).to_have_text("verified", timeout=VERIFY_MS)
+    expect(page.locator("#verified-contexts li")).to_have_count(1)
+    expect(page.locator("#verified-contexts li")).to_contain_text("accounts:")
     verifications = actions(stack, "ada-verifies", "audit verify")
-    assert [row["phase"] for row in verifications] == [
-        "started",
-        "succeeded",
-        "started",
-        "failed",
-        "started",
-        "succeeded",
-    ]
-    assert verifications[-1]["arguments"] == {"context": None, "checkpoint": checkpoint.name}
+    phases = [row["phase"] for row in verifications]
+    assert phases == ["started", "succeeded", "started", "failed"] + ["started", "succeeded"] * 2
+    assert verifications[-3]["arguments"] == {"context": None, "checkpoint": checkpoint.name}
+    assert verifications[-1]["arguments"] == {"context": "accounts", "checkpoint": None}
     [started, succeeded] = actions(stack, "ada-verifies", "audit checkpoint")
     assert (started["phase"], succeeded["phase"], started["roles"]) == (
         "started",
