@@ -15,9 +15,10 @@ from api.health import install_health
 from console.accounts_page import accounts_router
 from console.audit_page import audit_router
 from console.events_page import events_router
+from console.live_parts import STREAM_SECONDS
 from console.live_view import LiveView
 from console.oidc_client import OidcClient
-from console.overview import STREAM_SECONDS, overview_router
+from console.overview import overview_router
 from console.pages import message
 from console.projections_page import projections_router
 from console.rebuild_runs import RebuildRuns
@@ -44,8 +45,8 @@ def create_console_app(
     app.mount(f"{PATH_PREFIX}/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sign_in_router(oidc, sessions))
     app.include_router(overview_router(view, sessions, stream_seconds))
-    app.include_router(projections_router(sessions, RebuildRuns()))
-    app.include_router(audit_router(sessions, VerifyRuns()))
+    app.include_router(projections_router(sessions, RebuildRuns(), stream_seconds))
+    app.include_router(audit_router(sessions, VerifyRuns(), stream_seconds))
     app.include_router(events_router(sessions))
     app.include_router(trace_router(sessions))
     app.include_router(accounts_router(sessions, view.data_dir))

@@ -1,12 +1,12 @@
-"""The Audit page: verify every hash chain (as `paystream audit verify`) with progress
-live and the broken links listed, download a checkpoint (the file `paystream audit
-checkpoint` writes), and verify against an uploaded one. Operators and auditors both
-may, as with the CLI; each is recorded as the signed-in person."""
+"""The Audit page: verify every hash chain, or one context's (as `paystream audit verify
+[--context NAME]`), with progress live and the broken links listed, download a
+checkpoint (the file `paystream audit checkpoint` writes), and verify against an
+uploaded one. Operators and auditors both may, as with the CLI; each is recorded as the
+signed-in person."""
 
 from __future__ import annotations
 
 import io
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from console.form_fields import form_fields
+from console.live_parts import STREAM_SECONDS, LivePart, add_live_routes
 from console.page_access import viewer
 from console.pages import message, page
 from console.sessions import Sessions
@@ -23,6 +25,7 @@ from console.verify_runs import VerifyRunning, VerifyRuns
 from eventstore.contexts import CONTEXTS
 from eventstore.operator_actions import recorded_as
 from eventstore.settings import DatabaseSettings
+from identity.principal import Principal
 from scripts.cli.audit_verify import (
     Checkpoint,
     InvalidCheckpoint,
@@ -47,36 +50,32 @@ def read_checkpoint(name: str, content: bytes) -> Checkpoint:
     return checkpoint
 
 
-def live_context(runs: VerifyRuns) -> dict[str, Any]:
-    return {
-        "run": runs.latest,
-        "refresh_seconds": REFRESH_SECONDS,
-        "updated": time.strftime("%H:%M:%S", time.gmtime()),
-    }
-
-
-def audit_router(sessions: Sessions, runs: VerifyRuns) -> APIRouter:
+def audit_router(
+    sessions: Sessions, runs: VerifyRuns, stream_seconds: float = STREAM_SECONDS
+) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
 
+    async def shows(_: Principal) -> dict[str, Any]:
+        return {"run": runs.latest}
+
+    part = LivePart("/audit", "audit_live.html", shows, REFRESH_SECONDS)
+    add_live_routes(router, part, sessions, stream_seconds)
+
     @router.get("/audit")
-    def audit(request: Request) -> Response:
+    async def audit(request: Request) -> Response:
         """The latest verification, and the forms to start one or take a checkpoint."""
         principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
-        return page(request, "audit.html", principal, title="Audit", **live_context(runs))
-
-    @router.get("/audit/live")
-    def live(request: Request) -> Response:
-        """The verification's progress and findings alone, for htmx."""
-        principal = viewer(request, sessions, fragment=True)
-        if isinstance(principal, Response):
-            return principal
-        return page(request, "audit_live.html", principal, **live_context(runs))
+        context = await part.now(principal)
+        return page(
+            request, "audit.html", principal, title="Audit", contexts=sorted(CONTEXTS), **context
+        )
 
     @router.post("/audit/verify")
     async def verify(request: Request) -> Response:
-        """`paystream audit verify [--checkpoint FILE]`, in the background, recorded."""
+        """`paystream audit verify [--context NAME | --checkpoint FILE]`, in the
+        background, recorded."""
         principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
@@ -86,8 +85,13 @@ def audit_router(sessions: Sessions, runs: VerifyRuns) -> APIRouter:
         except BadUpload as error:
             text = f"The checkpoint cannot be used: {error}."
             return message(request, principal, 400, "Bad checkpoint", text, action=(PAGE, "Audit"))
+        context = None if upload else (await form_fields(request)).get("context") or None
+        if context is not None and context not in CONTEXTS:
+            known = ", ".join(sorted(CONTEXTS))
+            text = f"There is no context {context!r}; the contexts are {known}."
+            return message(request, principal, 400, "Bad request", text, action=(PAGE, "Audit"))
         try:
-            runs.start(principal, saved, upload[0] if upload else None)
+            runs.start(principal, saved, upload[0] if upload else None, context)
         except VerifyRunning as error:
             return message(
                 request, principal, 409, "Already running", f"{error}.", action=(PAGE, "Audit")

@@ -1,10 +1,11 @@
 """The Projections page: each read model's status per version and its open dead
 letters, retried or skipped after a confirmation naming the event, and rebuilds started
-here with their progress live. Every action is the CLI's, recorded as the operator."""
+here with their progress pushed live (console/live_parts.py). Every action is the
+CLI's, recorded as the operator."""
 
 from __future__ import annotations
 
-import time
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from console.form_fields import form_fields
+from console.live_parts import STREAM_SECONDS, LivePart, add_live_routes
 from console.page_access import actor, may_act, viewer
 from console.pages import message, page
 from console.projection_actions import open_letter, open_letters, resolve, statuses
@@ -35,8 +37,9 @@ SAID = {
 }
 
 
-async def live_context(runs: RebuildRuns) -> dict[str, Any]:
-    """What the live part shows now: the statuses, or why there are none, and the runs."""
+async def live_context(runs: RebuildRuns, principal: Principal) -> dict[str, Any]:
+    """What the live part shows `principal` now: the statuses, or why there are none, the
+    runs, and the actions when they may act."""
     try:
         shown, problem = await statuses(), ""
     except psycopg.OperationalError as error:
@@ -45,8 +48,7 @@ async def live_context(runs: RebuildRuns) -> dict[str, Any]:
         "statuses": shown,
         "problem": problem,
         "runs": runs.latest(),
-        "refresh_seconds": REFRESH_SECONDS,
-        "updated": time.strftime("%H:%M:%S", time.gmtime()),
+        "may_act": may_act(principal),
     }
 
 
@@ -76,8 +78,14 @@ def acting_on(
     return principal, projection
 
 
-def projections_router(sessions: Sessions, runs: RebuildRuns) -> APIRouter:
+def projections_router(
+    sessions: Sessions, runs: RebuildRuns, stream_seconds: float = STREAM_SECONDS
+) -> APIRouter:
     router = APIRouter(prefix=PATH_PREFIX, include_in_schema=False)
+    part = LivePart(
+        "/projections", "projections_live.html", partial(live_context, runs), REFRESH_SECONDS
+    )
+    add_live_routes(router, part, sessions, stream_seconds)
 
     @router.get("/projections")
     async def projections(request: Request, said: str = "") -> Response:
@@ -85,25 +93,16 @@ def projections_router(sessions: Sessions, runs: RebuildRuns) -> APIRouter:
         principal = viewer(request, sessions)
         if isinstance(principal, Response):
             return principal
-        context = await live_context(runs)
+        context = await part.now(principal)
         return page(
             request,
             "projections.html",
             principal,
             title="Projections",
-            may_act=may_act(principal),
             said=SAID.get(said, ""),
             names=sorted(PROJECTIONS),
             **context,
         )
-
-    @router.get("/projections/live")
-    async def live(request: Request) -> Response:
-        """The status table and the rebuilds alone, for htmx."""
-        principal = viewer(request, sessions, fragment=True)
-        if isinstance(principal, Response):
-            return principal
-        return page(request, "projections_live.html", principal, **await live_context(runs))
 
     @router.get("/projections/{name}/confirm")
     async def confirm(

@@ -1,6 +1,7 @@
 """Verifications started from the audit page: `paystream audit verify`'s pass over every
-context's hash chains, run in a thread of the console's process, recorded as who started
-it, with its progress and broken links kept for the page. One runs at a time."""
+context's hash chains, or one context's, run in a thread of the console's process,
+recorded as who started it, with its progress and broken links kept for the page. One
+runs at a time."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class VerifyRun:
 
     started_by: str
     checkpoint: str | None
+    context: str | None = None  # None: every context
     state: VerifyState = "running"
     contexts: list[ContextProgress] = field(default_factory=list)
     found: list[Found] = field(default_factory=list)
@@ -69,15 +71,23 @@ class VerifyRuns:
         self._lock = threading.Lock()
         self.latest: VerifyRun | None = None
 
-    def start(self, principal: Principal, saved: Checkpoint | None, label: str | None) -> VerifyRun:
-        """Verify every context as `principal` (against `saved`, when given)."""
+    def start(
+        self,
+        principal: Principal,
+        saved: Checkpoint | None,
+        label: str | None,
+        context: str | None = None,
+    ) -> VerifyRun:
+        """Verify `context` (None: every context) as `principal`, against `saved` when
+        given; recorded with the arguments `paystream audit verify` records."""
         with self._lock:
             if self.latest is not None and self.latest.state == "running":
                 raise VerifyRunning("a verification started here is still running")
-            run = VerifyRun(principal.subject, label)
-            run.contexts = [ContextProgress(name) for name in sorted(CONTEXTS)]
+            run = VerifyRun(principal.subject, label, context)
+            names = [context] if context is not None else sorted(CONTEXTS)
+            run.contexts = [ContextProgress(name) for name in names]
             self.latest = run
-        arguments = {"context": None, "checkpoint": label}
+        arguments = {"context": context, "checkpoint": label}
         worker = threading.Thread(
             target=_verify, args=(run, principal, saved, arguments), name="audit-verify"
         )

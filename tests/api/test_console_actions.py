@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,7 +16,9 @@ from console.live_view import LiveView
 from console.oidc_client import OidcClient
 from console.sessions import SESSION_COOKIE, Sessions
 from console.signed_cookies import CookieSigner
+from eventstore import operator_log
 from tests.support.issuer import ISSUER, DevIssuer, dev_issuer
+from tests.support.stack import Stack, wait_until
 
 KEY = b"s" * 32
 UNREACHABLE_DISCOVERY = "http://127.0.0.1:1/.well-known/openid-configuration"
@@ -176,3 +179,41 @@ def test_the_audit_page_says_when_nothing_was_verified_yet(
     assert answer.status_code == 200
     assert "No verification started from this console" in answer.text
     assert 'href="/console/audit/checkpoint"' in answer.text
+
+
+def test_an_unknown_context_is_a_readable_page_before_anything_runs(
+    console: TestClient, issuer: DevIssuer
+) -> None:
+    client = signed_in(console, issuer, "auditor")
+
+    choices = client.get("/console/audit")
+    answer = client.post("/console/audit/verify", data={"context": "ledger"})
+
+    assert '<option value="accounts">accounts</option>' in choices.text
+    assert answer.status_code == 400
+    assert "There is no context &#39;ledger&#39;; the contexts are accounts," in answer.text
+    assert "No verification started" in client.get("/console/audit").text
+
+
+@pytest.mark.integration
+def test_a_verification_of_one_context_is_recorded_with_the_cli_arguments(
+    console: TestClient, issuer: DevIssuer, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", stack.database_url)
+    client = signed_in(console, issuer, "auditor")
+
+    answer = client.post("/console/audit/verify", data={"context": "accounts"})
+
+    def rows() -> list[operator_log.ActionRow]:
+        with psycopg.connect(stack.db.role_conninfo(operator_log.ROLE)) as conn:
+            return operator_log.recent(conn, 10, "someone-auditor")
+
+    wait_until(lambda: len(rows()) == 2, 60, "the verification's end in the operator log")
+    assert [(row.command, row.phase) for row in rows()] == [
+        ("audit verify", "started"),
+        ("audit verify", "succeeded"),
+    ]
+    assert rows()[0].arguments == {"context": "accounts", "checkpoint": None}
+    assert "of the context accounts" in answer.text
+    shown = client.get("/console/audit").text
+    assert 'data-context="accounts"' in shown and 'data-context="payments"' not in shown

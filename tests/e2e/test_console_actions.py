@@ -1,8 +1,9 @@
 """The console's pages with actions in a real browser against the running system: a
 poison event halts a projection, the overview shows it first, the operator skips the
-dead letter after a confirmation naming the event and the projection resumes; a rebuild
-started from the console finishes; an auditor sees the page but may not act; the audit
-page verifies clean, names the link an SQL change broke, downloads a checkpoint and
+dead letter after a confirmation naming the event and the projection resumes, or retries
+it once its cause is gone and the event is applied; a rebuild started from the console
+finishes; an auditor sees the page but may not act; the audit page verifies clean (every
+context, or one), names the link an SQL change broke, downloads a checkpoint and
 verifies against it; the operator log names the signed-in person for each action. Each
 test saves a screenshot (tests/support/browser.py)."""
 
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from domains.accounts.application import AccountsService
 from eventstore.contexts import ACCOUNTS, application_env
@@ -46,16 +47,29 @@ def accounts(stack: Stack) -> AccountsService:
     return AccountsService(env=env)
 
 
+def summary_build(stack: Stack) -> str:
+    """The schema of the account summary's active build, the one its projector writes."""
+    with stack.admin() as conn:
+        row = conn.execute(f"SELECT schema FROM {SUMMARY}.{ACTIVE_TABLE}").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def drop_poison(stack: Stack, build: str) -> None:
+    """Take the trigger refusing deposits of 13 off `build`: its events apply again."""
+    with stack.admin() as conn:
+        conn.execute(f"DROP TRIGGER IF EXISTS poison ON {build}.accounts")
+        conn.execute(f"DROP FUNCTION IF EXISTS {build}.refuse_poison()")
+
+
 @pytest.fixture
 def poisoned(stack: Stack, accounts: AccountsService) -> Iterator[UUID]:
     """An account whose deposits of 13 the live account summary cannot apply (a trigger
     on its active build refuses them); afterwards the trigger is gone and no dead letter
     is left open, whatever the test did."""
     account = accounts.open_account("Poisoned", "EUR").account_id
+    build = summary_build(stack)
     with stack.admin() as conn:
-        row = conn.execute(f"SELECT schema FROM {SUMMARY}.{ACTIVE_TABLE}").fetchone()
-        assert row is not None
-        build = row[0]
         conn.execute(
             f"CREATE FUNCTION {build}.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS"
             " $$BEGIN RAISE EXCEPTION 'cannot handle 13'; END$$"
@@ -68,9 +82,8 @@ def poisoned(stack: Stack, accounts: AccountsService) -> Iterator[UUID]:
     try:
         yield account
     finally:
+        drop_poison(stack, build)
         with stack.admin() as conn:
-            conn.execute(f"DROP TRIGGER IF EXISTS poison ON {build}.accounts")
-            conn.execute(f"DROP FUNCTION IF EXISTS {build}.refuse_poison()")
             conn.execute(
                 f"UPDATE {SUMMARY}.dead_letters SET status = 'skipped', resolved_at = now(),"
                 " resolved_by = 'test cleanup' WHERE status = 'open'"
@@ -89,13 +102,28 @@ def actions(stack: Stack, subject: str, command: str) -> list[dict[str, Any]]:
     return [{"arguments": r[0], "phase": r[1], "roles": r[2]} for r in rows]
 
 
-def test_a_poison_event_halts_a_projection_and_skipping_it_from_the_console_resumes_it(
-    page: Page, console: str, stack: Stack, accounts: AccountsService, poisoned: UUID
-) -> None:
-    accounts.deposit(poisoned, 5)
-    poison = accounts.deposit(poisoned, POISON).position
-    accounts.deposit(poisoned, 7)
-    sign_in(page, console, "olga-skips", "operator")
+def recorded_once(stack: Stack, subject: str, command: str) -> dict[str, Any]:
+    """The arguments `subject`, an operator, ran `command` with, once and successfully."""
+    [started, succeeded] = actions(stack, subject, command)
+    assert (started["phase"], succeeded["phase"], started["roles"]) == (
+        "started",
+        "succeeded",
+        ["operator"],
+    )
+    return dict(started["arguments"])
+
+
+def halted_on_poison(
+    page: Page, console: str, accounts: AccountsService, account: UUID, subject: str
+) -> int:
+    """Deposits of 5, POISON and 7 into `account`; the operator `subject` sees the account
+    summary halt: an alarm on the overview, then its dead letter naming the event on the
+    projections page. The poison's position."""
+    accounts.deposit(account, 5)
+    poison = accounts.deposit(account, POISON).position
+    accounts.deposit(account, 7)
+    assert poison is not None
+    sign_in(page, console, subject, "operator")
 
     alarms = page.locator("ul.alarms")
     expect(alarms).to_contain_text("account_summary", timeout=HALT_MS)
@@ -103,28 +131,70 @@ def test_a_poison_event_halts_a_projection_and_skipping_it_from_the_console_resu
     page.goto(f"{console}/projections")
     letter = page.locator("#open-letters li", has_text=f"accounts:{poison} ")
     expect(letter).to_contain_text("MoneyDeposited")
-    expect(letter).to_contain_text(str(poisoned))
-    row = page.locator("#read-models tr[data-projection='account_summary']")
-    expect(row.locator(".state")).to_have_text("halted")
-    letter.get_by_role("link", name="Skip…").click()
+    expect(letter).to_contain_text(str(account))
+    expect(summary_row(page).locator(".state")).to_have_text("halted")
+    return poison
 
-    expect(page.get_by_role("heading", name="Skip a dead letter")).to_be_visible()
+
+def summary_row(page: Page) -> Locator:
+    return page.locator("#read-models tr[data-projection='account_summary']")
+
+
+def resolved_and_resumed(
+    page: Page, stack: Stack, account: UUID, poison: int, verb: str, said: str
+) -> None:
+    """`verb` (Skip or Retry) of the poison's dead letter, confirmed on the page naming
+    the event; the page says `said` and the projection resumes to the accounts' head."""
+    letter = page.locator("#open-letters li", has_text=f"accounts:{poison} ")
+    letter.get_by_role("link", name=f"{verb}…").click()
+
+    expect(page.get_by_role("heading", name=f"{verb} a dead letter")).to_be_visible()
     expect(page.locator("#confirm-letters")).to_contain_text(f"accounts:{poison} MoneyDeposited")
-    expect(page.locator("#confirm-letters")).to_contain_text(str(poisoned))
-    page.get_by_role("button", name=f"Skip accounts:{poison}").click()
+    expect(page.locator("#confirm-letters")).to_contain_text(str(account))
+    page.get_by_role("button", name=f"{verb} accounts:{poison}").click()
 
-    expect(page.get_by_text("Skipped the dead letter; the projection resumes.")).to_be_visible()
+    expect(page.get_by_text(said)).to_be_visible()
+    row = summary_row(page)
     expect(row.locator(".state")).to_have_text("running")
     head = f"{stack.max_position(ACCOUNTS):,}"
     expect(row.locator(".position")).to_have_text(head, timeout=HALT_MS)
     expect(page.locator("#open-letters li")).to_have_count(0)
-    [started, succeeded] = actions(stack, "olga-skips", "projections skip")
-    assert started["arguments"] == {"projection": "account_summary", "position": poison}
-    assert (started["phase"], succeeded["phase"], started["roles"]) == (
-        "started",
-        "succeeded",
-        ["operator"],
-    )
+
+
+def summary_balance(stack: Stack, account: UUID) -> int:
+    with stack.admin() as conn:
+        row = conn.execute(
+            f"SELECT balance FROM {SUMMARY}.accounts WHERE account_id = %s", (account,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_poison_event_halts_a_projection_and_skipping_it_from_the_console_resumes_it(
+    page: Page, console: str, stack: Stack, accounts: AccountsService, poisoned: UUID
+) -> None:
+    poison = halted_on_poison(page, console, accounts, poisoned, "olga-skips")
+
+    said = "Skipped the dead letter; the projection resumes."
+    resolved_and_resumed(page, stack, poisoned, poison, "Skip", said)
+
+    assert summary_balance(stack, poisoned) == 5 + 7
+    arguments = recorded_once(stack, "olga-skips", "projections skip")
+    assert arguments == {"projection": "account_summary", "position": poison}
+
+
+def test_a_dead_letter_retried_from_the_console_is_applied_once_its_cause_is_gone(
+    page: Page, console: str, stack: Stack, accounts: AccountsService, poisoned: UUID
+) -> None:
+    poison = halted_on_poison(page, console, accounts, poisoned, "olga-retries")
+    drop_poison(stack, summary_build(stack))
+
+    said = "The dead letters will be retried; the projection resumes."
+    resolved_and_resumed(page, stack, poisoned, poison, "Retry", said)
+
+    assert summary_balance(stack, poisoned) == 5 + POISON + 7
+    arguments = recorded_once(stack, "olga-retries", "projections retry")
+    assert arguments == {"projection": "account_summary"}
 
 
 def test_an_operator_starts_a_rebuild_and_sees_it_finish(
@@ -196,7 +266,7 @@ def tampered(stack: Stack, account: UUID, change: str) -> None:
         )
 
 
-def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
+def test_the_audit_page_verifies_names_a_broken_link_takes_a_checkpoint_and_one_context(
     page: Page, console: str, stack: Stack, accounts: AccountsService, tmp_path: Path
 ) -> None:
     account = accounts.open_account("Tampered", "EUR").account_id
@@ -205,7 +275,7 @@ def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
     page.goto(f"{console}/audit")
     state = page.locator(".verify-state")
 
-    page.get_by_role("button", name="Verify every chain").click()
+    page.get_by_role("button", name="Verify the chains").click()
     expect(state).to_have_text("verified", timeout=VERIFY_MS)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download a checkpoint").click()
@@ -214,7 +284,7 @@ def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
 
     tampered(stack, account, "append")
     try:
-        page.get_by_role("button", name="Verify every chain").click()
+        page.get_by_role("button", name="Verify the chains").click()
         expect(state).to_have_text("broken", timeout=VERIFY_MS)
     finally:
         tampered(stack, account, "restore")
@@ -228,16 +298,18 @@ def test_the_audit_page_verifies_names_a_broken_link_and_takes_a_checkpoint(
     page.get_by_role("button", name="Verify against the checkpoint").click()
     expect(page.get_by_text(f"against the checkpoint {checkpoint.name}")).to_be_visible()
     expect(state).to_have_text("verified", timeout=VERIFY_MS)
+
+    page.get_by_label("Contexts").select_option("accounts")
+    page.get_by_role("button", name="Verify the chains").click()
+    expect(page.get_by_text("of the context accounts")).to_be_visible()
+    expect(state).to_have_text("verified", timeout=VERIFY_MS)
+    expect(page.locator("#verified-contexts li")).to_have_count(1)
+    expect(page.locator("#verified-contexts li")).to_contain_text("accounts:")
     verifications = actions(stack, "ada-verifies", "audit verify")
-    assert [row["phase"] for row in verifications] == [
-        "started",
-        "succeeded",
-        "started",
-        "failed",
-        "started",
-        "succeeded",
-    ]
-    assert verifications[-1]["arguments"] == {"context": None, "checkpoint": checkpoint.name}
+    phases = [row["phase"] for row in verifications]
+    assert phases == ["started", "succeeded", "started", "failed"] + ["started", "succeeded"] * 2
+    assert verifications[-3]["arguments"] == {"context": None, "checkpoint": checkpoint.name}
+    assert verifications[-1]["arguments"] == {"context": "accounts", "checkpoint": None}
     [started, succeeded] = actions(stack, "ada-verifies", "audit checkpoint")
     assert (started["phase"], succeeded["phase"], started["roles"]) == (
         "started",

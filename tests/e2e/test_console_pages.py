@@ -1,7 +1,8 @@
 """The console's audit trail pages in a real browser against the running system: an
 auditor traces a failed payment by its correlation id and sees the refund; the events
 page shows an aggregate's chain verified, then broken once an event is altered with SQL;
-the accounts page shows an account's history and its state before its last deposit.
+the accounts page shows an account's history and its state before its last deposit,
+and pages a long statement with "Older entries", newest first.
 Each test saves a screenshot under the run's artefacts (tests/support/browser.py)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from console.account_overview_reads import PAGE, STATEMENT_API
 from eventstore import operator_log
 from tests.e2e import test_console as console_tests
 from tests.e2e.test_audit_trace import failed_payment
@@ -177,6 +179,36 @@ def test_the_accounts_page_lists_the_accounts_payments_with_their_trace(
     expect(listed).to_contain_text("failed")
     listed.get_by_role("link", name=payment_id).click()
     expect(page.get_by_role("heading", name="Request ")).to_be_visible()
+
+
+def statement_amounts(stack: Stack, statement_api: str, account_id: str) -> list[str]:
+    """The amounts of the account's statement entries as the statement API lists them
+    now, newest first (its first page of 50, as the page shows them)."""
+    url = f"{statement_api}/accounts/{account_id}/statement"
+    answer = httpx.get(url, headers=stack.auth("olga", "operator"), timeout=30)
+    return [str(entry["amount"]) for entry in answer.json()["entries"]] if answer.is_success else []
+
+
+def test_the_accounts_page_pages_a_long_statement_with_older_newest_first(
+    page: Page, console: str, stack: Stack, watched: dict[str, str]
+) -> None:
+    deposits = [100 + n for n in range(PAGE + 5)]  # a page and a bit, each amount its own
+    account_id = funded_account(stack, *deposits)
+    newest_first = [str(amount) for amount in reversed(deposits)]
+    wait_until(
+        lambda: statement_amounts(stack, watched[STATEMENT_API], account_id) == newest_first,
+        60,
+        f"the statement to list every deposit of {account_id}",
+    )
+    sign_in(page, console, "olga", "operator")
+    page.goto(f"{console}/accounts?account_id={account_id}")
+    amounts = page.locator("#entries tbody tr td:nth-child(3)")
+    expect(amounts).to_have_text(newest_first[:PAGE])
+
+    page.get_by_role("link", name="Older entries").click()
+
+    expect(amounts).to_have_text(newest_first[PAGE:])  # the rest: none twice, none missing
+    expect(page.get_by_role("link", name="Older entries")).to_have_count(0)
 
 
 def test_what_matches_nothing_is_said_plainly(page: Page, console: str) -> None:
